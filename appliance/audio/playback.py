@@ -1,0 +1,185 @@
+"""The playback (jitter) buffer between the network and the output stream.
+
+The asyncio side :meth:`~Playback.push` es audio deltas; the output stream's thread
+:meth:`~Playback.read` s fixed blocks at the device's pace. The buffer knows, per item, how many
+samples were really **played** (read out to the device), which is what barge-in reports in
+``conversation.item.truncate.audio_end_ms``. Underruns while an item is playing are filled with
+silence and counted.
+
+A single lock guards the small amount of shared state; both sides hold it only for a memcpy.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from appliance.audio.meter import Analyser
+from appliance.audio.pcm import WIRE_RATE, samples_to_ms, to_float
+
+
+@dataclass
+class ItemProgress:
+    """How much of one model audio item (``item_id``/``content_index``) was queued and played."""
+
+    item_id: str
+    content_index: int = 0
+    queued: int = 0
+    played: int = 0
+
+    @property
+    def played_ms(self) -> int:
+        return samples_to_ms(self.played)
+
+
+@dataclass
+class _Chunk:
+    item: ItemProgress
+    samples: np.ndarray  # int16
+    offset: int = 0
+    arrived: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class PlaybackStats:
+    underruns: int = 0
+    dropped_samples: int = 0
+    played_samples: int = 0
+    first_sample_latency_s: list[float] = field(default_factory=list)
+
+
+class Playback:
+    """Bounded buffer of model audio, read by the output stream in blocks of int16 samples."""
+
+    def __init__(
+        self,
+        *,
+        max_seconds: float = 120.0,
+        analyser: Analyser | None = None,
+        on_start: Callable[[], None] | None = None,
+        on_stop: Callable[[], None] | None = None,
+    ) -> None:
+        self.max_samples = int(max_seconds * WIRE_RATE)
+        self.analyser = analyser or Analyser()
+        self.on_start = on_start
+        self.on_stop = on_stop
+        self.stats = PlaybackStats()
+        self._lock = threading.Lock()
+        self._chunks: deque[_Chunk] = deque()
+        self._queued = 0
+        self._items: dict[tuple[str, int], ItemProgress] = {}
+        self._current: ItemProgress | None = None
+        self._playing = False
+        self._last_audible = 0.0
+        self._measure_latency = False
+
+    # --- network side ---------------------------------------------------------------------
+
+    def push(self, item_id: str, pcm: bytes, content_index: int = 0) -> None:
+        """Queue a delta of PCM16 audio for ``item_id``. Drops the oldest audio when full."""
+        samples = np.frombuffer(pcm, dtype="<i2").copy()
+        if not len(samples):
+            return
+        with self._lock:
+            key = (item_id, content_index)
+            item = self._items.get(key)
+            if item is None:
+                item = self._items[key] = ItemProgress(item_id, content_index)
+                # keep the table small: forget items that are fully played and old
+                if len(self._items) > 64:
+                    for old in list(self._items)[:-32]:
+                        del self._items[old]
+            item.queued += len(samples)
+            self._chunks.append(_Chunk(item, samples))
+            self._queued += len(samples)
+            while self._queued > self.max_samples and self._chunks:
+                dropped = self._chunks.popleft()
+                left = len(dropped.samples) - dropped.offset
+                self._queued -= left
+                self.stats.dropped_samples += left
+
+    def clear(self) -> ItemProgress | None:
+        """Drop everything queued (barge-in). Returns the item that was playing, if any."""
+        with self._lock:
+            current = self._current
+            self._chunks.clear()
+            self._queued = 0
+            was_playing = self._playing
+            self._playing = False
+            self._current = None
+        if was_playing and self.on_stop:
+            self.on_stop()
+        return current
+
+    def progress(self, item_id: str, content_index: int = 0) -> ItemProgress | None:
+        with self._lock:
+            item = self._items.get((item_id, content_index))
+            return None if item is None else ItemProgress(**item.__dict__)
+
+    @property
+    def current(self) -> ItemProgress | None:
+        """The item being played now (a copy), or None."""
+        with self._lock:
+            item = self._current
+            return None if item is None else ItemProgress(**item.__dict__)
+
+    @property
+    def queued_ms(self) -> int:
+        return samples_to_ms(self._queued)
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    def audible_within(self, seconds: float) -> bool:
+        """True while playing or within ``seconds`` after playback ended (half-duplex tail)."""
+        return self._playing or (time.monotonic() - self._last_audible) < seconds
+
+    # --- device side ------------------------------------------------------------------------
+
+    def read(self, n: int) -> np.ndarray:
+        """Return exactly ``n`` int16 samples for the device: queued audio, then silence."""
+        out = np.zeros(n, dtype=np.int16)
+        filled = 0
+        started = stopped = False
+        with self._lock:
+            while filled < n and self._chunks:
+                chunk = self._chunks[0]
+                if chunk.offset == 0 and self._measure_latency:
+                    self.stats.first_sample_latency_s.append(time.perf_counter() - chunk.arrived)
+                take = min(n - filled, len(chunk.samples) - chunk.offset)
+                out[filled : filled + take] = chunk.samples[chunk.offset : chunk.offset + take]
+                chunk.offset += take
+                chunk.item.played += take
+                self._current = chunk.item
+                filled += take
+                self._queued -= take
+                if chunk.offset >= len(chunk.samples):
+                    self._chunks.popleft()
+            if filled:
+                self._last_audible = time.monotonic()
+                if not self._playing:
+                    self._playing = started = True
+                if filled < n and not self._chunks:
+                    # the item ran dry: either it finished or the network is late
+                    self.stats.underruns += 1
+            elif self._playing:
+                self._playing = False
+                self._current = None
+                stopped = True
+            self.stats.played_samples += filled
+        self.analyser.feed(to_float(out))
+        if started and self.on_start:
+            self.on_start()
+        if stopped and self.on_stop:
+            self.on_stop()
+        return out
+
+    def measure_latency(self, enabled: bool = True) -> None:
+        """Record, per chunk, the time from push to its first sample being read (bench)."""
+        self._measure_latency = enabled

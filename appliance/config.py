@@ -1,0 +1,616 @@
+"""Configuration: pydantic models, loading (TOML, JSON, Deep Chat JSON), env overrides, redaction.
+
+The file is TOML or JSON. A Deep Chat ``directConnection`` JSON is accepted as it is::
+
+    {"directConnection": {"openAI": {"key": "...", "realtime": {...}}}}
+
+or just the ``openAI`` object. camelCase and snake_case names are both accepted everywhere.
+Environment variables ``APPLIANCE_<SECTION>__<FIELD>[__<FIELD>...]`` override the file (values
+are parsed as JSON when they parse, else taken as strings), e.g.
+``APPLIANCE_REALTIME__CONFIG__VOICE=verse``.
+
+Secrets (the API key, ephemeral keys, provisioning headers) are :class:`SecretStr` or redacted by
+:func:`redacted`; they never appear in ``repr``, logs or error messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+
+DEFAULT_CONFIG_PATH = Path("/etc/appliance/config.toml")
+ENV_PREFIX = "APPLIANCE_"
+REDACTED = "***"
+
+
+class Model(BaseModel):
+    """Base for all sections: strict about unknown names, camelCase or snake_case accepted."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        validate_assignment=True,
+    )
+
+
+class OpenModel(Model):
+    """A section that passes unknown fields through (CSS-like style objects, tool schemas)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+Style = dict[str, Any]
+"""A CSS-like style object (camelCase or kebab-case keys); see ``appliance.display``."""
+
+
+# --- [openai] -------------------------------------------------------------------------------
+
+
+class OpenAIConfig(Model):
+    api_base: str = Field(
+        "https://api.openai.com",
+        description="API base URL: api.openai.com, a proxy, an Azure-style host, the simulator.",
+    )
+    key: SecretStr | None = Field(
+        None, description="A real API key: ephemeral keys are minted on the device with it."
+    )
+    key_file: Path | None = Field(
+        None, description="A file holding the real API key (mode 0600), read at each session."
+    )
+    dialect: Literal["auto", "ga", "beta"] = Field(
+        "auto", description="Realtime API version: ga (current), beta (legacy hosts), or auto."
+    )
+    loose_key_file: Literal["warn", "refuse"] = Field(
+        "warn", description="What to do when the key file is readable by others."
+    )
+
+    @field_validator("api_base")
+    @classmethod
+    def _check_base(cls, value: str) -> str:
+        if not re.match(r"^(https?|wss?)://[^/\s]+", value):
+            raise ValueError("must be a URL like https://api.openai.com or http://127.0.0.1:8765")
+        return value.rstrip("/")
+
+
+# --- [realtime] -----------------------------------------------------------------------------
+
+
+class ProvisioningConfig(Model):
+    """Deep Chat's ``fetchEphemeralKey``, as a URL answering with a fresh ephemeral key."""
+
+    url: str = Field(description="URL answering with a key: plain text, {value}, {client_secret}.")
+    method: Literal["GET", "POST"] = "POST"
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Sent with the request; values are treated as secrets."
+    )
+    body: dict[str, Any] | str | None = Field(None, description="JSON object or text body.")
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class TurnDetection(Model):
+    type: Literal["server_vad", "semantic_vad"] = "server_vad"
+    threshold: float | None = Field(None, ge=0, le=1)
+    prefix_padding_ms: int | None = Field(None, ge=0)
+    silence_duration_ms: int | None = Field(None, ge=0)
+    eagerness: Literal["low", "medium", "high", "auto"] | None = None
+    create_response: bool | None = None
+    interrupt_response: bool | None = None
+
+
+class Transcription(Model):
+    model: str = "whisper-1"
+    language: str | None = None
+    prompt: str | None = None
+
+
+class Tool(OpenModel):
+    type: Literal["function", "code_interpreter", "file_search"] = "function"
+    name: str | None = None
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+
+
+class WebhookHandler(Model):
+    url: str
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class SessionConfig(Model):
+    """Deep Chat's ``OpenAIRealtimeConfig`` with the seed's (beta-era) names.
+
+    The dialect layer maps these names to the wire (GA nests audio settings).
+    """
+
+    model: str = "gpt-realtime-2"
+    instructions: str | None = None
+    voice: str | None = None
+    speed: float | None = Field(None, ge=0.25, le=1.5)
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_response_output_tokens: int | Literal["inf"] | None = None
+    turn_detection: TurnDetection | None = None
+    input_audio_transcription: bool | Transcription | None = None
+    noise_reduction: Literal["near_field", "far_field"] | None = None
+    tools: list[Tool] = Field(default_factory=list)
+    tool_choice: str | dict[str, Any] | None = None
+    function_handler: str | WebhookHandler | None = Field(
+        None, description='"package.module:function" (sync or async) or {url = "..."}.'
+    )
+
+    @field_validator("function_handler")
+    @classmethod
+    def _check_handler(cls, value: str | WebhookHandler | None) -> str | WebhookHandler | None:
+        if isinstance(value, str) and not re.match(r"^[\w.]+:[\w.]+$", value):
+            raise ValueError('must be "package.module:function" or {url = "https://..."}')
+        return value
+
+    @field_validator("max_response_output_tokens")
+    @classmethod
+    def _check_tokens(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and not 1 <= value <= 4096:
+            raise ValueError('must be between 1 and 4096, or "inf"')
+        return value
+
+
+class AvatarStyles(Model):
+    image: Style = Field(default_factory=dict)
+    container: Style = Field(default_factory=dict)
+
+
+class AvatarConfig(Model):
+    src: str | None = Field(None, description="Image file path or URL (fetched once, cached).")
+    max_scale: float = Field(2.5, description="Maximum scale; values < 1 fall back to 2.5.")
+    styles: AvatarStyles = Field(default_factory=AvatarStyles)
+
+    @field_validator("max_scale", mode="before")
+    @classmethod
+    def _fallback_scale(cls, value: Any) -> Any:
+        # Deep Chat keeps maxScale only if truthy and >= 1.
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 1:
+            return 2.5
+        return value
+
+
+class SvgContent(Model):
+    content: str | None = None
+    styles: dict[str, Style] = Field(default_factory=dict)
+
+
+class TextContent(Model):
+    content: str | None = None
+    styles: dict[str, Style] = Field(default_factory=dict)
+
+
+class ButtonStyles(Model):
+    """One state of a button: container styles (default/hover/click), svg and text."""
+
+    container: dict[str, Style] = Field(default_factory=dict)
+    svg: SvgContent | None = None
+    text: TextContent | None = None
+
+
+class ButtonConfig(Model):
+    default: ButtonStyles | None = None
+    active: ButtonStyles | None = None
+    unavailable: ButtonStyles | None = None
+
+
+class ButtonsConfig(Model):
+    container: Style = Field(default_factory=dict)
+    microphone: ButtonConfig = Field(default_factory=ButtonConfig)
+    toggle: ButtonConfig = Field(default_factory=ButtonConfig)
+
+
+class LoadingConfig(Model):
+    text: str = "Loading"
+    html: str | None = None
+    display: bool = True
+    style: Style = Field(default_factory=dict)
+
+
+class ErrorConfig(Model):
+    text: str = "Error"
+    style: Style = Field(default_factory=dict)
+
+
+class RealtimeConfig(Model):
+    """Deep Chat's ``realtime`` object."""
+
+    ephemeral_key: SecretStr | None = Field(
+        None, description="A pre-minted key. Single use: good for one session only."
+    )
+    provisioning: ProvisioningConfig | None = Field(
+        None, description="Deep Chat's fetchEphemeralKey, as a URL.", alias="fetchEphemeralKey"
+    )
+    auto_fetch_ephemeral_key: bool = False
+    auto_start: bool = False
+    config: SessionConfig = Field(default_factory=SessionConfig)
+    avatar: AvatarConfig = Field(default_factory=AvatarConfig)
+    buttons: ButtonsConfig = Field(default_factory=ButtonsConfig)
+    loading: LoadingConfig = Field(default_factory=LoadingConfig)
+    error: ErrorConfig = Field(default_factory=ErrorConfig)
+
+    @field_validator("provisioning", mode="before")
+    @classmethod
+    def _url_shorthand(cls, value: Any) -> Any:
+        return {"url": value} if isinstance(value, str) else value
+
+
+# --- device sections ---------------------------------------------------------------------------
+
+
+class AudioConfig(Model):
+    backend: Literal["pyaudio", "wav", "none"] = Field(
+        "pyaudio", description="pyaudio: sound card; wav: files (--audio-in/--audio-out)."
+    )
+    input_device: str | int | None = Field(None, description="Name substring or index.")
+    output_device: str | int | None = Field(None, description="Name substring or index.")
+    echo: Literal["half-duplex", "full-duplex"] = "half-duplex"
+    echo_tail_ms: int = Field(300, ge=0, le=5000, description="Half-duplex mic hold-off.")
+    block_ms: int = Field(20, ge=5, le=200, description="Audio block (latency vs CPU).")
+    playback_buffer_s: float = Field(120.0, gt=0, le=600, description="Jitter buffer bound.")
+
+
+class DisplayConfig(Model):
+    mode: Literal["fullscreen", "window", "none"] = "fullscreen"
+    size: tuple[int, int] | None = Field(None, description="[width, height]; default: screen.")
+    fps: int = Field(30, ge=1, le=120)
+
+
+class GpioConfig(Model):
+    enabled: bool = True
+    button_pin: str | int | None = Field(17, description="gpiozero pin: 17, GPIO17, BOARD11.")
+    microphone_pin: str | int | None = None
+    pull_up: bool = True
+    bounce_ms: int = Field(30, ge=0, le=1000)
+    hold_ms: int = Field(800, ge=100, le=10000)
+    press: Literal["toggle", "mute", "none"] = "toggle"
+    hold: Literal["toggle", "mute", "none"] = "mute"
+    led_pin: str | int | None = Field(27, description="gpiozero pin of the LED, or none.")
+    active_high: bool = True
+    patterns: dict[str, Any] = Field(
+        default_factory=dict, description="LED pattern per state (see README)."
+    )
+
+
+class ControlConfig(Model):
+    socket: Path = Path("/run/appliance/control.sock")
+    mode: int = Field(0o660, description="Socket permissions.")
+
+
+class HooksConfig(Model):
+    started: list[list[str]] = Field(default_factory=list)
+    stopped: list[list[str]] = Field(default_factory=list)
+    state: list[list[str]] = Field(default_factory=list)
+    transcript: list[list[str]] = Field(default_factory=list)
+    error: list[list[str]] = Field(default_factory=list)
+    function_call: list[list[str]] = Field(default_factory=list)
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class RecoveryConfig(Model):
+    max_attempts: int = Field(5, ge=0, le=100)
+    backoff_initial_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
+    stall_timeout_s: float = Field(60.0, gt=0)
+
+
+class LoggingConfig(Model):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class AppConfig(Model):
+    openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
+    realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
+    audio: AudioConfig = Field(default_factory=AudioConfig)
+    display: DisplayConfig = Field(default_factory=DisplayConfig)
+    gpio: GpioConfig = Field(default_factory=GpioConfig)
+    control: ControlConfig = Field(default_factory=ControlConfig)
+    hooks: HooksConfig = Field(default_factory=HooksConfig)
+    recovery: RecoveryConfig = Field(default_factory=RecoveryConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used. ``str()`` names the field and the fix."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+def parse_text(text: str, *, fmt: str) -> dict[str, Any]:
+    """Parse TOML or JSON text into a plain dict (``fmt`` is ``"toml"`` or ``"json"``)."""
+    try:
+        data = json.loads(text) if fmt == "json" else tomllib.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("the file must hold an object/table at the top level")
+    return data
+
+
+def guess_format(path: Path, text: str) -> str:
+    if path.suffix.lower() == ".json":
+        return "json"
+    if path.suffix.lower() == ".toml":
+        return "toml"
+    return "json" if text.lstrip().startswith("{") else "toml"
+
+
+def from_deepchat(data: dict[str, Any]) -> dict[str, Any]:
+    """Turn a Deep Chat ``directConnection`` JSON (or its ``openAI`` object) into our shape.
+
+    Data already in our shape is returned unchanged.
+    """
+    if "directConnection" in data:
+        inner = data["directConnection"]
+        if not isinstance(inner, dict) or "openAI" not in inner:
+            raise ConfigError("directConnection: expected an object with an openAI key")
+        data = inner["openAI"]
+    elif "openAI" in data:
+        data = data["openAI"]
+    else:
+        ours = set(AppConfig.model_fields)
+        if "key" not in data or set(data) & (ours - {"realtime"}):
+            return data
+    if not isinstance(data, dict):
+        raise ConfigError("openAI: expected an object")
+    data = dict(data)
+    out: dict[str, Any] = {}
+    if "key" in data:
+        out["openai"] = {"key": data.pop("key")}
+    realtime = data.pop("realtime", True)
+    if realtime is True:
+        realtime = {}
+    if not isinstance(realtime, dict):
+        raise ConfigError("openAI.realtime: expected true or an object")
+    realtime = dict(realtime)
+    # Functions cannot travel in JSON; these Deep Chat keys have other homes here.
+    for dropped in ("methods", "events"):
+        realtime.pop(dropped, None)
+    out["realtime"] = realtime
+    for name in data:  # other openAI-level options (chat, assistant, ...) do not apply here
+        out.setdefault("_ignored", []).append(f"openAI.{name}")
+    out.pop("_ignored", None)
+    return out
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Nested dict from ``APPLIANCE_SECTION__FIELD=value`` variables."""
+    tree: dict[str, Any] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if len(parts) < 2:
+            continue
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[parts[-1]] = value
+    return tree
+
+
+def merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge ``over`` into a copy of ``base`` (names compared case-/style-insensitively)."""
+    out = dict(base)
+    norm = {_norm(k): k for k in out}
+    for key, value in over.items():
+        target = norm.get(_norm(key), key)
+        if isinstance(value, Mapping) and isinstance(out.get(target), dict):
+            out[target] = merge(out[target], value)
+        else:
+            out[target] = value
+    return out
+
+
+def _norm(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def validate(data: dict[str, Any], *, source: str = "config", text: str | None = None) -> AppConfig:
+    """Validate a dict into an :class:`AppConfig`, or raise :class:`ConfigError`."""
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(err, text) for err in exc.errors()]
+        head = f"{source}: {len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        raise ConfigError(head + "\n" + "\n".join(f"  - {p}" for p in problems), problems) from None
+
+
+def load(
+    path: Path | str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    required: bool = False,
+) -> AppConfig:
+    """Load the configuration file (TOML/JSON/Deep Chat JSON) and apply env overrides.
+
+    ``path=None`` uses ``$APPLIANCE_CONFIG`` or ``/etc/appliance/config.toml``; a missing default
+    file gives the defaults, a missing explicit file is an error.
+    """
+    environ = os.environ if environ is None else environ
+    explicit = path is not None or "APPLIANCE_CONFIG" in environ
+    path = Path(path or environ.get("APPLIANCE_CONFIG") or DEFAULT_CONFIG_PATH)
+    data: dict[str, Any] = {}
+    text: str | None = None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit or required:
+            raise ConfigError(f"{path}: no such file (create it, or pass --config)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror}); check its permissions") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    if text is not None:
+        try:
+            data = from_deepchat(parse_text(text, fmt=guess_format(path, text)))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    data = merge(data, env_overrides(environ))
+    return validate(data, source=str(path), text=text)
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+def _loc_name(loc: tuple[Any, ...]) -> str:
+    parts = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("function-after", "function-before", "lax-or-strict"):
+            continue
+        elif parts:
+            parts.append(f".{item}")
+        else:
+            parts.append(str(item))
+    return "".join(parts)
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that holds the last element of ``loc``."""
+    model: Any = AppConfig
+    for item in loc[:-1]:
+        if isinstance(item, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        field = _field(model, str(item))
+        if field is None:
+            return None
+        model = _model_of(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _field(model: type[BaseModel], name: str) -> Any:
+    for field_name, field in model.model_fields.items():
+        if _norm(field_name) == _norm(name) or (field.alias and _norm(field.alias) == _norm(name)):
+            return field
+    return None
+
+
+def _model_of(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(err: Any, text: str | None) -> str:
+    loc = tuple(err["loc"])
+    # Union branches add the branch name to loc; keep the field path readable.
+    loc = tuple(x for x in loc if not (isinstance(x, str) and ("[" in x or x in _BRANCHES)))
+    where = _loc_name(loc) or "(top level)"
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        names = sorted(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+        fix = f"did you mean {close[0]!r}?" if close else "remove it"
+        if names and not close:
+            fix += f" (known: {', '.join(names)})"
+        msg = f"{where}: unknown field; {fix}"
+    elif kind == "missing":
+        msg = f"{where}: required; add it"
+    elif kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        msg = f"{where}: {_show(where, value)} is not allowed; use one of {expected}"
+    else:
+        detail = err["msg"].removeprefix("Value error, ")
+        msg = f"{where}: {detail} (got {_show(where, value)})"
+    line = _line_of(loc, text)
+    return f"{msg} [line {line}]" if line else msg
+
+
+_BRANCHES = {"str", "int", "bool", "float", "dict", "list", "tuple", "literal"}
+
+
+def _show(where: str, value: Any) -> str:
+    if any(s in where.lower() for s in ("key", "header", "token", "secret", "authorization")):
+        return REDACTED
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _line_of(loc: tuple[Any, ...], text: str | None) -> int | None:
+    """Best-effort line number of the field in the source text."""
+    if not text:
+        return None
+    names = [x for x in loc if isinstance(x, str)]
+    if not names:
+        return None
+    last = names[-1]
+    variants = {last, to_camel(last)}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip().lstrip("\"'")
+        if any(re.match(rf"{re.escape(v)}[\"']?\s*[=:]", stripped) for v in variants):
+            return number
+        if stripped.startswith(f"[{'.'.join(names)}"):
+            return number
+    return None
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def redacted(config: AppConfig) -> dict[str, Any]:
+    """The effective config as plain data, with every secret replaced by ``***``."""
+    data = config.model_dump(mode="json", exclude_none=True)
+    openai = data.get("openai", {})
+    if config.openai.key is not None:
+        openai["key"] = REDACTED
+    rt = data.get("realtime", {})
+    if config.realtime.ephemeral_key is not None:
+        rt["ephemeral_key"] = REDACTED
+    prov = rt.get("provisioning")
+    if prov:
+        prov["headers"] = {name: REDACTED for name in prov.get("headers", {})}
+        if prov.get("body") is not None:
+            prov["body"] = REDACTED
+    return data
+
+
+def schema() -> dict[str, Any]:
+    """The JSON schema of the configuration file."""
+    return AppConfig.model_json_schema(by_alias=False)

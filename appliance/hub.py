@@ -1,0 +1,92 @@
+"""The thread-safe meeting point between the asyncio worker and the front ends.
+
+The worker owns the :class:`~appliance.state.Machine`. Front ends (pygame screen on the main
+thread, GPIO callbacks on gpiozero's threads) never touch it: they read :attr:`Hub.view` (an
+immutable :class:`~appliance.state.View`, replaced atomically), read the played-audio meter, and
+:meth:`Hub.post` inputs, which the worker applies in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from appliance.audio.meter import Analyser
+from appliance.state import Input, View
+
+ViewListener = Callable[[View], None]
+
+
+class Hub:
+    def __init__(self, analyser: Analyser | None = None) -> None:
+        self.view = View()
+        self.version = 0
+        self.analyser = analyser or Analyser()
+        self._changed = threading.Condition()
+        self._listeners: list[ViewListener] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._inbox: Callable[[Input], None] | None = None
+        self._early: list[Input] = []
+        self.snapshots: queue.Queue[tuple[Path, concurrent.futures.Future[Path]]] = queue.Queue()
+        self.stopping = threading.Event()
+
+    # --- worker side ------------------------------------------------------------------------
+
+    def attach(self, loop: asyncio.AbstractEventLoop, inbox: Callable[[Input], None]) -> None:
+        """Connect the worker: ``inbox`` is called on ``loop`` for every posted input."""
+        self._loop = loop
+        self._inbox = inbox
+        early, self._early = self._early, []
+        for event in early:
+            self.post(event)
+
+    def publish(self, view: View) -> None:
+        """Called by the worker after each state change."""
+        if view == self.view:
+            return
+        self.view = view
+        with self._changed:
+            self.version += 1
+            self._changed.notify_all()
+        for listener in list(self._listeners):
+            listener(view)
+
+    # --- front-end side ---------------------------------------------------------------------
+
+    def post(self, event: Input) -> None:
+        """Send an input to the state machine from any thread."""
+        if self._loop is None or self._inbox is None:
+            self._early.append(event)
+            return
+        with contextlib.suppress(RuntimeError):  # loop closed during shutdown
+            self._loop.call_soon_threadsafe(self._inbox, event)
+
+    def on_view(self, listener: ViewListener) -> None:
+        """Call ``listener(view)`` on every change (from the worker thread; keep it short)."""
+        self._listeners.append(listener)
+
+    def wait_for_change(self, version: int, timeout: float) -> int:
+        """Block until :attr:`version` differs from ``version`` or ``timeout`` passes."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self.version != version or self.stopping.is_set(), timeout
+            )
+            return self.version
+
+    def wake(self) -> None:
+        """Wake anything blocked in :meth:`wait_for_change` (snapshot requests, shutdown)."""
+        with self._changed:
+            self.version += 1
+            self._changed.notify_all()
+
+    def request_snapshot(self, path: Path) -> concurrent.futures.Future[Path]:
+        """Ask the screen to save its current frame to ``path`` (PNG)."""
+        future: concurrent.futures.Future[Path] = concurrent.futures.Future()
+        self.snapshots.put((path, future))
+        self.wake()
+        return future
