@@ -104,9 +104,11 @@ class Playback:
                 self.stats.dropped_samples += left
 
     def clear(self) -> ItemProgress | None:
-        """Drop everything queued (barge-in). Returns the item that was playing, if any."""
+        """Drop everything queued (barge-in). Returns the item that was playing (or, if none
+        had started, the first queued one), as a copy."""
         with self._lock:
-            current = self._current
+            current = self._current or (self._chunks[0].item if self._chunks else None)
+            current = None if current is None else ItemProgress(**current.__dict__)
             self._chunks.clear()
             self._queued = 0
             was_playing = self._playing

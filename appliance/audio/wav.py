@@ -1,0 +1,135 @@
+"""Headless audio: a WAV file as the microphone, a WAV file as the speaker.
+
+``appliance run --audio-in IN.wav --audio-out OUT.wav`` runs the whole appliance without a sound
+card. The input (any rate, mono or stereo, 16/24/32-bit PCM) is resampled to 24 kHz and fed in
+real time from the start of each session, then silence. Everything played while a session is
+live is written to the output WAV (24 kHz mono PCM16), silence included, so timings are real.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from appliance.audio.backend import AudioError, CaptureCallback, ErrorCallback
+from appliance.audio.pcm import WIRE_RATE, ms_to_samples, resample, to_int16, to_mono
+from appliance.audio.playback import Playback
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """Float mono samples and the rate of a PCM WAV file."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            rate, width, channels = wav.getframerate(), wav.getsampwidth(), wav.getnchannels()
+            raw = wav.readframes(wav.getnframes())
+    except (OSError, EOFError, wave.Error) as exc:
+        raise AudioError(f"cannot read {path}: {exc}") from None
+    if width == 2:
+        data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    elif width == 4:
+        data = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 2147483648.0
+    elif width == 3:
+        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3)
+        ints = (b[:, 0].astype(np.int32) | b[:, 1] << 8 | b[:, 2].astype(np.int32) << 16) << 8
+        data = (ints >> 8).astype(np.float32) / 8388608.0
+    elif width == 1:
+        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+    else:
+        raise AudioError(f"{path}: unsupported sample width {width}")
+    return to_mono(data.reshape(-1, channels)), rate
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = WIRE_RATE) -> None:
+    """Write int16 mono samples as a WAV file."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(np.asarray(samples, dtype="<i2").tobytes())
+
+
+class WavBackend:
+    """Audio backend on WAV files, paced in real time by its own thread."""
+
+    name = "wav"
+
+    def __init__(self, audio_in: Path | None, audio_out: Path | None, block_ms: int = 20) -> None:
+        self.block = ms_to_samples(block_ms)
+        self.block_s = self.block / WIRE_RATE
+        self._input = np.zeros(0, dtype=np.int16)
+        if audio_in is not None:
+            samples, rate = read_wav(audio_in)
+            self._input = to_int16(resample(samples, rate, WIRE_RATE))
+        self._out: wave.Wave_write | None = None
+        if audio_out is not None:
+            try:
+                self._out = wave.open(str(audio_out), "wb")  # noqa: SIM115 (lives with the backend)
+            except OSError as exc:
+                raise AudioError(f"cannot write {audio_out}: {exc.strerror}") from None
+            self._out.setnchannels(1)
+            self._out.setsampwidth(2)
+            self._out.setframerate(WIRE_RATE)
+        self._out_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def open(
+        self, playback: Playback, on_capture: CaptureCallback, on_error: ErrorCallback
+    ) -> None:
+        self.close()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(playback, on_capture, on_error, self._stop),
+            daemon=True,
+            name="wav-audio",
+        )
+        self._thread.start()
+
+    def _run(
+        self,
+        playback: Playback,
+        on_capture: CaptureCallback,
+        on_error: ErrorCallback,
+        stop: threading.Event,
+    ) -> None:
+        position = 0
+        silence = np.zeros(self.block, dtype=np.int16)
+        deadline = time.monotonic()
+        try:
+            while not stop.is_set():
+                block = self._input[position : position + self.block]
+                position += self.block
+                if len(block) < self.block:
+                    block = np.concatenate([block, silence[: self.block - len(block)]])
+                on_capture(block, time.perf_counter())
+                played = playback.read(self.block)
+                with self._out_lock:
+                    if self._out is not None:
+                        self._out.writeframes(played.astype("<i2").tobytes())
+                deadline += self.block_s
+                delay = deadline - time.monotonic()
+                if delay > 0:
+                    stop.wait(delay)
+                else:
+                    deadline = time.monotonic()  # fell behind: do not burst to catch up
+        except Exception as exc:  # report, never kill the process from the audio thread
+            on_error(f"WAV audio failed: {exc}")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+        self._thread = None
+
+    def finish(self) -> None:
+        """Close the streams and finalise the output WAV (header with the right length)."""
+        self.close()
+        with self._out_lock:
+            if self._out is not None:
+                self._out.close()
+                self._out = None

@@ -1,0 +1,271 @@
+"""Sans-I/O realtime protocol: server events in, typed happenings out; client events built here.
+
+:class:`Protocol` never touches a socket. :meth:`Protocol.receive` turns one server frame into a
+list of :data:`Happening` objects; the ``*_event`` methods build client events. The WebSocket
+client (:mod:`appliance.realtime.client`) and the app glue them to I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from appliance.config import SessionConfig
+from appliance.realtime.dialects import Dialect
+
+# --- what the server tells us ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionReady:
+    session: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SessionUpdated:
+    session: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AudioDelta:
+    item_id: str
+    content_index: int
+    pcm: bytes
+
+
+@dataclass(frozen=True)
+class AudioDone:
+    item_id: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    role: str  # "user" or "assistant"
+    text: str
+    item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    item_id: str | None
+    audio_start_ms: int | None
+
+
+@dataclass(frozen=True)
+class SpeechStopped:
+    item_id: str | None
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    name: str
+    arguments: str
+    call_id: str
+
+
+@dataclass(frozen=True)
+class FunctionCalls:
+    calls: tuple[FunctionCall, ...]
+
+
+@dataclass(frozen=True)
+class ResponseStarted:
+    response_id: str | None
+
+
+@dataclass(frozen=True)
+class ResponseDone:
+    response_id: str | None
+    status: str | None
+
+
+@dataclass(frozen=True)
+class ServerError:
+    message: str
+    code: str | None = None
+    kind: str | None = None
+    param: str | None = None
+
+    def __str__(self) -> str:
+        code = f" ({self.code})" if self.code else ""
+        return f"server error{code}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Ignored:
+    type: str
+
+
+Happening = (
+    SessionReady
+    | SessionUpdated
+    | AudioDelta
+    | AudioDone
+    | Transcript
+    | SpeechStarted
+    | SpeechStopped
+    | FunctionCalls
+    | ResponseStarted
+    | ResponseDone
+    | ServerError
+    | Ignored
+)
+
+
+@dataclass
+class Protocol:
+    """One session's protocol state for ``dialect``."""
+
+    dialect: Dialect
+    config: SessionConfig
+    response_active: bool = False
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    # --- server -> client -----------------------------------------------------------------
+
+    def receive(self, frame: str | bytes) -> list[Happening]:
+        """Interpret one server frame. Never raises: bad frames become :class:`ServerError`."""
+        try:
+            event = json.loads(frame)
+        except (ValueError, UnicodeDecodeError):
+            return [ServerError("the server sent a frame that is not JSON", code="bad_frame")]
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            return [ServerError("the server sent an event without a type", code="bad_frame")]
+        try:
+            return self._dispatch(event)
+        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
+            return [
+                ServerError(
+                    f"malformed {event['type']} event ({type(exc).__name__})", code="bad_event"
+                )
+            ]
+
+    def _dispatch(self, event: dict[str, Any]) -> list[Happening]:
+        kind = event["type"]
+        names = self.dialect.events
+        if kind == "session.created":
+            return [SessionReady(event.get("session") or {})]
+        if kind == "session.updated":
+            return [SessionUpdated(event.get("session") or {})]
+        if kind == names.audio_delta:
+            pcm = base64.b64decode(event["delta"], validate=True)
+            if len(pcm) % 2:
+                raise ValueError("odd PCM length")
+            return [AudioDelta(str(event["item_id"]), int(event.get("content_index", 0)), pcm)]
+        if kind == names.audio_done:
+            return [AudioDone(str(event.get("item_id")))]
+        if kind in (names.transcript_done, names.text_done):
+            text = event.get("transcript", event.get("text"))
+            return [Transcript("assistant", str(text), event.get("item_id"))]
+        if kind == "conversation.item.input_audio_transcription.completed":
+            return [Transcript("user", str(event["transcript"]), event.get("item_id"))]
+        if kind == "input_audio_buffer.speech_started":
+            return [SpeechStarted(event.get("item_id"), event.get("audio_start_ms"))]
+        if kind == "input_audio_buffer.speech_stopped":
+            return [SpeechStopped(event.get("item_id"))]
+        if kind == "response.created":
+            self.response_active = True
+            return [ResponseStarted((event.get("response") or {}).get("id"))]
+        if kind == "response.done":
+            self.response_active = False
+            response = event.get("response") or {}
+            out: list[Happening] = [ResponseDone(response.get("id"), response.get("status"))]
+            calls = tuple(
+                FunctionCall(str(item["name"]), str(item.get("arguments") or "{}"), item["call_id"])
+                for item in response.get("output") or []
+                if isinstance(item, dict) and item.get("type") == "function_call"
+            )
+            if calls:  # every call, not only output[0]
+                out.insert(0, FunctionCalls(calls))
+            return out
+        if kind == "error":
+            err = event.get("error") or {}
+            return [
+                ServerError(
+                    str(err.get("message") or "unknown error"),
+                    code=err.get("code"),
+                    kind=err.get("type"),
+                    param=err.get("param"),
+                )
+            ]
+        return [Ignored(kind)]
+
+    # --- client -> server -------------------------------------------------------------------
+
+    def _stamp(self, event: dict[str, Any]) -> dict[str, Any]:
+        event["event_id"] = f"evt_client_{next(self._ids)}"
+        return event
+
+    def session_update_event(self, only: set[str] | None = None) -> dict[str, Any]:
+        return self._stamp(self.dialect.session_update(self.config, only))
+
+    def append_event(self, pcm: bytes) -> dict[str, Any]:
+        return {
+            "type": "input_audio_buffer.append",
+            "audio": base64.b64encode(pcm).decode("ascii"),
+        }
+
+    def truncate_event(self, item_id: str, content_index: int, audio_end_ms: int) -> dict[str, Any]:
+        return self._stamp(
+            {
+                "type": "conversation.item.truncate",
+                "item_id": item_id,
+                "content_index": content_index,
+                "audio_end_ms": max(0, int(audio_end_ms)),
+            }
+        )
+
+    def cancel_event(self) -> dict[str, Any]:
+        return self._stamp({"type": "response.cancel"})
+
+    def function_output_events(self, results: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+        """One ``function_call_output`` per (call_id, result), then one ``response.create``."""
+        events = [
+            self._stamp(
+                {
+                    "type": "conversation.item.create",
+                    "item": {
+                        "type": "function_call_output",
+                        "call_id": call_id,
+                        "output": json.dumps(result),
+                    },
+                }
+            )
+            for call_id, result in results
+        ]
+        events.append(self._stamp({"type": "response.create"}))
+        return events
+
+    def message_events(
+        self, text: str, role: str = "system", respond: bool | None = None
+    ) -> list[dict[str, Any]]:
+        """Deep Chat's ``sendMessage(text, role)``: the message, then ``response.create``.
+
+        ``respond=None`` asks for a response after a user message only: system context and
+        assistant lines need none (Deep Chat always forces one; we do not copy that).
+        """
+        events = [self._stamp(self.dialect.message(text, role))]
+        if respond if respond is not None else role == "user":
+            events.append(self._stamp({"type": "response.create"}))
+        return events
+
+    def update_config(self, changes: dict[str, Any]) -> tuple[SessionConfig, dict[str, Any]]:
+        """Validate seed-named ``changes`` against the current config; return the new config and
+        the ``session.update`` event carrying just those fields."""
+        merged = {**self.config.model_dump(exclude_unset=True), **changes}
+        new = SessionConfig.model_validate(merged)
+        only = {_field_name(name) for name in changes}
+        event = self._stamp(self.dialect.session_update(new, only))
+        self.config = new
+        return new, event
+
+
+def _field_name(name: str) -> str:
+    for field_name, info in SessionConfig.model_fields.items():
+        if name in (field_name, info.alias):
+            return field_name
+    raise ValueError(f"unknown session field {name!r}")
