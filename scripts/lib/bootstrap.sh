@@ -1,0 +1,135 @@
+# shellcheck shell=bash
+# Shared setup for the repository's scripts (test, demo, bench). Source it from bash:
+#
+#     source "$(dirname "${BASH_SOURCE[0]}")/lib/bootstrap.sh"
+#
+# On a fresh Debian 12 / Raspberry Pi OS Bookworm machine it
+#   1. checks the system packages in APPLIANCE_APT_PACKAGES and installs the missing ones with
+#      apt-get when running as root (otherwise prints the exact sudo command and exits 1);
+#   2. creates the virtualenv .venv/ at the repository root if it is missing;
+#   3. runs `pip install -e '.[dev]'` when pyproject.toml changed since the last install (a
+#      stamp file inside .venv/ remembers it), so re-runs take a fraction of a second.
+#
+# Afterwards APPLIANCE_ROOT is the repository root, APPLIANCE_VENV the virtualenv, and the
+# virtualenv's bin/ is first on PATH. Set APPLIANCE_SKIP_APT=1 to skip step 1 (e.g. on a
+# system that is not Debian-based and was prepared by hand).
+
+APPLIANCE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+APPLIANCE_VENV="$APPLIANCE_ROOT/.venv"
+export APPLIANCE_ROOT APPLIANCE_VENV
+
+# System packages, one list. Add to it here.
+#   python3-venv python3-dev gcc   the virtualenv and building wheels without binaries
+#   portaudio19-dev                PortAudio headers and library, to build and run PyAudio
+#   libasound2-plugins             ALSA's "pulse" device, through which PortAudio reaches PulseAudio
+#   pulseaudio pulseaudio-utils    the virtual sound server of the tests (pactl, parec, paplay)
+#   espeak-ng sox                  speech and test WAVs
+#   systemd                        systemd-analyze (unit checks)
+APPLIANCE_APT_PACKAGES=(
+    python3-venv python3-dev gcc
+    portaudio19-dev libasound2-plugins
+    pulseaudio pulseaudio-utils
+    espeak-ng sox
+    systemd
+)
+# pygame's wheels bundle SDL2 on x86_64 and aarch64; 32-bit Raspberry Pi OS (piwheels) links
+# against the system's SDL2 libraries.
+case "$(uname -m)" in
+    armv6l | armv7l)
+        APPLIANCE_APT_PACKAGES+=(libsdl2-2.0-0 libsdl2-ttf-2.0-0 libsdl2-image-2.0-0
+            libsdl2-mixer-2.0-0)
+        ;;
+esac
+# Installed when we can (root), never required: a virtual X display for windowed runs.
+APPLIANCE_APT_OPTIONAL=(xvfb)
+
+appliance_die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+# Print the packages of "$@" that are not installed.
+appliance_missing_packages() {
+    local pkg status
+    for pkg in "$@"; do
+        status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
+        [[ "$status" == "installed" ]] || printf '%s\n' "$pkg"
+    done
+}
+
+# apt-get install "$@", with one `apt-get update` and a retry if the first attempt fails
+# (empty or stale package lists). Output goes to a log that is shown only on failure.
+appliance_apt_install() {
+    local log
+    log="$(mktemp)"
+    echo "installing system packages: $*" >&2
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" \
+        >"$log" 2>&1; then
+        if ! { DEBIAN_FRONTEND=noninteractive apt-get update \
+            && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"; } \
+            >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            return 1
+        fi
+    fi
+    rm -f "$log"
+}
+
+appliance_check_system() {
+    [[ "${APPLIANCE_SKIP_APT:-0}" == 1 ]] && return 0
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        echo "warning: not a Debian-based system; make sure these (or their equivalents) are" \
+            "installed: ${APPLIANCE_APT_PACKAGES[*]}" >&2
+        return 0
+    fi
+    local missing optional
+    mapfile -t missing < <(appliance_missing_packages "${APPLIANCE_APT_PACKAGES[@]}")
+    mapfile -t optional < <(appliance_missing_packages "${APPLIANCE_APT_OPTIONAL[@]}")
+    if ((${#missing[@]})); then
+        if [[ "$(id -u)" == 0 ]]; then
+            appliance_apt_install "${missing[@]}" \
+                || appliance_die "could not install the system packages: ${missing[*]}"
+        else
+            echo "error: missing system packages: ${missing[*]}" >&2
+            echo "install them with:" >&2
+            echo "    sudo apt-get install -y ${missing[*]}" >&2
+            exit 1
+        fi
+    fi
+    if ((${#optional[@]})) && [[ "$(id -u)" == 0 ]]; then
+        appliance_apt_install "${optional[@]}" \
+            || echo "warning: optional packages not installed: ${optional[*]}" >&2
+    fi
+    return 0
+}
+
+appliance_check_venv() {
+    local python="${APPLIANCE_PYTHON:-python3}"
+    if [[ ! -x "$APPLIANCE_VENV/bin/python" ]]; then
+        "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+            || appliance_die "Python >= 3.11 is needed; $python is $("$python" --version 2>&1)"
+        echo "creating the virtualenv $APPLIANCE_VENV" >&2
+        "$python" -m venv "$APPLIANCE_VENV" \
+            || appliance_die "python3 -m venv failed (is python3-venv installed?)"
+    fi
+    local stamp="$APPLIANCE_VENV/.appliance-installed" want have="" log
+    want="$(sha256sum "$APPLIANCE_ROOT/pyproject.toml" | cut -d' ' -f1)"
+    [[ -f "$stamp" ]] && have="$(cat "$stamp")"
+    if [[ "$want" != "$have" ]]; then
+        echo "installing the appliance and its Python dependencies into .venv" >&2
+        log="$(mktemp)"
+        if ! (cd "$APPLIANCE_ROOT" && "$APPLIANCE_VENV/bin/python" -m pip install \
+            --disable-pip-version-check -q -e '.[dev]') >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            appliance_die "pip install -e '.[dev]' failed (output above)"
+        fi
+        rm -f "$log"
+        echo "$want" >"$stamp"
+    fi
+}
+
+appliance_check_system
+appliance_check_venv
+export PATH="$APPLIANCE_VENV/bin:$PATH"
