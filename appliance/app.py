@@ -1,0 +1,578 @@
+"""Wiring: the asyncio worker that owns the state machine, the session, the socket and hooks.
+
+:class:`Appliance` runs on its own thread's event loop. Front ends post inputs through the
+:class:`~appliance.hub.Hub`; :meth:`Appliance.handle` applies them to the
+:class:`~appliance.state.Machine` and carries out the effects. One realtime session at a time
+runs as a task (:meth:`Appliance._session_task`): fetch a fresh key, connect, stream the
+microphone, play the answers, handle barge-in and function calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from appliance import state
+from appliance.audio.backend import AudioBackend, AudioError
+from appliance.audio.playback import Playback
+from appliance.config import AppConfig, ConfigError, SessionConfig
+from appliance.functions import FunctionRunner
+from appliance.hub import Hub
+from appliance.keys import KeySource, KeySourceError, excerpt, safe_url
+from appliance.realtime.dialects import BETA_REFUSAL_CODE, DIALECTS, DialectError, guess
+from appliance.realtime.protocol import (
+    AudioDelta,
+    FunctionCalls,
+    Protocol,
+    ServerError,
+    SessionReady,
+    SpeechStarted,
+    Transcript,
+)
+from appliance.secrets import REDACTOR
+
+log = logging.getLogger("appliance")
+
+CAPTURE_QUEUE_BLOCKS = 50
+"""Microphone blocks buffered while the network is slow (1 s at 20 ms); older ones are dropped."""
+EVENT_QUEUE_SIZE = 256
+"""Per-subscriber event backlog on the control socket; a slow reader loses the oldest events."""
+CONNECT_TIMEOUT_S = 15.0
+
+
+class _BetaRefused(Exception):
+    pass
+
+
+class Appliance:
+    """The worker. Create it, then ``await run()`` on the worker thread's loop."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        hub: Hub,
+        audio: AudioBackend,
+        *,
+        config_path: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.hub = hub
+        self.audio = audio
+        self.machine = state.Machine()
+        self.keys = KeySource(config)
+        self.functions = FunctionRunner(config.realtime.config.function_handler)
+        hub.analyser.max_scale = config.realtime.avatar.max_scale
+        self.playback = Playback(
+            max_seconds=config.audio.playback_buffer_s,
+            analyser=hub.analyser,
+            on_start=lambda: hub.post(state.AudioStarted()),
+            on_stop=lambda: hub.post(state.AudioStopped()),
+        )
+        self.last_error: str | None = None
+        self.dialect = self._configured_dialect()
+        self.session_id: str | None = None
+        self.subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self.metrics: dict[str, deque[float]] = {
+            "capture_to_send_ms": deque(maxlen=2000),
+        }
+        self._task: asyncio.Task[None] | None = None
+        self._ws: Any = None
+        self._proto: Protocol | None = None
+        self._interrupted: set[str] = set()
+        self._stopping = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.hooks: Any = None
+        self.notifier: Any = None
+        self.control: Any = None
+        self.started_at = time.monotonic()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve until :meth:`request_stop`; then stop the session and clean up."""
+        self._loop = asyncio.get_running_loop()
+        self.hub.attach(self._loop, self.handle)
+        self._start_optional_parts()
+        if self.control is not None:
+            await self.control.start()
+        if not self.keys.configured:
+            log.warning(
+                "no key source configured: set realtime.provisioning.url or openai.key_file"
+            )
+        rt = self.config.realtime
+        if rt.auto_start:
+            self.handle(state.Start())
+        elif rt.auto_fetch_ephemeral_key and self.keys.configured:
+            self._spawn(self._prefetch())
+        self._notify("ready")
+        watchdog = self._spawn(self._watchdog()) if self.notifier else None
+        log.info(
+            "ready: %s, key from %s, dialect %s, model %s",
+            safe_url(self.config.openai.api_base),
+            self.keys.describe(),
+            self.config.openai.dialect,
+            self.config.realtime.config.model,
+        )
+        await self._stopping.wait()
+        self._notify("stopping")
+        self.handle(state.Stop())
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), 5)
+        if watchdog:
+            watchdog.cancel()
+        if self.control is not None:
+            await self.control.close()
+        if self.hooks is not None:
+            await self.hooks.aclose()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.to_thread(self.audio.close)
+        finish = getattr(self.audio, "finish", None)
+        if finish:
+            await asyncio.to_thread(finish)
+        log.info("stopped")
+
+    def request_stop(self) -> None:
+        """Thread-safe: ask :meth:`run` to finish."""
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stopping.set)
+
+    def _start_optional_parts(self) -> None:
+        """Control socket, hooks and systemd notification (each optional, never fatal)."""
+        from appliance.control import ControlServer
+
+        self.control = ControlServer(self, self.config.control.socket, self.config.control.mode)
+        try:
+            from appliance.hooks import HookRunner
+
+            self.hooks = HookRunner(self.config.hooks)
+        except ImportError:
+            self.hooks = None
+        try:
+            from appliance.notify import Notifier
+
+            self.notifier = Notifier()
+        except ImportError:
+            self.notifier = None
+
+    def _notify(self, what: str, text: str | None = None) -> None:
+        if self.notifier is None:
+            return
+        try:
+            if what == "status":
+                self.notifier.status(text)
+            else:
+                getattr(self.notifier, what)()
+        except Exception as exc:  # notification is best effort
+            log.debug("sd_notify %s failed: %s", what, exc)
+
+    async def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval()
+        if not interval:
+            return
+        while True:
+            self._notify("watchdog")
+            await asyncio.sleep(interval)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # --- state machine ----------------------------------------------------------------------
+
+    def handle(self, event: state.Input) -> None:
+        """Apply one input (on the loop thread) and carry out the effects."""
+        before = self.machine.view
+        effects = self.machine.handle(event)
+        for effect in effects:
+            match effect:
+                case state.Connect():
+                    self._start_session()
+                case state.Disconnect():
+                    self._cancel_session()
+                case state.Interrupt():
+                    self._barge_in(cancel_response=True)
+                case state.Emit(name=name):
+                    log.info("session %s", name)
+                    self.emit({"type": name})
+        after = self.machine.view
+        if after != before:
+            self.hub.publish(after)
+            if after.state != before.state:
+                log.info("state %s", after.state)
+                self._notify("status", after.state)
+            self.emit({"type": "state", **after.as_dict()})
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Publish an event to socket subscribers and hooks (never blocks)."""
+        event = {"time": round(time.time(), 3), **event}
+        for queue in list(self.subscribers):
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(event)
+        if self.hooks is not None:
+            try:
+                self.hooks.dispatch(event)
+            except Exception as exc:
+                log.warning("hook dispatch failed: %s", exc)
+
+    def _fail(self, cause: str) -> None:
+        cause = REDACTOR(cause)
+        self.last_error = cause
+        log.error("error: %s", cause)
+        self.emit({"type": "error", "message": cause, "fatal": True})
+        self.handle(state.Failed(cause))
+
+    # --- session ----------------------------------------------------------------------------
+
+    def _configured_dialect(self) -> str:
+        wanted = self.config.openai.dialect
+        return guess(self.config.realtime.config.model) if wanted == "auto" else wanted
+
+    def _start_session(self) -> None:
+        previous = self._task
+        self._task = asyncio.get_running_loop().create_task(self._session_task(previous))
+
+    def _cancel_session(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def _prefetch(self) -> None:
+        try:
+            await self.keys.prefetch(self.dialect)
+            log.info("key fetched ahead of the first press")
+        except KeySourceError as exc:
+            self._fail(str(exc))
+
+    async def _session_task(self, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None and not previous.done():
+            previous.cancel()
+            with contextlib.suppress(BaseException):
+                await previous
+        me = asyncio.current_task()
+        dialect = self._configured_dialect()
+        try:
+            for attempt in range(2):
+                key = await self.keys.fetch(dialect)
+                if self.config.openai.dialect == "auto" and key.dialect:
+                    dialect = key.dialect
+                try:
+                    await self._serve(dialect, key.value)
+                    return
+                except _BetaRefused:
+                    if self.config.openai.dialect != "auto" or attempt:
+                        raise
+                    log.warning("the server refuses the beta API shape; switching to GA")
+                    dialect = "ga"
+        except _BetaRefused:
+            self._fail(
+                "the server refuses the beta API (beta_api_shape_disabled): "
+                'set openai.dialect = "ga" or "auto"'
+            )
+        except KeySourceError as exc:
+            self._fail(str(exc))
+        except DialectError as exc:
+            self._fail(str(exc))
+        except AudioError as exc:
+            self._fail(f"audio: {exc}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # keep the worker alive whatever happens
+            log.exception("session failed")
+            self._fail(f"{type(exc).__name__}: {exc}")
+        finally:
+            await self._teardown()
+            if self._task is me:
+                self._ws = None
+
+    async def _serve(self, dialect_name: str, key: str) -> None:
+        """One connection: connect, stream, and return when it ends."""
+        self.dialect = dialect_name
+        dialect = DIALECTS[dialect_name]
+        cfg = self.config.realtime.config
+        proto = Protocol(dialect, cfg)
+        session_update = proto.session_update_event()  # raises DialectError before connecting
+        url = dialect.ws_url(self.config.openai.api_base, cfg.model)
+        where = safe_url(url)
+        try:
+            ws = await websockets.connect(
+                url,
+                additional_headers=dialect.ws_headers(key),
+                open_timeout=CONNECT_TIMEOUT_S,
+                max_size=16 * 1024 * 1024,
+                ping_interval=20,
+                ping_timeout=20,
+            )
+        except InvalidStatus as exc:
+            body = exc.response.body or b""
+            raise KeySourceError(
+                f"{where} refused the connection: HTTP {exc.response.status_code}: {excerpt(body)}"
+            ) from None
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            raise KeySourceError(f"cannot connect to {where}: {excerpt(str(exc))}") from None
+        self._ws, self._proto = ws, proto
+        self._interrupted.clear()
+        last_server_error: ServerError | None = None
+        sender: asyncio.Task[None] | None = None
+        try:
+            async for frame in ws:
+                for happening in proto.receive(frame):
+                    if isinstance(happening, SessionReady):
+                        self.session_id = happening.session.get("id")
+                        self.handle(state.Connected())
+                        if self._needs_update(cfg):
+                            await ws.send(json.dumps(session_update))
+                        sender = await self._open_audio(ws, proto)
+                    elif isinstance(happening, ServerError):
+                        last_server_error = happening
+                        if happening.code == BETA_REFUSAL_CODE:
+                            raise _BetaRefused()
+                        self._server_error(happening)
+                    else:
+                        await self._on(happening, ws, proto)
+        except ConnectionClosed:
+            pass
+        finally:
+            if sender is not None:
+                sender.cancel()
+        if last_server_error is not None and last_server_error.code == BETA_REFUSAL_CODE:
+            raise _BetaRefused()
+        code = ws.close_code
+        reason = ws.close_reason or ""
+        cause = f"connection closed by the server (code {code}{': ' + reason if reason else ''})"
+        if last_server_error is not None:
+            cause += f" after: {last_server_error}"
+        self.last_error = REDACTOR(cause)
+        log.error("%s", self.last_error)
+        self.emit({"type": "error", "message": self.last_error, "fatal": True})
+        self.handle(state.Closed(self.last_error))
+
+    @staticmethod
+    def _needs_update(cfg: SessionConfig) -> bool:
+        """Send ``session.update`` only when the user configured session fields; otherwise
+        the key's minted session (e.g. from a provisioning server) stays as it is."""
+        return bool(cfg.model_dump(exclude_unset=True, exclude={"model", "function_handler"}))
+
+    def _server_error(self, error: ServerError) -> None:
+        message = REDACTOR(str(error))
+        self.last_error = message
+        log.warning("%s", message)
+        self.emit({"type": "error", "message": message, "fatal": False, "code": error.code})
+        self.handle(state.Notice(message))
+
+    async def _on(self, happening: Any, ws: Any, proto: Protocol) -> None:
+        if isinstance(happening, AudioDelta):
+            if happening.item_id not in self._interrupted:
+                self.playback.push(happening.item_id, happening.pcm, happening.content_index)
+        elif isinstance(happening, SpeechStarted):
+            if self.playback.playing or self.playback.queued_ms:
+                self._barge_in(cancel_response=False)
+        elif isinstance(happening, Transcript):
+            log.info("%s: %s", happening.role, happening.text)
+            self.emit({"type": "transcript", "role": happening.role, "text": happening.text})
+        elif isinstance(happening, FunctionCalls):
+            self._spawn(self._run_functions(happening, ws, proto))
+
+    async def _run_functions(self, calls: FunctionCalls, ws: Any, proto: Protocol) -> None:
+        results = await asyncio.gather(
+            *(self.functions.call(c.name, c.arguments) for c in calls.calls)
+        )
+        for call, result in zip(calls.calls, results, strict=True):
+            log.info("function %s(%s) -> %s", call.name, call.arguments, json.dumps(result)[:200])
+            self.emit(
+                {
+                    "type": "function_call",
+                    "name": call.name,
+                    "arguments": call.arguments,
+                    "call_id": call.call_id,
+                    "output": result,
+                }
+            )
+        pairs = [(c.call_id, r) for c, r in zip(calls.calls, results, strict=True)]
+        with contextlib.suppress(ConnectionClosed):
+            for event in proto.function_output_events(pairs):
+                await ws.send(json.dumps(event))
+
+    def _barge_in(self, *, cancel_response: bool) -> None:
+        """Stop playback now, drop the queue and tell the server what was really played."""
+        item = self.playback.clear()
+        ws, proto = self._ws, self._proto
+        if ws is None or proto is None:
+            return
+        events = []
+        if cancel_response and proto.response_active:
+            events.append(proto.cancel_event())
+        if item is not None:
+            self._interrupted.add(item.item_id)
+            events.append(proto.truncate_event(item.item_id, item.content_index, item.played_ms))
+            log.info("barge-in: %s truncated at %d ms", item.item_id, item.played_ms)
+            self.emit(
+                {"type": "interrupted", "item_id": item.item_id, "audio_end_ms": item.played_ms}
+            )
+        for event in events:
+            self._spawn(self._send_quietly(ws, event))
+
+    @staticmethod
+    async def _send_quietly(ws: Any, event: dict[str, Any]) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(json.dumps(event))
+
+    async def _open_audio(self, ws: Any, proto: Protocol) -> asyncio.Task[None]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[np.ndarray, float]] = asyncio.Queue(CAPTURE_QUEUE_BLOCKS)
+
+        def put(block: np.ndarray, captured: float) -> None:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait((block, captured))
+
+        def on_capture(block: np.ndarray, captured: float) -> None:  # audio thread
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(put, block, captured)
+
+        def on_error(message: str) -> None:  # any thread
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._audio_failed, message)
+
+        self.playback.clear()
+        await asyncio.to_thread(self.audio.open, self.playback, on_capture, on_error)
+        return loop.create_task(self._send_microphone(ws, proto, queue))
+
+    def _audio_failed(self, message: str) -> None:
+        if self.machine.view.phase is state.Phase.LIVE:
+            self._fail(f"audio: {message}")
+
+    async def _send_microphone(
+        self, ws: Any, proto: Protocol, queue: asyncio.Queue[tuple[np.ndarray, float]]
+    ) -> None:
+        tail_s = self.config.audio.echo_tail_ms / 1000
+        half_duplex = self.config.audio.echo == "half-duplex"
+        latencies = self.metrics["capture_to_send_ms"]
+        while True:
+            block, captured = await queue.get()
+            view = self.machine.view
+            if view.phase is not state.Phase.LIVE or view.muted:
+                continue  # muted: send nothing; server VAD sees a pause
+            if half_duplex and self.playback.audible_within(tail_s):
+                continue  # the model is talking: never let it hear itself
+            try:
+                await ws.send(json.dumps(proto.append_event(block.astype("<i2").tobytes())))
+            except ConnectionClosed:
+                return
+            latencies.append((time.perf_counter() - captured) * 1000)
+
+    async def _teardown(self) -> None:
+        self.playback.clear()
+        ws, self._ws, self._proto = self._ws, None, None
+        await asyncio.to_thread(self.audio.close)
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 2)
+        self.session_id = None
+
+    # --- commands (control socket) ----------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        view = self.machine.view
+        return {
+            "state": view.state,
+            "phase": view.phase.value,
+            "muted": view.muted,
+            "speaking": view.speaking,
+            "dialect": self.dialect,
+            "model": self.config.realtime.config.model,
+            "api_base": safe_url(self.config.openai.api_base),
+            "key_source": self.keys.describe(),
+            "last_error": self.last_error,
+            "notice": view.notice,
+            "session_id": self.session_id,
+            "audio": self.audio.name,
+            "playback": {
+                "underruns": self.playback.stats.underruns,
+                "queued_ms": self.playback.queued_ms,
+            },
+            "uptime_s": round(time.monotonic() - self.started_at, 1),
+        }
+
+    async def say(self, text: str, role: str, respond: bool | None) -> dict[str, Any]:
+        ws, proto = self._ws, self._proto
+        if ws is None or proto is None or self.machine.view.phase is not state.Phase.LIVE:
+            return {"ok": False, "error": "not connected: start a session first"}
+        try:
+            events = proto.message_events(text, role, respond)
+        except ValueError as exc:
+            return {"ok": False, "error": str(exc)}
+        for event in events:
+            await ws.send(json.dumps(event))
+        return {"ok": True}
+
+    async def update_config(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Deep Chat's ``updateConfig``: validate, remember for next sessions, and send now."""
+        proto = self._proto or Protocol(DIALECTS[self.dialect], self.config.realtime.config)
+        try:
+            new_cfg, event = proto.update_config(changes)
+        except (ValueError, DialectError) as exc:
+            text = str(exc)
+            if hasattr(exc, "errors"):
+                text = "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                    for e in exc.errors()  # type: ignore[attr-defined]
+                )
+            return {"ok": False, "error": f"invalid config: {REDACTOR(text)}"}
+        self.config.realtime.config = new_cfg
+        self.functions = FunctionRunner(new_cfg.function_handler)
+        sent = False
+        if self._ws is not None and self.machine.view.phase is state.Phase.LIVE:
+            await self._ws.send(json.dumps(event))
+            sent = True
+        return {"ok": True, "sent": sent}
+
+    async def reload(self) -> dict[str, Any]:
+        """Re-read the config file; apply what can be applied live, report the rest."""
+        from appliance import config as config_module
+
+        try:
+            new = config_module.load(self.config_path)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+            return {"ok": False, "error": str(exc)}
+        restart: list[str] = []
+        try:
+            from appliance.configfile import restart_needed
+
+            restart = restart_needed(self.config, new)
+        except ImportError:
+            pass
+        old_session = self.config.realtime.config
+        self.config = new
+        self.keys = KeySource(new)
+        self.functions = FunctionRunner(new.realtime.config.function_handler)
+        if self.hooks is not None and hasattr(self.hooks, "update"):
+            self.hooks.update(new.hooks)
+        sent = False
+        if new.realtime.config != old_session and self._ws is not None and self._proto is not None:
+            self._proto.config = new.realtime.config
+            with contextlib.suppress(DialectError, ConnectionClosed):
+                await self._ws.send(json.dumps(self._proto.session_update_event()))
+                sent = True
+        log.info(
+            "config reloaded%s", f"; restart needed for {', '.join(restart)}" if restart else ""
+        )
+        return {"ok": True, "session_update_sent": sent, "restart_needed": restart}

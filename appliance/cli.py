@@ -1,0 +1,391 @@
+"""``appliance``: run the kiosk, configure it, and drive it over its control socket.
+
+Exit codes: 0 success, 1 the command failed (e.g. not connected, no appliance running),
+2 bad usage or an invalid configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from appliance import config as cfgmod
+from appliance.secrets import RedactingFilter
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "sim":  # the simulator parses its own options
+        from appliance.sim import main as sim_main
+
+        return sim_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except cfgmod.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="appliance",
+        description="Realtime voice kiosk: press a button, talk to an AI voice.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    def config_opt(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--config",
+            type=Path,
+            help="config file (default: $APPLIANCE_CONFIG or /etc/appliance/config.toml)",
+        )
+
+    def socket_opts(p: argparse.ArgumentParser) -> None:
+        config_opt(p)
+        p.add_argument("--socket", type=Path, help="control socket (default: from the config)")
+
+    run = sub.add_parser("run", help="run the appliance (what systemd starts)")
+    config_opt(run)
+    run.add_argument("--audio-in", type=Path, help="WAV file used as the microphone")
+    run.add_argument("--audio-out", type=Path, help="WAV file that receives everything played")
+    run.add_argument("--display", choices=["fullscreen", "window", "none"], help="screen mode")
+    run.add_argument("--socket", type=Path, help="control socket path (overrides the config)")
+    run.add_argument("--auto-start", action="store_true", help="connect at once (autoStart)")
+    run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(func=cmd_run)
+
+    config = sub.add_parser("config", help="validate, show and edit the configuration")
+    csub = config.add_subparsers(metavar="ACTION")
+    validate = csub.add_parser("validate", help="check a config file (exit 0 or 2)")
+    validate.add_argument("file", type=Path)
+    validate.set_defaults(func=cmd_config_validate)
+    show = csub.add_parser("show", help="print the effective config, secrets redacted")
+    config_opt(show)
+    show.set_defaults(func=cmd_config_show)
+    schema = csub.add_parser("schema", help="print the JSON schema")
+    schema.set_defaults(func=cmd_config_schema)
+    get = csub.add_parser("get", help="print one value (dotted key)")
+    config_opt(get)
+    get.add_argument("key")
+    get.set_defaults(func=cmd_config_get)
+    set_ = csub.add_parser("set", help="set one value (validated, atomic)")
+    config_opt(set_)
+    set_.add_argument("key")
+    set_.add_argument("value")
+    set_.set_defaults(func=cmd_config_set)
+    edit = csub.add_parser("edit", help="edit in $EDITOR; saved only if valid")
+    config_opt(edit)
+    edit.set_defaults(func=cmd_config_edit)
+    imp = csub.add_parser("import", help="merge a Deep Chat directConnection JSON")
+    config_opt(imp)
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=cmd_config_import)
+    config.set_defaults(func=lambda a: _help(config))
+
+    for name, help_text in [
+        ("status", "print the state as JSON"),
+        ("start", "start a session"),
+        ("stop", "stop the session"),
+        ("toggle", "what the toggle button does"),
+        ("mute", "mute the microphone"),
+        ("unmute", "unmute the microphone"),
+        ("reload", "re-read the config file (like SIGHUP)"),
+    ]:
+        p = sub.add_parser(name, help=help_text)
+        socket_opts(p)
+        p.set_defaults(func=cmd_simple, cmd=name)
+
+    press = sub.add_parser("press", help="what the physical button does (no GPIO needed)")
+    socket_opts(press)
+    press.add_argument("--hold", action="store_true", help="a long press (default: mute)")
+    press.set_defaults(func=cmd_press)
+
+    say = sub.add_parser("say", help="send a message into the session (sendMessage)")
+    socket_opts(say)
+    say.add_argument("text")
+    say.add_argument("--role", choices=["system", "user", "assistant"], default="system")
+    say.add_argument(
+        "--respond",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="ask for a spoken response (default: only for --role user)",
+    )
+    say.set_defaults(func=cmd_say)
+
+    update = sub.add_parser("update-config", help="update the session config (updateConfig)")
+    socket_opts(update)
+    update.add_argument("json", help='e.g. \'{"instructions": "Answer in French"}\'')
+    update.set_defaults(func=cmd_update_config)
+
+    events = sub.add_parser("events", help="stream state changes, transcripts, errors")
+    socket_opts(events)
+    events.add_argument("--json", action="store_true", help="one JSON object per line")
+    events.set_defaults(func=cmd_events)
+
+    snap = sub.add_parser("snapshot", help="save the current screen as PNG")
+    socket_opts(snap)
+    snap.add_argument("file", type=Path)
+    snap.set_defaults(func=cmd_snapshot)
+
+    devices = sub.add_parser("devices", help="list audio devices, marking the chosen ones")
+    config_opt(devices)
+    devices.set_defaults(func=cmd_devices)
+
+    sub.add_parser("sim", help="run the local realtime simulator (see `appliance sim --help`)")
+    return parser
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return EXIT_USAGE
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("appliance")
+    except Exception:
+        return "unknown"
+
+
+# --- logging -----------------------------------------------------------------------------------
+
+
+class _JournalFormatter(logging.Formatter):
+    """``<N>message`` lines: journald reads the syslog priority prefix."""
+
+    PRIORITY: ClassVar[dict[str, int]] = {
+        "DEBUG": 7,
+        "INFO": 6,
+        "WARNING": 4,
+        "ERROR": 3,
+        "CRITICAL": 2,
+    }
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"<{self.PRIORITY.get(record.levelname, 6)}>{super().format(record)}"
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("websockets", "aiohttp", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = cfgmod.load(args.config)
+    if args.display:
+        config.display.mode = args.display
+    if args.socket:
+        config.control.socket = args.socket
+    if args.auto_start:
+        config.realtime.auto_start = True
+    setup_logging(args.log_level or config.logging.level)
+    from appliance.audio.backend import AudioError
+    from appliance.service import run
+
+    try:
+        return run(
+            config,
+            config_path=args.config,
+            audio_in=args.audio_in,
+            audio_out=args.audio_out,
+        )
+    except AudioError as exc:
+        print(f"error: audio: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+# --- config ------------------------------------------------------------------------------------
+
+
+def cmd_config_validate(args: argparse.Namespace) -> int:
+    cfgmod.load(args.file, environ={})
+    print(f"{args.file}: valid")
+    return EXIT_OK
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    config = cfgmod.load(args.config)
+    print(json.dumps(cfgmod.redacted(config), indent=2))
+    return EXIT_OK
+
+
+def cmd_config_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(cfgmod.schema(), indent=2))
+    return EXIT_OK
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get("APPLIANCE_CONFIG") or cfgmod.DEFAULT_CONFIG_PATH)
+
+
+def cmd_config_get(args: argparse.Namespace) -> int:
+    from appliance.configfile import get_value
+
+    value = get_value(_config_path(args), args.key)
+    print(value if isinstance(value, str) else json.dumps(value, default=str))
+    return EXIT_OK
+
+
+def cmd_config_set(args: argparse.Namespace) -> int:
+    from appliance.configfile import set_value
+
+    set_value(_config_path(args), args.key, args.value)
+    print(f"{args.key} set; apply with `appliance reload`")
+    return EXIT_OK
+
+
+def cmd_config_edit(args: argparse.Namespace) -> int:
+    from appliance.configfile import edit
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "nano"
+    return EXIT_OK if edit(_config_path(args), editor) else EXIT_USAGE
+
+
+def cmd_config_import(args: argparse.Namespace) -> int:
+    from appliance.configfile import import_deepchat
+
+    import_deepchat(_config_path(args), args.file)
+    print(f"imported {args.file}; apply with `appliance reload`")
+    return EXIT_OK
+
+
+# --- control socket ----------------------------------------------------------------------------
+
+
+def socket_path(args: argparse.Namespace) -> Path:
+    if getattr(args, "socket", None):
+        return args.socket
+    if os.environ.get("APPLIANCE_SOCKET"):
+        return Path(os.environ["APPLIANCE_SOCKET"])
+    try:
+        return cfgmod.load(getattr(args, "config", None)).control.socket
+    except cfgmod.ConfigError:
+        return cfgmod.ControlConfig().socket
+
+
+def _send(args: argparse.Namespace, payload: dict[str, Any]) -> int:
+    from appliance.control import ControlClientError, request
+
+    try:
+        reply = request(socket_path(args), payload)
+    except ControlClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if not reply.pop("ok", False):
+        print(f"error: {reply.get('error', 'failed')}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(reply, indent=2 if payload["cmd"] == "status" else None))
+    return EXIT_OK
+
+
+def cmd_simple(args: argparse.Namespace) -> int:
+    return _send(args, {"cmd": args.cmd})
+
+
+def cmd_press(args: argparse.Namespace) -> int:
+    return _send(args, {"cmd": "press", "hold": args.hold})
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    payload = {"cmd": "say", "text": args.text, "role": args.role, "respond": args.respond}
+    return _send(args, payload)
+
+
+def cmd_update_config(args: argparse.Namespace) -> int:
+    try:
+        changes = json.loads(args.json)
+    except ValueError as exc:
+        print(f"error: not JSON: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return _send(args, {"cmd": "update-config", "config": changes})
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    return _send(args, {"cmd": "snapshot", "path": str(args.file.absolute())})
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from appliance.control import ControlClientError, stream
+
+    try:
+        for event in stream(socket_path(args), {"cmd": "events"}):
+            if args.json:
+                print(json.dumps(event), flush=True)
+            else:
+                print(format_event(event), flush=True)
+    except ControlClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def format_event(event: dict[str, Any]) -> str:
+    """One human-readable line for an event."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.get("time", time.time())))
+    kind = event.get("type", "?")
+    if kind == "subscribed":
+        return f"{stamp} connected to the appliance: state {event.get('state')}"
+    if kind == "state":
+        extra = f" ({event['error']})" if event.get("error") else ""
+        return (
+            f"{stamp} state {event.get('state')}{' [muted]' if event.get('muted') else ''}{extra}"
+        )
+    if kind == "transcript":
+        return f"{stamp} {event.get('role')}: {event.get('text')}"
+    if kind == "function_call":
+        return (
+            f"{stamp} function {event.get('name')}({event.get('arguments')})"
+            f" -> {json.dumps(event.get('output'))}"
+        )
+    if kind == "error":
+        return f"{stamp} {'error' if event.get('fatal') else 'warning'}: {event.get('message')}"
+    if kind == "interrupted":
+        return f"{stamp} interrupted at {event.get('audio_end_ms')} ms"
+    return f"{stamp} {kind}"
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    config = cfgmod.load(args.config)
+    try:
+        from appliance.audio.devices import format_devices
+    except ImportError as exc:
+        print(f"error: PyAudio is not available: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(format_devices(config.audio))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""The control socket: a Unix socket speaking one JSON object per line.
+
+A client sends one request line, e.g. ``{"cmd": "status"}``, and gets one reply line
+(``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``). ``{"cmd": "events"}`` replies
+``{"ok": true}`` and then streams one event per line until the client hangs up.
+
+Commands: ``status``, ``start``, ``stop``, ``toggle``, ``mute``, ``unmute``, ``press``
+(``hold``), ``say`` (``text``, ``role``, ``respond``), ``update-config`` (``config``),
+``snapshot`` (``path``), ``reload``, ``events``.
+
+The socket is created with mode 0660 (group ``appliance`` under systemd); other users cannot
+connect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from appliance import state
+
+if TYPE_CHECKING:
+    from appliance.app import Appliance
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 64 * 1024
+SNAPSHOT_TIMEOUT_S = 10.0
+CLIENT_LIMIT = 64
+
+
+class ControlServer:
+    def __init__(self, app: Appliance, path: Path, mode: int = 0o660) -> None:
+        self.app = app
+        self.path = Path(path)
+        self.mode = mode
+        self._server: asyncio.AbstractServer | None = None
+        self._clients: set[asyncio.Task[Any]] = set()
+        self._slots = asyncio.Semaphore(CLIENT_LIMIT)
+
+    async def start(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale(self.path)
+            old_umask = os.umask(0o177)
+            try:
+                self._server = await asyncio.start_unix_server(
+                    self._client, path=str(self.path), limit=MAX_REQUEST_BYTES
+                )
+            finally:
+                os.umask(old_umask)
+            os.chmod(self.path, self.mode)
+        except OSError as exc:
+            log.error(
+                "control socket disabled: cannot listen on %s (%s); set control.socket",
+                self.path,
+                exc.strerror or exc,
+            )
+            self._server = None
+            return
+        log.info("control socket %s", self.path)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._clients):
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._clients.add(task)
+        try:
+            async with self._slots:
+                await self._serve(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._clients.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), 30)
+        except (TimeoutError, ValueError):
+            return
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict) or not isinstance(request.get("cmd"), str):
+                raise ValueError
+        except ValueError:
+            await _reply(writer, {"ok": False, "error": 'send one JSON object: {"cmd": "status"}'})
+            return
+        if request["cmd"] == "events":
+            await self._stream_events(reader, writer)
+            return
+        try:
+            reply = await self.dispatch(request)
+        except Exception as exc:  # a bad command must never hurt the appliance
+            log.exception("control command %s failed", request.get("cmd"))
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        await _reply(writer, reply)
+
+    async def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
+        app = self.app
+        cmd = request["cmd"]
+        simple: dict[str, state.Input] = {
+            "start": state.Start(),
+            "stop": state.Stop(),
+            "toggle": state.Toggle(),
+            "mute": state.Mute(True),
+            "unmute": state.Mute(False),
+        }
+        if cmd == "status":
+            return {"ok": True, **app.status()}
+        if cmd in simple:
+            app.handle(simple[cmd])
+            return {"ok": True, "state": app.machine.view.state, "muted": app.machine.view.muted}
+        if cmd == "press":
+            press(app, bool(request.get("hold")))
+            return {"ok": True, "state": app.machine.view.state, "muted": app.machine.view.muted}
+        if cmd == "say":
+            text = request.get("text")
+            if not isinstance(text, str) or not text.strip():
+                return {"ok": False, "error": "say needs a non-empty text"}
+            return await app.say(text, str(request.get("role", "system")), request.get("respond"))
+        if cmd == "update-config":
+            changes = request.get("config")
+            if not isinstance(changes, dict):
+                return {"ok": False, "error": "update-config needs a JSON object"}
+            return await app.update_config(changes)
+        if cmd == "reload":
+            return await app.reload()
+        if cmd == "snapshot":
+            path = Path(str(request.get("path") or "")).expanduser()
+            if not path.name:
+                return {"ok": False, "error": "snapshot needs a file path"}
+            future = app.hub.request_snapshot(path.absolute())
+            try:
+                saved = await asyncio.wait_for(asyncio.wrap_future(future), SNAPSHOT_TIMEOUT_S)
+            except TimeoutError:
+                return {"ok": False, "error": "no screen renderer answered (is the display up?)"}
+            except Exception as exc:
+                return {"ok": False, "error": f"snapshot failed: {exc}"}
+            return {"ok": True, "path": str(saved)}
+        return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+    async def _stream_events(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        from appliance.app import EVENT_QUEUE_SIZE
+
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(EVENT_QUEUE_SIZE)
+        self.app.subscribers.add(queue)
+        try:
+            await _reply(writer, {"ok": True, "type": "subscribed", **self.app.status()})
+            hangup = asyncio.ensure_future(reader.read())
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, hangup}, return_when=asyncio.FIRST_COMPLETED)
+                if hangup in done:
+                    getter.cancel()
+                    return
+                await _reply(writer, getter.result())
+        finally:
+            self.app.subscribers.discard(queue)
+
+
+def press(app: Appliance, hold: bool) -> None:
+    """What the physical button does: through the GPIO module's mapping when present."""
+    try:
+        from appliance.gpio import virtual_press
+    except ImportError:
+        app.handle(state.Mute() if hold else state.Toggle())
+        return
+    virtual_press(app.hub, app.config.gpio, hold)
+
+
+async def _reply(writer: asyncio.StreamWriter, payload: dict[str, Any]) -> None:
+    writer.write((json.dumps(payload, default=str) + "\n").encode())
+    await writer.drain()
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove a socket file left by a crashed run; refuse if something still listens."""
+    if not path.exists():
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink()
+        return
+    finally:
+        probe.close()
+    raise OSError(f"another appliance is listening on {path}")
+
+
+# --- client ------------------------------------------------------------------------------------
+
+
+class ControlClientError(Exception):
+    pass
+
+
+def request(path: Path, payload: dict[str, Any], timeout: float = 15.0) -> dict[str, Any]:
+    """Send one command and return the reply (blocking; for the CLI)."""
+    with _connect(path, timeout) as sock:
+        sock.sendall((json.dumps(payload) + "\n").encode())
+        line = sock.makefile("rb").readline()
+    if not line:
+        raise ControlClientError(f"no reply from {path}")
+    return json.loads(line)
+
+
+def stream(path: Path, payload: dict[str, Any]) -> Any:
+    """Send a streaming command (``events``) and yield each reply line as a dict."""
+    sock = _connect(path, None)
+    with sock:
+        sock.sendall((json.dumps(payload) + "\n").encode())
+        for line in sock.makefile("rb"):
+            yield json.loads(line)
+
+
+def _connect(path: Path, timeout: float | None) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except FileNotFoundError:
+        sock.close()
+        raise ControlClientError(
+            f"no appliance is running on {path} (start it with `appliance run`, or pass --socket)"
+        ) from None
+    except PermissionError:
+        sock.close()
+        raise ControlClientError(
+            f"permission denied on {path}: add your user to the 'appliance' group"
+        ) from None
+    except OSError as exc:
+        sock.close()
+        raise ControlClientError(f"cannot connect to {path}: {exc.strerror or exc}") from None
+    return sock
