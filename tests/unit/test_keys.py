@@ -1,0 +1,73 @@
+"""Key sources: reply parsing, redaction of errors, key files."""
+
+import os
+
+import pytest
+
+from appliance.config import validate
+from appliance.keys import KeySourceError, excerpt, parse_provisioned, read_api_key, safe_url
+from appliance.secrets import Redactor
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        (b"ek_plain_123\n", ("ek_plain_123", None)),
+        (b'{"value": "ek_v"}', ("ek_v", "ga")),
+        (b'{"client_secret": {"value": "ek_c", "expires_at": 1}}', ("ek_c", "beta")),
+        (b'"ek_json_string"', ("ek_json_string", None)),
+    ],
+)
+def test_provisioning_reply_shapes(body, expected):
+    assert parse_provisioned(body) == expected
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"<html><body>502 Bad Gateway</body></html>", b'{"key": "x"}', b"two words"]
+)
+def test_provisioning_garbage_is_an_error(body):
+    with pytest.raises(ValueError):
+        parse_provisioned(body)
+
+
+def test_safe_url_drops_query_and_credentials():
+    assert safe_url("https://user:pw@host:8443/p/k?token=abc") == "https://host:8443/p/k"
+
+
+def test_redactor_scrubs_known_and_key_shaped_secrets():
+    r = Redactor()
+    r.add("device-token-xyz")
+    text = "auth device-token-xyz key sk-abcdefghijk ek_123456 Authorization: Bearer abc.def"
+    clean = r(text)
+    for secret in ("device-token-xyz", "sk-abcdefghijk", "ek_123456", "abc.def"):
+        assert secret not in clean
+    assert "sk-***" in clean and "ek_***" in clean
+
+
+def test_excerpt_is_short_and_redacted():
+    text = excerpt(b'{"error": "bad key sk-verysecretvalue"}' + b"x" * 500)
+    assert len(text) <= 120 and "verysecret" not in text
+
+
+def test_key_file_permissions(tmp_path, caplog):
+    key = tmp_path / "openai.key"
+    key.write_text("sk-from-file-123456\n")
+    os.chmod(key, 0o644)
+    cfg = validate({"openai": {"key_file": str(key)}})
+    assert read_api_key(cfg, environ={}) == "sk-from-file-123456"
+    assert "chmod 600" in caplog.text
+    strict = validate({"openai": {"key_file": str(key), "loose_key_file": "refuse"}})
+    with pytest.raises(KeySourceError, match="readable by others"):
+        read_api_key(strict, environ={})
+    os.chmod(key, 0o600)
+    assert read_api_key(strict, environ={}) == "sk-from-file-123456"
+
+
+def test_systemd_credential(tmp_path):
+    (tmp_path / "openai.key").write_text("sk-credential-7890")
+    os.chmod(tmp_path / "openai.key", 0o400)
+    cfg = validate({})
+    assert (
+        read_api_key(cfg, environ={"CREDENTIALS_DIRECTORY": str(tmp_path)}) == "sk-credential-7890"
+    )
+    assert read_api_key(cfg, environ={}) is None
