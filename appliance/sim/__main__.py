@@ -1,0 +1,5 @@
+"""``python -m appliance.sim``."""
+
+from appliance.sim.cli import main
+
+raise SystemExit(main())
