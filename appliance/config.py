@@ -296,6 +296,14 @@ class GpioConfig(Model):
         default_factory=dict, description="LED pattern per state (see README)."
     )
 
+    @field_validator("patterns")
+    @classmethod
+    def _check_patterns(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from appliance.led import parse_patterns  # pure, no gpiozero
+
+        parse_patterns(value)
+        return value
+
 
 class ControlConfig(Model):
     socket: Path = Path("/run/appliance/control.sock")
