@@ -13,6 +13,14 @@
 #                               `--> appliance_mic.monitor   default source = the virtual mic
 #                                      `--> appliance captures it
 #
+#     appliance_out.monitor, appliance_mic.monitor --loopback, 20 ms--> [appliance_drain]
+#
+# The two loopbacks into appliance_drain (a third null sink nobody listens to) keep both sinks
+# running with a short latency. Without a low-latency client a null sink sleeps for up to 2 s
+# at a time, and a stream that connects then waits for that sleep to end before any audio
+# moves (PortAudio sees its first callbacks 0-2 s late). The suspend/resume at the end of the
+# setup makes the sinks pick up the short latency at once.
+#
 # The server is private: its own runtime directory (default /tmp/appliance-sound-<uid>), its own
 # socket, no hardware modules, no D-Bus, so it neither needs nor touches a desktop sound setup.
 # Clients find it through PULSE_SERVER; ALSA's pulse plugin (libasound2-plugins) then routes
@@ -75,6 +83,21 @@ appliance_sound_start() {
         PULSE_SERVER="$server" pactl load-module module-null-sink sink_name=appliance_mic \
             rate=48000 channels=1 sink_properties=device.description=Appliance_microphone \
             >/dev/null
+    fi
+    if ! grep -qw appliance_drain <<<"$sinks"; then
+        PULSE_SERVER="$server" pactl load-module module-null-sink sink_name=appliance_drain \
+            rate=48000 channels=1 sink_properties=device.description=Appliance_drain >/dev/null
+        local monitor
+        for monitor in appliance_out.monitor appliance_mic.monitor; do
+            PULSE_SERVER="$server" pactl load-module module-loopback source="$monitor" \
+                sink=appliance_drain latency_msec=20 source_dont_move=true sink_dont_move=true \
+                >/dev/null
+        done
+        local sink
+        for sink in appliance_out appliance_mic appliance_drain; do
+            PULSE_SERVER="$server" pactl suspend-sink "$sink" 1
+            PULSE_SERVER="$server" pactl suspend-sink "$sink" 0
+        done
     fi
     PULSE_SERVER="$server" pactl set-default-sink appliance_out
     PULSE_SERVER="$server" pactl set-default-source appliance_mic.monitor
