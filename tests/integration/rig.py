@@ -1,0 +1,282 @@
+"""Real processes for integration tests: the simulator and the appliance, driven like a user would.
+
+Everything here starts real subprocesses (``python -m appliance.sim``, ``python -m appliance run``,
+``appliance events --json``) and talks to them over real sockets. Waiting is done on conditions
+with deadlines, never on fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import wave
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+
+from appliance.control import request
+
+ROOT = Path(__file__).resolve().parents[2]
+HANDLERS_DIR = Path(__file__).resolve().parent
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith("APPLIANCE_") and name != "APPLIANCE_HIL":
+            del env[name]
+    env["PYTHONPATH"] = os.pathsep.join([str(HANDLERS_DIR), str(ROOT)])
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.05) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        threading.Event().wait(poll)
+
+
+class Sim:
+    """``python -m appliance.sim`` in a subprocess, with its admin endpoints."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "appliance.sim", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=_env(),
+        )
+        assert self.proc.stdout is not None
+        self.output: list[str] = []
+        self.url = ""
+        for line in self.proc.stdout:
+            self.output.append(line)
+            if line.startswith("appliance-sim listening on "):
+                self.url = line.split()[-1].strip()
+                break
+        if not self.url:
+            raise RuntimeError("simulator did not start:\n" + "".join(self.output))
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def _http(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            text = resp.read().decode()
+        return json.loads(text) if text.strip() else None
+
+    def script(self, action: dict[str, Any]) -> None:
+        self._http("POST", "/sim/script", action)
+
+    def log(self) -> dict[str, Any]:
+        return self._http("GET", "/sim/log")
+
+    def client_events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        events = self.log()["client_events"]
+        return [e for e in events if kind is None or e.get("type") == kind]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Appliance:
+    """``appliance run`` in a subprocess, headless, with WAV audio and a private socket."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        config: dict[str, Any],
+        *,
+        audio_in: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+        wait_ready: bool = True,
+    ) -> None:
+        self.tmp = tmp
+        self.socket = tmp / "control.sock"
+        self.audio_out = tmp / "out.wav"
+        config = {**config, "control": {"socket": str(self.socket)}}
+        config.setdefault("display", {"mode": "none"})
+        config.setdefault("gpio", {"enabled": False})
+        self.config_path = tmp / "config.toml"
+        self.config_path.write_text(tomli_w.dumps(config))
+        args = [sys.executable, "-m", "appliance", "run", "--config", str(self.config_path)]
+        args += ["--audio-out", str(self.audio_out), "--display", "none"]
+        if audio_in is not None:
+            args += ["--audio-in", str(audio_in)]
+        self.log_path = tmp / "appliance.log"
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [*args, *extra_args], stdout=self._log, stderr=subprocess.STDOUT, env=_env()
+        )
+        self.events: list[dict[str, Any]] = []
+        self._events_cv = threading.Condition()
+        self._watcher: subprocess.Popen[str] | None = None
+        if wait_ready:
+            wait_until(self._answers, 20, "the control socket")
+            self._watch_events()
+
+    def _answers(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"appliance exited with {self.proc.returncode}:\n{self.log()}")
+        try:
+            return request(self.socket, {"cmd": "status"}, timeout=2)["ok"]
+        except Exception:
+            return False
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text()
+
+    def ctl(self, cmd: str, **fields: Any) -> dict[str, Any]:
+        return request(self.socket, {"cmd": cmd, **fields})
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the real ``appliance`` command line against this appliance."""
+        return subprocess.run(
+            [sys.executable, "-m", "appliance", *args, "--socket", str(self.socket)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=_env(),
+        )
+
+    def _watch_events(self) -> None:
+        self._watcher = subprocess.Popen(
+            [sys.executable, "-m", "appliance", "events", "--json", "--socket", str(self.socket)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        first = self._watcher.stdout.readline()  # the subscription reply
+        assert json.loads(first)["type"] == "subscribed"
+
+        def read() -> None:
+            for line in self._watcher.stdout:
+                with self._events_cv:
+                    self.events.append(json.loads(line))
+                    self._events_cv.notify_all()
+
+        threading.Thread(target=read, daemon=True).start()
+
+    def wait_event(self, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str):
+        """The first event (seen so far or arriving) that matches."""
+        deadline = time.monotonic() + timeout
+        with self._events_cv:
+            while True:
+                for event in self.events:
+                    if predicate(event):
+                        return event
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"no event {what} within {timeout:g} s; got: "
+                        + ", ".join(
+                            e.get("type", "?") + ":" + str(e.get("state", "")) for e in self.events
+                        )
+                        + "\n"
+                        + self.log()[-3000:]
+                    )
+                self._events_cv.wait(left)
+
+    def wait_state(self, state: str, timeout: float = 15) -> dict[str, Any]:
+        def check() -> dict[str, Any] | None:
+            status = self.ctl("status")
+            if status["state"] == state:
+                return status
+            if self.proc.poll() is not None:
+                raise AssertionError(f"appliance exited:\n{self.log()}")
+            return None
+
+        try:
+            return wait_until(check, timeout, f"state {state!r}")
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{exc}; status: {self.ctl('status')}\n{self.log()[-3000:]}"
+            ) from None
+
+    def stop(self) -> int:
+        if self._watcher is not None and self._watcher.poll() is None:
+            self._watcher.kill()
+            self._watcher.wait()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+# --- audio helpers -----------------------------------------------------------------------------
+
+
+def speech_like(seconds: float, rate: int, f0: float = 140.0, level: float = 0.3) -> np.ndarray:
+    """A voiced, syllable-modulated signal: energetic like speech, deterministic."""
+    t = np.arange(int(seconds * rate)) / rate
+    voiced = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 8))
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t) ** 2
+    return (level * voiced * envelope / 2.0).astype(np.float32)
+
+
+def write_speech_wav(
+    path: Path,
+    segments: list[tuple[float, float]],
+    total_s: float,
+    rate: int = 48_000,
+    channels: int = 2,
+) -> Path:
+    """A WAV with speech in the given (start_s, duration_s) segments, silence elsewhere."""
+    signal_ = np.zeros(int(total_s * rate), dtype=np.float32)
+    for start, duration in segments:
+        chunk = speech_like(duration, rate)
+        i = int(start * rate)
+        signal_[i : i + len(chunk)] += chunk[: len(signal_) - i]
+    pcm = (np.clip(signal_, -1, 1) * 32767).astype("<i2")
+    frames = np.repeat(pcm.reshape(-1, 1), channels, axis=1)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(frames.tobytes())
+    return path
+
+
+def read_wav_levels(path: Path, window_s: float = 0.1) -> tuple[int, np.ndarray]:
+    """(rate, RMS per window) of a mono PCM16 WAV."""
+    with wave.open(str(path), "rb") as wav:
+        rate = wav.getframerate()
+        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float32)
+    n = int(rate * window_s)
+    windows = data[: len(data) // n * n].reshape(-1, n) / 32768.0
+    return rate, np.sqrt((windows**2).mean(axis=1)) if len(windows) else np.zeros(0)
