@@ -341,7 +341,8 @@ class Simulator:
                     {"method": request.method, "path": request.path, "status": exc.status}
                 )
                 raise
-        if not request.get("sim_logged"):
+        handled_itself = request.path == REALTIME_PATH and (fault is None or fault.kind == "slow")
+        if not handled_itself:
             self.log.http.append(
                 {"method": request.method, "path": request.path, "status": response.status}
             )
@@ -443,7 +444,6 @@ class Simulator:
         return web.json_response({"client_secret": secret})
 
     async def _realtime(self, request: web.Request) -> web.StreamResponse:
-        request["sim_logged"] = True
         beta = "realtime=v1" in request.headers.get("OpenAI-Beta", "").replace(" ", "")
         dialect = "beta" if beta else "ga"
         model = request.query.get("model")

@@ -712,7 +712,10 @@ class SimSession:
             items.append(item)
         self.response = None
         outs.append(
-            self._event("response.done", response=self._response_object("completed", None, items))
+            self._event(
+                "response.done",
+                response=self._response_object("completed", None, items, response),
+            )
         )
         outs.append(self._rate_limits())
         return outs
