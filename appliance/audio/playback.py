@@ -43,6 +43,7 @@ class _Chunk:
     samples: np.ndarray  # int16
     offset: int = 0
     arrived: float = field(default_factory=time.perf_counter)
+    into_empty: bool = False  # nothing was queued ahead of it (no queueing delay)
 
 
 @dataclass
@@ -50,7 +51,10 @@ class PlaybackStats:
     underruns: int = 0
     dropped_samples: int = 0
     played_samples: int = 0
+    # push -> first sample read, for chunks that arrived into an empty buffer (pipeline latency)
     first_sample_latency_s: list[float] = field(default_factory=list)
+    # the same for chunks that waited behind earlier audio (includes the queueing delay)
+    queued_latency_s: list[float] = field(default_factory=list)
 
 
 class Playback:
@@ -95,7 +99,7 @@ class Playback:
                     for old in list(self._items)[:-32]:
                         del self._items[old]
             item.queued += len(samples)
-            self._chunks.append(_Chunk(item, samples))
+            self._chunks.append(_Chunk(item, samples, into_empty=not self._chunks))
             self._queued += len(samples)
             while self._queued > self.max_samples and self._chunks:
                 dropped = self._chunks.popleft()
@@ -153,7 +157,11 @@ class Playback:
             while filled < n and self._chunks:
                 chunk = self._chunks[0]
                 if chunk.offset == 0 and self._measure_latency:
-                    self.stats.first_sample_latency_s.append(time.perf_counter() - chunk.arrived)
+                    waited = time.perf_counter() - chunk.arrived
+                    if chunk.into_empty:
+                        self.stats.first_sample_latency_s.append(waited)
+                    else:
+                        self.stats.queued_latency_s.append(waited)
                 take = min(n - filled, len(chunk.samples) - chunk.offset)
                 out[filled : filled + take] = chunk.samples[chunk.offset : chunk.offset + take]
                 chunk.offset += take

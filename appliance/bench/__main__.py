@@ -1,0 +1,82 @@
+"""``python -m appliance.bench``: run the benchmark modules, print a table, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import appliance.bench as package
+from appliance.bench import Row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/bench")
+    parser.add_argument("--quick", action="store_true", help="shorter measurements")
+    parser.add_argument("--only", action="append", help="run only these areas (module names)")
+    parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--soak", action="store_true", help="also run the long soak (slow)")
+    args = parser.parse_args(argv)
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name != "__main__")
+    if not args.soak:
+        names = [n for n in names if n != "soak"]
+    if args.only:
+        names = [n for n in names if n in args.only]
+    rows: list[Row] = []
+    failures: list[str] = []
+    for name in names:
+        started = time.monotonic()
+        print(f"== {name}", file=sys.stderr, flush=True)
+        try:
+            module = importlib.import_module(f"appliance.bench.{name}")
+            rows += module.run(args.quick)
+        except Exception as exc:
+            traceback.print_exc()
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+        print(f"   {time.monotonic() - started:.1f} s", file=sys.stderr)
+    print(format_table(rows))
+    result = {
+        "machine": {"python": platform.python_version(), "machine": platform.machine()},
+        "rows": rows,
+        "failures": failures,
+    }
+    args.json.write_text(json.dumps(result, indent=2))
+    print(f"\nwritten to {args.json}")
+    for failure in failures:
+        print(f"FAILED {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def format_table(rows: list[Row]) -> str:
+    header = ("area", "measure", "value", "unit", "conditions")
+    lines = [
+        (
+            r.get("area", ""),
+            r.get("name", ""),
+            _num(r.get("value")),
+            r.get("unit", ""),
+            r.get("note", ""),
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=False)]
+    out = ["  ".join(str(x).ljust(w) for x, w in zip(header, widths, strict=True))]
+    out.append("  ".join("-" * w for w in widths))
+    out += ["  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)) for line in lines]
+    return "\n".join(out)
+
+
+def _num(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

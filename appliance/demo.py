@@ -1,0 +1,215 @@
+"""``scripts/demo``: the whole appliance working end to end, offline, in one command.
+
+Starts the simulator, writes a demo config that points at it (keys from its provisioning URL,
+auto-start, a function tool), generates a short spoken question (espeak-ng when installed, else
+a speech-like signal) and runs ``appliance run`` with it as the microphone; everything played
+goes to ``demo-out.wav``. With a display it opens a window; without one it runs headless. It
+prints the events (state changes, transcripts, function calls) as they happen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import tomli_w
+
+from appliance.audio.wav import write_wav
+from appliance.cli import format_event
+
+QUESTION = "Hello! What is the weather like in Paris today?"
+
+
+def make_question_wav(path: Path) -> str:
+    """A spoken question as WAV; returns how it was made."""
+    if shutil.which("espeak-ng"):
+        spoken = path.with_suffix(".espeak.wav")
+        result = subprocess.run(
+            ["espeak-ng", "-s", "150", "-w", str(spoken), QUESTION], capture_output=True
+        )
+        if result.returncode == 0 and spoken.exists():
+            from appliance.audio.wav import read_wav
+
+            samples, rate = read_wav(spoken)
+            pad = np.zeros(int(0.5 * rate), dtype=np.float32)
+            tail = np.zeros(int(4.0 * rate), dtype=np.float32)
+            data = np.concatenate([pad, samples * 0.9, tail])
+            write_wav(path, (np.clip(data, -1, 1) * 32767).astype(np.int16), rate)
+            return "espeak-ng"
+    rate = 24_000
+    t = np.arange(int(1.6 * rate)) / rate
+    voiced = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 8))
+    speech = 0.15 * voiced * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2)
+    data = np.concatenate([np.zeros(rate // 2), speech, np.zeros(4 * rate)])
+    write_wav(path, (np.clip(data, -1, 1) * 32767).astype(np.int16), rate)
+    return "a synthetic speech-like signal"
+
+
+def demo_config(sim_url: str, socket: Path, display: str) -> dict:
+    return {
+        "openai": {"api_base": sim_url, "dialect": "auto"},
+        "realtime": {
+            "auto_start": True,
+            "provisioning": {"url": f"{sim_url}/provision", "timeout_s": 5},
+            "config": {
+                "model": "gpt-realtime-2",
+                "instructions": "You are a friendly museum guide. Be brief.",
+                "voice": "alloy",
+                "input_audio_transcription": True,
+                "turn_detection": {"type": "server_vad", "silence_duration_ms": 500},
+                "tools": [
+                    {
+                        "type": "function",
+                        "name": "get_weather",
+                        "description": "Current weather in a city",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"city": {"type": "string"}},
+                            "required": ["city"],
+                        },
+                    }
+                ],
+                "function_handler": "appliance.demo:get_weather",
+            },
+        },
+        "display": {"mode": display, "size": [800, 480]},
+        "gpio": {"enabled": False},
+        "control": {"socket": str(socket)},
+    }
+
+
+def get_weather(call: dict) -> dict:
+    """The demo's function handler (Deep Chat signature: {name, arguments})."""
+    city = json.loads(call["arguments"]).get("city", "somewhere")
+    return {"city": city, "temperature": 22, "unit": "celsius", "sky": "sunny"}
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--headless", action="store_true", help="no window even with a display")
+    parser.add_argument("--out", type=Path, default=Path("demo-out.wav"), help="played audio")
+    parser.add_argument("--timeout", type=float, default=45.0, help="give up after (seconds)")
+    args = parser.parse_args(argv)
+    display = "none" if args.headless or not _has_display() else "window"
+
+    work = Path(tempfile.mkdtemp(prefix="appliance-demo-"))
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "appliance.sim", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert sim.stdout is not None
+    line = sim.stdout.readline()
+    if "listening on" not in line:
+        print("the simulator did not start", file=sys.stderr)
+        return 1
+    sim_url = line.split()[-1]
+    print(f"simulator:  {sim_url}")
+    question = work / "question.wav"
+    print(f"microphone: {question.name} ({make_question_wav(question)}): {QUESTION!r}")
+    print(f"speaker:    {args.out}")
+    print(f"screen:     {'a window' if display == 'window' else 'none (headless)'}")
+    socket = work / "control.sock"
+    config = work / "config.toml"
+    config.write_text(tomli_w.dumps(demo_config(sim_url, socket, display)))
+    log_path = work / "appliance.log"
+    with log_path.open("w") as log:
+        app = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "appliance",
+                "run",
+                "--config",
+                str(config),
+                "--audio-in",
+                str(question),
+                "--audio-out",
+                str(args.out),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    answered = threading.Event()
+    try:
+        if not _wait_for(socket, app, 20):
+            print(log_path.read_text(), file=sys.stderr)
+            return 1
+        _follow_events(socket, answered)
+        done = answered.wait(args.timeout)
+        if display == "window" and done:
+            print("\nThe window stays open: click the buttons, Ctrl-C to quit.")
+            with _suppress_interrupt():
+                app.wait()
+    finally:
+        for proc in (app, sim):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    if not answered.is_set():
+        print("\nno answer came; the appliance log:\n" + log_path.read_text(), file=sys.stderr)
+        return 1
+    print(f"\nDone: the model's answer is in {args.out} (play it with `aplay {args.out}`).")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _wait_for(socket: Path, app: subprocess.Popen, timeout: float) -> bool:
+    from appliance.control import ControlClientError, request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and app.poll() is None:
+        try:
+            request(socket, {"cmd": "status"}, timeout=1)
+            return True
+        except (ControlClientError, OSError):
+            threading.Event().wait(0.1)
+    return False
+
+
+def _follow_events(socket: Path, answered: threading.Event) -> None:
+    from appliance.control import stream
+
+    def run() -> None:
+        spoke = False
+        try:
+            for event in stream(socket, {"cmd": "events"}):
+                print("  " + format_event(event), flush=True)
+                if event.get("type") == "transcript" and event.get("role") == "assistant":
+                    spoke = True
+                if spoke and event.get("type") == "state" and event.get("state") == "listening":
+                    answered.set()
+        except Exception:
+            answered.set() if spoke else None
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+class _suppress_interrupt:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, *_: object) -> bool:
+        return kind is KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())
