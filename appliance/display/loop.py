@@ -1,0 +1,288 @@
+"""The screen's main-thread loop: window, touch and mouse, snapshots, frame pacing.
+
+:func:`run_display` owns the main thread (SDL wants it) until ``hub.stopping`` is set.
+
+* ``display.mode = "fullscreen"`` (default): SDL picks the video driver (KMSDRM on a Pi without
+  a desktop, X11 or Wayland where they run); ``SDL_VIDEODRIVER`` overrides the choice. The
+  mouse cursor is hidden.
+* ``"window"``: a resizable window of ``display.size`` (default 800x480). Escape or ``q``
+  quits (sets ``hub.stopping``), as does closing the window; space presses the toggle and
+  ``m`` the microphone.
+* ``"none"``: no window. A frame is drawn off-screen only when a snapshot is asked for.
+
+When the display cannot be opened (no screen, no permission on ``/dev/dri``), one warning with
+the cause is logged and the loop goes on as ``"none"``: the appliance keeps running headless.
+
+A click or a touch on the toggle posts :class:`~appliance.state.Toggle`, on the microphone
+:class:`~appliance.state.Mute`. Presses act on touch-down (mouse events that SDL synthesises
+from touches are ignored, so one touch is one press).
+
+The loop sleeps in :meth:`~appliance.hub.Hub.wait_for_change` while nothing moves (it wakes
+every 50 ms to read input events when there is a window, once a second otherwise) and draws
+at ``display.fps`` while the avatar moves or the connection spinner turns.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import queue
+import time
+from pathlib import Path
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+# Leave SIGINT/SIGTERM to the application (SDL would turn them into a QUIT event).
+os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
+
+import pygame
+
+from appliance.config import AppConfig
+from appliance.display.screen import Screen, Target
+from appliance.hub import Hub
+from appliance.state import Mute, Toggle, View
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WINDOW = (800, 480)
+INPUT_POLL_S = 0.05  # how often an idle window reads its input events
+HEADLESS_POLL_S = 1.0
+STALE_METER_S = 0.5  # a meter unchanged this long while nothing speaks counts as silent
+SMOOTHING_S = 0.045  # time constant of the display's light smoothing of the avatar scale
+
+
+class ScaleSmoother:
+    """Light exponential smoothing of the avatar scale for display (pure)."""
+
+    def __init__(self, tau: float = SMOOTHING_S) -> None:
+        self.tau = tau
+        self.value = 1.0
+
+    def step(self, target: float, dt: float) -> float:
+        if self.tau <= 0 or dt <= 0:
+            self.value = target
+        else:
+            self.value += (target - self.value) * (1.0 - math.exp(-dt / self.tau))
+        if abs(self.value - target) < 0.004:
+            self.value = target
+        return self.value
+
+
+def open_display(config: AppConfig) -> pygame.Surface | None:
+    """Open the window or full screen for ``config.display``; ``None`` to run headless."""
+    mode = config.display.mode
+    if mode == "none":
+        return None
+    try:
+        pygame.display.init()
+        if mode == "fullscreen":
+            size = tuple(config.display.size) if config.display.size else (0, 0)
+            surface = pygame.display.set_mode(size, pygame.FULLSCREEN)
+            pygame.mouse.set_visible(False)
+        else:
+            size = tuple(config.display.size) if config.display.size else DEFAULT_WINDOW
+            surface = pygame.display.set_mode(size, pygame.RESIZABLE)
+            pygame.display.set_caption("Voice assistant")
+    except pygame.error as exc:
+        driver = os.environ.get("SDL_VIDEODRIVER") or "auto"
+        log.warning(
+            "display: cannot open the %s display (SDL video driver %s): %s; running without a "
+            'screen (set display.mode = "none" to silence this)',
+            mode,
+            driver,
+            exc,
+        )
+        pygame.display.quit()
+        return None
+    log.info(
+        "display: %s %dx%d on SDL driver %s",
+        mode,
+        *surface.get_size(),
+        pygame.display.get_driver(),
+    )
+    return surface
+
+
+class DisplayLoop:
+    """The loop behind :func:`run_display`, in steps that tests and the bench can drive."""
+
+    def __init__(self, hub: Hub, config: AppConfig) -> None:
+        self.hub = hub
+        self.config = config
+        self.window = open_display(config)
+        if self.window is not None:
+            size = self.window.get_size()
+        else:
+            size = tuple(config.display.size) if config.display.size else DEFAULT_WINDOW
+        self.screen = Screen(config, size)
+        self.smoother = ScaleSmoother()
+        self.frames = 0
+        self.version = -1
+        self._drawn: tuple | None = None
+        self._last = time.monotonic()
+        self._start = self._last
+        self._frame_ready = False
+        self._meter_value = 1.0
+        self._meter_changed = self._last
+
+    @property
+    def headless(self) -> bool:
+        return self.window is None
+
+    # --- input ---------------------------------------------------------------------------------
+
+    def press(self, target: Target | None) -> None:
+        if target == "toggle":
+            self.hub.post(Toggle())
+        elif target == "microphone":
+            self.hub.post(Mute())
+
+    def handle_events(self) -> None:
+        """Read pygame's event queue: touches, clicks, keys, resizes, quit."""
+        if self.window is None:
+            return
+        window_mode = self.config.display.mode == "window"
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                if window_mode:
+                    self.hub.stopping.set()
+            elif event.type == pygame.MOUSEBUTTONDOWN:
+                if getattr(event, "touch", False) or event.button != 1:
+                    continue
+                self.screen.pointer, self.screen.pressed = event.pos, True
+                self.press(self.screen.hit_test(event.pos))
+            elif event.type == pygame.MOUSEBUTTONUP:
+                if not getattr(event, "touch", False):
+                    self.screen.pressed = False
+            elif event.type == pygame.MOUSEMOTION:
+                if not getattr(event, "touch", False):
+                    self.screen.pointer = event.pos
+            elif event.type == pygame.FINGERDOWN:
+                w, h = self.screen.size
+                pos = (event.x * w, event.y * h)
+                self.press(self.screen.hit_test(pos))
+            elif event.type == pygame.KEYDOWN:
+                if window_mode and event.key in (pygame.K_ESCAPE, pygame.K_q):
+                    self.hub.stopping.set()
+                elif event.key == pygame.K_SPACE:
+                    self.press("toggle")
+                elif event.key == pygame.K_m:
+                    self.press("microphone")
+            elif event.type == pygame.WINDOWSIZECHANGED and window_mode:
+                self._resize((event.x, event.y))
+            elif event.type == pygame.WINDOWLEAVE:
+                self.screen.pointer, self.screen.pressed = None, False
+
+    def _resize(self, size: tuple[int, int]) -> None:
+        if size == self.screen.size or min(size) < 64:
+            return
+        self.window = pygame.display.get_surface()
+        self.screen = Screen(self.config, size, warnings=self.screen.warnings)
+        self._drawn = None
+
+    # --- drawing -------------------------------------------------------------------------------
+
+    def target_scale(self, view: View, now: float) -> float:
+        """The meter's scale, or 1 once it has stopped changing while nothing is speaking
+        (a meter that is no longer fed keeps its last value)."""
+        scale = float(self.hub.analyser.scale)
+        if scale != self._meter_value:
+            self._meter_value, self._meter_changed = scale, now
+        if not view.speaking and now - self._meter_changed > STALE_METER_S:
+            return 1.0
+        return scale
+
+    def animating(self, view: View) -> bool:
+        """Whether frames must keep coming: the avatar moves or the spinner turns."""
+        return (
+            self.target_scale(view, time.monotonic()) != 1.0
+            or self.smoother.value != 1.0
+            or view.loading_visible
+        )
+
+    def draw(self, view: View, now: float, *, force: bool = False) -> bool:
+        """Draw a frame if anything visible changed (or ``force``); returns whether it did."""
+        dt = now - self._last
+        self._last = now
+        scale = self.smoother.step(self.target_scale(view, now), dt)
+        key = (
+            view,
+            round(scale, 3),
+            self.screen.pointer,
+            self.screen.pressed,
+            self.screen.size,
+            int((now - self._start) * self.config.display.fps) if view.loading_visible else 0,
+        )
+        if not force and key == self._drawn:
+            return False
+        self.screen.render(view, scale, now=now - self._start, target=self.window)
+        if self.window is not None:
+            pygame.display.flip()
+        self._drawn = key
+        self._frame_ready = True
+        self.frames += 1
+        return True
+
+    def serve_snapshots(self, view: View, now: float) -> None:
+        """Save the current frame for every pending snapshot request."""
+        while True:
+            try:
+                path, future = self.hub.snapshots.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                if self.window is None or not self._frame_ready:
+                    self.draw(view, now, force=True)
+                frame = self.window if self.window is not None else self.screen.frame
+                path = Path(path)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pygame.image.save(frame, str(path))
+                future.set_result(path)
+            except Exception as exc:  # report to the requester, keep the screen running
+                log.warning("display: snapshot to %s failed: %s", path, exc)
+                future.set_exception(exc)
+
+    def step(self) -> None:
+        """One turn of the loop: input, drawing, snapshots, then sleep until needed."""
+        version = self.hub.version
+        self.handle_events()
+        view = self.hub.view
+        now = time.monotonic()
+        if self.window is not None:
+            self.draw(view, now)
+        self.serve_snapshots(view, now)
+        if self.hub.stopping.is_set():
+            return
+        if self.window is not None and self.animating(view):
+            timeout = max(0.0, 1.0 / self.config.display.fps - (time.monotonic() - now))
+        else:
+            timeout = INPUT_POLL_S if self.window is not None else HEADLESS_POLL_S
+        self.version = self.hub.wait_for_change(version, timeout)
+
+    def close(self) -> None:
+        if self.window is not None:
+            pygame.display.quit()
+            self.window = None
+
+
+def run_display(hub: Hub, config: AppConfig) -> None:
+    """Run the screen on the calling (main) thread until ``hub.stopping`` is set.
+
+    Never raises for display problems: a display that cannot be opened means headless
+    operation (snapshots still work), and a failure while drawing is logged and the loop goes
+    on headless.
+    """
+    loop = DisplayLoop(hub, config)
+    try:
+        while not hub.stopping.is_set():
+            try:
+                loop.step()
+            except pygame.error as exc:
+                if loop.window is None:
+                    raise
+                log.warning("display: drawing failed (%s); continuing without a screen", exc)
+                loop.close()
+    finally:
+        loop.close()

@@ -1,0 +1,703 @@
+"""The kiosk screen's renderer: Deep Chat's realtime view drawn with pygame, no event loop.
+
+:class:`Screen` turns a :class:`~appliance.state.View` and the avatar scale into a frame, and
+maps a touch position to a button. It works without a window (tests, ``display.mode = "none"``
+snapshots), so every state can be rendered and checked pixel by pixel.
+
+Layout (Deep Chat's, with captions added for people who cannot tell the states by colour)::
+
+    +-----------------------------------------------+
+    |              * Listening                      |  state caption
+    |                  .-----.                      |
+    |                 ( avatar )                    |  avatar area: 60 % of the height
+    |                  '-----'                      |  (avatar.styles.container.height)
+    +-----------------------------------------------+
+    |     (mic)        Loading / Error        (>)   |  buttons row: 40 %
+    |     Mic on       cause, notice         Start  |  button captions
+    +-----------------------------------------------+
+
+The avatar grows with the voice by ``scale`` (1 .. ``avatar.max_scale``) around its centre; its
+base size is limited so that the largest scale still fits its area. CSS pixel sizes are
+multiplied by the UI scale ``min(width / 800, height / 480)``, so the 7-inch 800x480 panel shows
+Deep Chat's sizes and a 1920x1080 TV shows the same layout 2.25 times larger.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import numpy as np
+import pygame
+
+from appliance.config import AppConfig, ButtonConfig, ButtonStyles
+from appliance.display import images
+from appliance.display.style import (
+    EMPTY,
+    RGBA,
+    Length,
+    Style,
+    Warnings,
+    resolve,
+)
+from appliance.display.text import Line, ellipsize, html_lines, wrap
+from appliance.display.theme import Theme, load_theme
+from appliance.state import ButtonState, View
+
+Target = Literal["toggle", "microphone"]
+Interaction = Literal["default", "hover", "click"]
+
+REFERENCE = (800, 480)
+MIN_TOUCH = 96  # CSS px: the touch area around each button (the drawn button is 70 px)
+
+STATUS_TEXT = {
+    "idle": "Ready — press to talk",
+    "connecting": "Connecting…",
+    "reconnecting": "Reconnecting…",
+    "listening": "Listening",
+    "muted": "Muted — microphone off",
+    "speaking": "Speaking",
+    "error": "Error — press to retry",
+}
+STATUS_COLOR = {
+    "idle": "idle",
+    "connecting": "connecting",
+    "reconnecting": "connecting",
+    "listening": "listening",
+    "muted": "muted",
+    "speaking": "speaking",
+    "error": "error",
+}
+
+_FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/TTF", "/usr/share/fonts/dejavu")
+
+
+def _font_file(bold: bool) -> str | None:
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    for directory in _FONT_DIRS:
+        path = Path(directory) / name
+        if path.is_file():
+            return str(path)
+    return None  # pygame's bundled font
+
+
+@dataclass
+class _Look:
+    """One state of one button, as configured."""
+
+    container: dict[str, Style]
+    svg: str | None
+    text: str | None
+    svg_styles: dict[str, Style]
+    text_styles: dict[str, Style]
+
+
+@dataclass
+class _Button:
+    name: Target
+    looks: dict[ButtonState, _Look]
+    center: tuple[int, int] = (0, 0)
+    hit: pygame.Rect = field(default_factory=lambda: pygame.Rect(0, 0, 0, 0))
+
+
+def _stateful(raw: dict[str, dict] | None, where: str, warnings: Warnings) -> dict[str, Style]:
+    out: dict[str, Style] = {}
+    for key, value in (raw or {}).items():
+        if key not in ("default", "hover", "click"):
+            warnings.warn(
+                f"statekey:{where}:{key}",
+                f"{where}: {key!r} is not a style state (use default, hover, click); ignored",
+            )
+            continue
+        out[key] = resolve(value, f"{where}.{key}", warnings)
+    return out
+
+
+def _interactive(styles: dict[str, Style], interaction: Interaction) -> Style:
+    style = styles.get("default", EMPTY)
+    if interaction in ("hover", "click"):
+        style = styles.get("hover", EMPTY).over(style)
+    if interaction == "click":
+        style = styles.get("click", EMPTY).over(style)
+    return style
+
+
+class Screen:
+    """Renders frames of the realtime view at a fixed size.
+
+    ``render(view, scale)`` returns the frame (drawn into ``target`` when given, e.g. the
+    display surface); ``hit_test(pos)`` says which button a touch at ``pos`` hits in the last
+    rendered state. ``pointer`` and ``pressed`` give the hover/click looks (set by the loop).
+    """
+
+    def __init__(
+        self,
+        config: AppConfig,
+        size: tuple[int, int],
+        *,
+        theme: Theme | None = None,
+        warnings: Warnings | None = None,
+    ) -> None:
+        if not pygame.font.get_init():
+            pygame.font.init()
+        self.config = config
+        self.size = (max(64, int(size[0])), max(64, int(size[1])))
+        width, height = self.size
+        self.ui = max(0.4, min(width / REFERENCE[0], height / REFERENCE[1]))
+        self.theme = theme or load_theme()
+        self.warnings = warnings or Warnings()
+        self.pointer: tuple[int, int] | None = None
+        self.pressed = False
+        self.view = View()
+        self.max_scale = max(1.0, float(config.realtime.avatar.max_scale))
+
+        rt = config.realtime
+        w = self.warnings
+        self.avatar_container = resolve(
+            rt.avatar.styles.container, "realtime.avatar.styles.container", w
+        )
+        self.avatar_image = resolve(rt.avatar.styles.image, "realtime.avatar.styles.image", w)
+        self.buttons_container = resolve(rt.buttons.container, "realtime.buttons.container", w)
+        self.loading_style = resolve(rt.loading.style, "realtime.loading.style", w)
+        self.error_style = resolve(rt.error.style, "realtime.error.style", w)
+        self.loading_lines: list[Line] = (
+            html_lines(rt.loading.html)
+            if rt.loading.html is not None
+            else [[(rt.loading.text, False)]]
+        )
+        self.buttons: dict[Target, _Button] = {
+            "microphone": self._button("microphone", rt.buttons.microphone),
+            "toggle": self._button("toggle", rt.buttons.toggle),
+        }
+        self._fonts: dict[tuple[int, bool], pygame.font.Font] = {}
+        self._texts: OrderedDict[tuple, pygame.Surface] = OrderedDict()
+        self._button_cache: dict[tuple, pygame.Surface] = {}
+        self._avatar_cache: OrderedDict[int, pygame.Surface] = OrderedDict()
+        self._layout()
+        self._avatar_src = images.load_avatar(rt.avatar.src)
+        self._avatar_master = self._build_avatar()
+        self.frame = pygame.Surface(self.size, pygame.SRCALPHA, 32)
+
+    # --- configuration -------------------------------------------------------------------------
+
+    def _button(self, name: Target, cfg: ButtonConfig) -> _Button:
+        looks: dict[ButtonState, _Look] = {}
+        for state in ButtonState:
+            styles: ButtonStyles | None = getattr(cfg, state.value)
+            where = f"realtime.buttons.{name}.{state.value}"
+            w = self.warnings
+            looks[state] = _Look(
+                container=_stateful(styles.container if styles else None, f"{where}.container", w),
+                svg=styles.svg.content if styles and styles.svg else None,
+                text=styles.text.content if styles and styles.text else None,
+                svg_styles=_stateful(
+                    styles.svg.styles if styles and styles.svg else None, f"{where}.svg.styles", w
+                ),
+                text_styles=_stateful(
+                    styles.text.styles if styles and styles.text else None,
+                    f"{where}.text.styles",
+                    w,
+                ),
+            )
+        return _Button(name, looks)
+
+    def _content(self, button: _Button, state: ButtonState) -> tuple[str | None, str | None]:
+        """(svg, text) shown by ``button`` in ``state``, with Deep Chat's fallbacks: the
+        state's own content, else the built-in icon of that state (toggle: play/stop,
+        microphone: microphone), else the default state's content."""
+        look = button.looks[state]
+        if look.svg or look.text:
+            return look.svg, look.text
+        builtin = {
+            ("toggle", ButtonState.DEFAULT): "play",
+            ("toggle", ButtonState.ACTIVE): "stop",
+            ("microphone", ButtonState.DEFAULT): "microphone",
+        }.get((button.name, state))
+        if builtin:
+            return images.icon_svg(builtin), None
+        default = button.looks[ButtonState.DEFAULT]
+        if default.svg or default.text:
+            return default.svg, default.text
+        return images.icon_svg("play" if button.name == "toggle" else "microphone"), None
+
+    # --- layout --------------------------------------------------------------------------------
+
+    def px(self, css: float) -> int:
+        """CSS pixels to screen pixels."""
+        return max(1, round(css * self.ui))
+
+    def _layout(self) -> None:
+        width, height = self.size
+        avatar_h = (self.avatar_container.height or Length(60, "%")).resolve(height, self.ui)
+        avatar_h = int(min(max(avatar_h, height * 0.2), height * 0.85))
+        self.avatar_rect = pygame.Rect(0, 0, width, avatar_h)
+        rest = height - avatar_h
+        buttons_h = self.buttons_container.height
+        row_h = int(min(rest, buttons_h.resolve(height, self.ui))) if buttons_h else rest
+        self.buttons_rect = pygame.Rect(0, avatar_h, width, max(1, row_h))
+
+        caption_h = self._font("caption").get_linesize() + self.px(14)
+        self.caption_center = (width // 2, self.px(7) + self._font("caption").get_linesize() // 2)
+        margin = self.px(6)
+        self.avatar_area = pygame.Rect(
+            margin, caption_h, width - 2 * margin, max(8, avatar_h - caption_h - margin)
+        )
+
+        row = self.buttons_rect
+        label_h = self._font("label").get_linesize()
+        cy = row.top + int((row.height - label_h) * 0.5)
+        base = self.px(self.theme.button_size)
+        touch = max(self.px(MIN_TOUCH), base + self.px(16))
+        for button, fx in ((self.buttons["microphone"], 0.25), (self.buttons["toggle"], 0.75)):
+            button.center = (int(width * fx), cy)
+            size = max([touch, *(self._button_size(button, s)[0] for s in ButtonState)])
+            hit = pygame.Rect(0, 0, size, size + label_h)
+            hit.midtop = (button.center[0], cy - size // 2)
+            button.hit = hit.clip(row)
+        left = self.buttons["microphone"].center[0] + base // 2 + self.px(14)
+        right = self.buttons["toggle"].center[0] - base // 2 - self.px(14)
+        self.middle = pygame.Rect(left, row.top, max(40, right - left), row.height)
+        self.row_center = (width // 2, cy)
+
+    def _button_size(self, button: _Button, state: ButtonState) -> tuple[int, int]:
+        style = self._container_style(button, state, "default")
+        base = self.theme.button_size
+        w = style.width.resolve(base, 1) if style.width else base
+        h = style.height.resolve(base, 1) if style.height else base
+        return self.px(w), self.px(h)
+
+    # --- fonts and text ------------------------------------------------------------------------
+
+    def _font(self, role: str | float, bold: bool = False) -> pygame.font.Font:
+        css = role if isinstance(role, int | float) else self.theme.font_sizes.get(role, 15)
+        size = max(8, round(css * self.ui))
+        key = (size, bold)
+        font = self._fonts.get(key)
+        if font is None:
+            path = _font_file(bold)
+            font = pygame.font.Font(path, size)
+            if path is None and bold:
+                font.set_bold(True)
+            self._fonts[key] = font
+        return font
+
+    def _text(self, text: str, font: pygame.font.Font, color: RGBA) -> pygame.Surface:
+        key = (text, id(font), color)
+        surface = self._texts.get(key)
+        if surface is None:
+            surface = font.render(text, True, color[:3])
+            if color[3] < 255:
+                surface.set_alpha(color[3])
+            self._texts[key] = surface
+            if len(self._texts) > 256:
+                self._texts.popitem(last=False)
+        else:
+            self._texts.move_to_end(key)
+        return surface
+
+    # --- avatar --------------------------------------------------------------------------------
+
+    def _avatar_geometry(self) -> tuple[float, float, float, float]:
+        """(width, height, padding, border) of the avatar at scale 1, in CSS px."""
+        style = self.avatar_image
+        t = self.theme
+        h = style.height.resolve(self.avatar_area.height / self.ui, 1) if style.height else None
+        w = style.width.resolve(self.avatar_area.width / self.ui, 1) if style.width else None
+        h = h or w or t.avatar_height
+        w = w or h
+        pad = style.padding[0].resolve(h, 1) if style.padding else t.avatar_padding
+        border = style.border_width.resolve(h, 1) if style.border_width is not None else 1.0
+        return w, h, pad, border
+
+    def avatar_base_size(self) -> tuple[int, int]:
+        """The avatar's size on screen at scale 1 (limited so ``max_scale`` fits its area)."""
+        w, h, pad, border = self._avatar_geometry()
+        total_w = (w + 2 * (pad + border)) * self.ui
+        total_h = (h + 2 * (pad + border)) * self.ui
+        area = self.avatar_area
+        fit = min(
+            1.0, area.width / (total_w * self.max_scale), area.height / (total_h * self.max_scale)
+        )
+        return max(4, int(total_w * fit)), max(4, int(total_h * fit))
+
+    def _build_avatar(self) -> pygame.Surface:
+        """The avatar drawn once at its largest size; frames scale it down."""
+        _, h, pad, border = self._avatar_geometry()
+        base_w, base_h = self.avatar_base_size()
+        total_w = max(4, min(2048, int(base_w * self.max_scale)))
+        total_h = max(4, min(2048, int(base_h * self.max_scale)))
+        k = total_h / (h + 2 * (pad + border))  # screen px per CSS px at the largest scale
+        style = self.avatar_image
+        radius_len = style.border_radius or Length(50, "%")
+        radius = radius_len.resolve(min(total_w, total_h), k)
+        border_color = style.border_color or self.theme.avatar_border
+        background = style.background or (0, 0, 0, 0)
+        surface = images.rounded_box(total_w, total_h, radius, background, border * k, border_color)
+        inset = (pad + border) * k
+        iw, ih = max(1, round(total_w - 2 * inset)), max(1, round(total_h - 2 * inset))
+        picture = images.cover(self._avatar_src, iw, ih)
+        mask = images.rounded_mask(iw, ih, max(0.0, radius - inset))
+        alpha = pygame.surfarray.pixels_alpha(picture)
+        alpha[...] = np.round(alpha * mask).astype(np.uint8)
+        del alpha
+        surface.blit(picture, ((total_w - iw) // 2, (total_h - ih) // 2))
+        images.filtered(
+            surface, style.filters or (), 1.0 if style.opacity is None else style.opacity
+        )
+        return surface
+
+    def _avatar(self, scale: float) -> pygame.Surface:
+        base_w, base_h = self.avatar_base_size()
+        target_h = max(2, round(base_h * scale))
+        surface = self._avatar_cache.get(target_h)
+        if surface is None:
+            target_w = max(2, round(base_w * scale))
+            master = self._avatar_master
+            if (target_w, target_h) == master.get_size():
+                surface = master
+            else:
+                surface = pygame.transform.smoothscale(master, (target_w, target_h))
+            if pygame.display.get_surface() is not None:
+                surface = surface.convert_alpha()
+            self._avatar_cache[target_h] = surface
+            if len(self._avatar_cache) > 96:
+                self._avatar_cache.popitem(last=False)
+        else:
+            self._avatar_cache.move_to_end(target_h)
+        return surface
+
+    def avatar_rect(self, scale: float) -> pygame.Rect:
+        """Where the avatar is drawn at ``scale`` (for tests and damage tracking)."""
+        base_w, base_h = self.avatar_base_size()
+        rect = pygame.Rect(0, 0, max(2, round(base_w * scale)), max(2, round(base_h * scale)))
+        rect.center = self.avatar_area.center
+        return rect
+
+    # --- buttons -------------------------------------------------------------------------------
+
+    def _container_style(self, button: _Button, state: ButtonState, inter: Interaction) -> Style:
+        t = self.theme
+        if button.name == "microphone" and state is ButtonState.ACTIVE:
+            colors = t.microphone_active
+        else:
+            colors = t.button
+        base = Style(background=colors.get(inter, colors["default"]))
+        return _interactive(button.looks[state].container, inter).over(base)
+
+    def _button_surface(
+        self, button: _Button, state: ButtonState, loading: bool, inter: Interaction
+    ) -> pygame.Surface:
+        key = (button.name, state, loading, inter)
+        cached = self._button_cache.get(key)
+        if cached is not None:
+            return cached
+        t = self.theme
+        style = self._container_style(button, state, inter)
+        bw, bh = self._button_size(button, state)
+        radius = (style.border_radius or Length(50, "%")).resolve(min(bw, bh), self.ui)
+        border = style.border_width.resolve(bh, self.ui) if style.border_width else 0.0
+        surface = images.rounded_box(
+            bw, bh, radius, style.background or (0, 0, 0, 0), border, style.border_color or t.text
+        )
+        svg, text = self._content(button, state)
+        look = button.looks[state]
+        parts: list[tuple[pygame.Surface, int]] = []
+        if svg:
+            svg_style = _interactive(look.svg_styles, inter)
+            default_size = t.toggle_icon_size if button.name == "toggle" else t.microphone_icon_size
+            size_css = (
+                svg_style.height.resolve(default_size, 1)
+                if svg_style.height
+                else svg_style.width.resolve(default_size, 1)
+                if svg_style.width
+                else default_size
+            )
+            try:
+                icon = images.svg_surface(svg, self.px(size_css))
+            except ValueError as exc:
+                self.warnings.warn(
+                    f"svg:{button.name}:{state}", f"buttons.{button.name}.{state}.svg: {exc}"
+                )
+                icon = images.svg_surface(images.icon_svg("play"), self.px(size_css))
+            filters = svg_style.filters
+            if filters is None:
+                if button.name == "toggle":
+                    filters = t.toggle_filter
+                elif state is ButtonState.ACTIVE:
+                    filters = t.microphone_active_filter
+            images.filtered(
+                icon, filters or (), 1.0 if svg_style.opacity is None else svg_style.opacity
+            )
+            shift = self.px(1.5) if button.name == "toggle" and not look.svg else 0
+            parts.append((icon, shift))
+        if text:
+            text_style = _interactive(look.text_styles, inter)
+            font_css = text_style.font_size.resolve(15, 1) if text_style.font_size else 15
+            font = self._font(font_css, bool(text_style.bold))
+            label = ellipsize(text, bw - self.px(8), lambda s: font.size(s)[0])
+            rendered = self._text(label, font, text_style.color or t.text)
+            parts.append((rendered, 0))
+        gap = self.px(2)
+        total = sum(p.get_height() for p, _ in parts) + gap * max(0, len(parts) - 1)
+        y = (bh - total) // 2
+        for part, shift in parts:
+            surface.blit(part, ((bw - part.get_width()) // 2 + shift, y))
+            y += part.get_height() + gap
+        opacity = 1.0 if style.opacity is None else style.opacity
+        if state is ButtonState.UNAVAILABLE:
+            opacity *= 0.45
+        elif loading:
+            opacity *= 0.7
+        images.filtered(surface, style.filters or (), opacity)
+        if pygame.display.get_surface() is not None:
+            surface = surface.convert_alpha()
+        self._button_cache[key] = surface
+        return surface
+
+    def _interaction(self, button: _Button, state: ButtonState) -> Interaction:
+        if state is ButtonState.UNAVAILABLE or self.pointer is None:
+            return "default"
+        if not button.hit.collidepoint(self.pointer):
+            return "default"
+        return "click" if self.pressed else "hover"
+
+    # --- public --------------------------------------------------------------------------------
+
+    def hit_test(self, pos: tuple[float, float]) -> Target | None:
+        """The button a touch at ``pos`` operates in the last rendered state, or ``None``.
+
+        The touch area is at least 96 CSS px square (plus the caption), larger than the drawn
+        button; an unavailable button takes no touches (Deep Chat's ``pointer-events: none``).
+        The toggle stays touchable while loading, so a stuck connection can be cancelled.
+        """
+        x, y = int(pos[0]), int(pos[1])
+        for name, button in self.buttons.items():
+            if button.hit.collidepoint(x, y):
+                state = self.view.microphone if name == "microphone" else self.view.toggle
+                return None if state is ButtonState.UNAVAILABLE else name
+        return None
+
+    def status_text(self, view: View) -> str:
+        """The state caption shown at the top, for people who cannot tell colours apart."""
+        text = STATUS_TEXT.get(view.state, view.state.title())
+        if view.state == "reconnecting" and view.reconnect_attempt:
+            text = f"Reconnecting… (attempt {view.reconnect_attempt})"
+        return text
+
+    def labels(self, view: View) -> dict[Target, str]:
+        """The captions under the buttons."""
+        toggle = {
+            "idle": "Start",
+            "connecting": "Cancel",
+            "reconnecting": "Cancel",
+            "listening": "Stop",
+            "muted": "Stop",
+            "speaking": "Interrupt",
+            "error": "Retry",
+        }.get(view.state, "")
+        mic = {
+            ButtonState.DEFAULT: "Mic on",
+            ButtonState.ACTIVE: "Muted",
+            ButtonState.UNAVAILABLE: "Microphone",
+        }[view.microphone]
+        return {"toggle": toggle, "microphone": mic}
+
+    def render(
+        self,
+        view: View,
+        scale: float = 1.0,
+        *,
+        now: float = 0.0,
+        target: pygame.Surface | None = None,
+    ) -> pygame.Surface:
+        """Draw ``view`` with the avatar at ``scale``; ``now`` (seconds) drives animations."""
+        self.view = view
+        frame = target if target is not None else self.frame
+        t = self.theme
+        frame.fill(t.background)
+        if self.avatar_container.background:
+            _fill(frame, self.avatar_rect, self.avatar_container.background)
+        row = self.buttons_rect
+        if self.buttons_container.background:
+            _fill(frame, row, self.buttons_container.background)
+        if self.buttons_container.border_width and self.buttons_container.border_color:
+            pygame.draw.rect(
+                frame,
+                self.buttons_container.border_color,
+                row,
+                max(1, round(self.buttons_container.border_width.resolve(row.height, self.ui))),
+            )
+
+        self._draw_status(frame, view)
+        scale = min(self.max_scale, max(1.0, float(scale)))
+        avatar = self._avatar(scale)
+        frame.blit(avatar, avatar.get_rect(center=self.avatar_area.center))
+
+        labels = self.labels(view)
+        for name, button in self.buttons.items():
+            state = view.microphone if name == "microphone" else view.toggle
+            loading = name == "toggle" and view.toggle_loading
+            surface = self._button_surface(button, state, loading, self._interaction(button, state))
+            rect = surface.get_rect(center=button.center)
+            frame.blit(surface, rect)
+            if loading:
+                self._draw_spinner(frame, rect, now)
+            label_color = (
+                t.caption if state is not ButtonState.UNAVAILABLE else (*t.caption[:3], 140)
+            )
+            label = self._text(labels[name], self._font("label"), label_color)
+            frame.blit(label, label.get_rect(midtop=(button.center[0], rect.bottom + self.px(6))))
+
+        self._draw_middle(frame, view, now)
+        return frame
+
+    # --- drawing helpers -----------------------------------------------------------------------
+
+    def _draw_status(self, frame: pygame.Surface, view: View) -> None:
+        t = self.theme
+        font = self._font("caption")
+        text = self._text(self.status_text(view), font, t.caption)
+        dot_r = max(3, round(font.get_height() * 0.22))
+        gap = self.px(8)
+        width = 2 * dot_r + gap + text.get_width()
+        x = self.caption_center[0] - width // 2
+        y = self.caption_center[1]
+        color = t.state_colors.get(STATUS_COLOR.get(view.state, "idle"), t.caption)
+        _aa_circle(frame, (x + dot_r, y), dot_r, color)
+        frame.blit(text, text.get_rect(midleft=(x + 2 * dot_r + gap, y)))
+
+    def _draw_spinner(self, frame: pygame.Surface, rect: pygame.Rect, now: float) -> None:
+        """A turning arc around the loading toggle."""
+        ss = 3  # drawn 3x larger, then smoothly scaled down: anti-aliased
+        thick = max(2, self.px(3))
+        radius = max(rect.width, rect.height) // 2 + self.px(5)
+        side = 2 * (radius + thick)
+        layer = pygame.Surface((side * ss, side * ss), pygame.SRCALPHA, 32)
+        color = self.theme.state_colors["connecting"]
+        start = now * 2 * math.pi * 0.8
+        steps = 48
+        for i in range(steps + 1):
+            angle = start + 1.7 * i / steps
+            x = side / 2 + radius * math.cos(angle)
+            y = side / 2 + radius * math.sin(angle)
+            pygame.draw.circle(layer, color, (round(x * ss), round(y * ss)), thick * ss // 2)
+        layer = pygame.transform.smoothscale(layer, (side, side))
+        frame.blit(layer, layer.get_rect(center=rect.center))
+
+    def _draw_ripple(self, frame: pygame.Surface, center: tuple[int, int], now: float) -> None:
+        """Deep Chat's ``lds-ripple``: two rings growing and fading, half a period apart."""
+        color = self.loading_style.color or self.theme.text
+        max_r = self.px(36)
+        for offset in (0.0, 0.5):
+            phase = (now + offset) % 1.0
+            eased = 1 - (1 - phase) ** 3
+            radius = max(1, round(self.px(4) + eased * (max_r - self.px(4))))
+            alpha = round(255 * (1 - phase))
+            layer = pygame.Surface((2 * max_r + 8, 2 * max_r + 8), pygame.SRCALPHA, 32)
+            pygame.draw.circle(
+                layer, (*color[:3], alpha), (max_r + 4, max_r + 4), radius, max(2, self.px(3))
+            )
+            frame.blit(layer, layer.get_rect(center=center))
+
+    def _draw_middle(self, frame: pygame.Surface, view: View, now: float) -> None:
+        """Loading or error text, the cause and the notice, between the two buttons."""
+        t = self.theme
+        box = self.middle
+        measure_width = box.width
+        blocks: list[pygame.Surface] = []
+        style: Style = EMPTY
+        ripple = False
+        rt = self.config.realtime
+        if view.error_visible:
+            style = self.error_style
+            font = self._font(self._size(style, "error"), bool(style.bold))
+            color = style.color or t.error
+            for line in wrap(rt.error.text or "Error", measure_width, _measure(font), 2):
+                blocks.append(self._text(line, font, color))
+            if view.error_cause:
+                small = self._font("detail")
+                cause = " ".join(view.error_cause.split())
+                for line in wrap(cause, measure_width, _measure(small), 3):
+                    blocks.append(self._text(line, small, t.text))
+        elif view.loading_visible and rt.loading.display:
+            style = self.loading_style
+            color = style.color or t.text
+            size = self._size(style, "loading")
+            if any(self.loading_lines):
+                for line in self.loading_lines[:4]:
+                    blocks.append(self._runs(line, size, bool(style.bold), color, measure_width))
+            else:
+                ripple = True
+        if view.notice and (view.phase.value != "idle"):
+            small = self._font("detail")
+            notice = " ".join(view.notice.split())
+            for line in wrap(notice, measure_width, _measure(small), 2):
+                blocks.append(self._text(line, small, t.notice))
+
+        if not blocks and not ripple:
+            return
+        gap = self.px(3)
+        ripple_h = 2 * self.px(36) if ripple else 0
+        total = sum(b.get_height() for b in blocks) + gap * max(0, len(blocks) - 1) + ripple_h
+        cx = box.centerx if style.left is None else style.left.resolve(box.width, self.ui)
+        if style.top is not None:
+            top = self.buttons_rect.top + style.top.resolve(self.buttons_rect.height, self.ui)
+            top -= total // 2  # Deep Chat centres the element on its top/left point
+        else:
+            top = self.row_center[1] - total // 2
+        top = int(max(self.buttons_rect.top, min(top, self.size[1] - total)))
+        cx = int(cx)
+        if style.background:
+            width = max([b.get_width() for b in blocks] + [ripple_h]) + self.px(16)
+            pad = pygame.Rect(0, 0, width, total + self.px(8))
+            pad.midtop = (cx, top - self.px(4))
+            _fill(frame, pad, style.background, radius=self.px(6))
+        if ripple:
+            self._draw_ripple(frame, (cx, top + ripple_h // 2), now)
+            top += ripple_h + gap
+        for block in blocks:
+            frame.blit(block, block.get_rect(midtop=(cx, top)))
+            top += block.get_height() + gap
+
+    def _size(self, style: Style, role: str) -> float:
+        if style.font_size is not None:
+            return style.font_size.resolve(self.theme.font_sizes[role], 1)
+        return self.theme.font_sizes[role]
+
+    def _runs(self, line: Line, size: float, bold: bool, color: RGBA, width: int) -> pygame.Surface:
+        """One html line (runs of normal and bold text) as a surface, cut to ``width``."""
+        parts = [self._text(text, self._font(size, bold or b), color) for text, b in line]
+        if not parts:
+            return pygame.Surface((1, self._font(size).get_linesize()), pygame.SRCALPHA, 32)
+        w = sum(p.get_width() for p in parts)
+        h = max(p.get_height() for p in parts)
+        out = pygame.Surface((min(w, width), h), pygame.SRCALPHA, 32)
+        x = max(0, (min(w, width) - w) // 2) if w <= width else 0
+        for part in parts:
+            out.blit(part, (x, h - part.get_height()))
+            x += part.get_width()
+        return out
+
+
+def _measure(font: pygame.font.Font):
+    return lambda text: font.size(text)[0]
+
+
+def _fill(frame: pygame.Surface, rect: pygame.Rect, color: RGBA, radius: int = 0) -> None:
+    if color[3] == 255 and not radius:
+        frame.fill(color, rect)
+        return
+    layer = pygame.Surface(rect.size, pygame.SRCALPHA, 32)
+    pygame.draw.rect(layer, color, layer.get_rect(), border_radius=radius)
+    frame.blit(layer, rect)
+
+
+def _aa_circle(frame: pygame.Surface, center: tuple[int, int], radius: int, color: RGBA) -> None:
+    dot = images.rounded_box(2 * radius, 2 * radius, radius, color)
+    frame.blit(dot, dot.get_rect(center=center))
