@@ -57,11 +57,11 @@ class MachineLoop:
         """Apply one input (on the loop thread)."""
         effects = self.machine.handle(event)
         now = time.monotonic()
+        self.hub.publish(self.machine.view)
         with self._changed:
             self.applied.append((now, event))
             self.effects.extend((now, effect) for effect in effects)
             self._changed.notify_all()
-        self.hub.publish(self.machine.view)
         if self.on_effect is not None:
             for effect in effects:
                 self.on_effect(effect)
