@@ -236,7 +236,7 @@ class Screen:
         width, height = self.size
         avatar_h = (self.avatar_container.height or Length(60, "%")).resolve(height, self.ui)
         avatar_h = int(min(max(avatar_h, height * 0.2), height * 0.85))
-        self.avatar_rect = pygame.Rect(0, 0, width, avatar_h)
+        self.avatar_container_rect = pygame.Rect(0, 0, width, avatar_h)
         rest = height - avatar_h
         buttons_h = self.buttons_container.height
         row_h = int(min(rest, buttons_h.resolve(height, self.ui))) if buttons_h else rest
@@ -522,7 +522,7 @@ class Screen:
         t = self.theme
         frame.fill(t.background)
         if self.avatar_container.background:
-            _fill(frame, self.avatar_rect, self.avatar_container.background)
+            _fill(frame, self.avatar_container_rect, self.avatar_container.background)
         row = self.buttons_rect
         if self.buttons_container.background:
             _fill(frame, row, self.buttons_container.background)
@@ -552,7 +552,7 @@ class Screen:
                 t.caption if state is not ButtonState.UNAVAILABLE else (*t.caption[:3], 140)
             )
             label = self._text(labels[name], self._font("label"), label_color)
-            frame.blit(label, label.get_rect(midtop=(button.center[0], rect.bottom + self.px(6))))
+            frame.blit(label, label.get_rect(midtop=(button.center[0], rect.bottom + self.px(11))))
 
         self._draw_middle(frame, view, now)
         return frame
@@ -623,7 +623,7 @@ class Screen:
             if view.error_cause:
                 small = self._font("detail")
                 cause = " ".join(view.error_cause.split())
-                for line in wrap(cause, measure_width, _measure(small), 3):
+                for line in wrap(cause, measure_width, _measure(small), 4):
                     blocks.append(self._text(line, small, t.text))
         elif view.loading_visible and rt.loading.display:
             style = self.loading_style
