@@ -93,7 +93,7 @@ class PlaybackConverter:
             if have >= frames:
                 break
             # a few extra wire samples cover the rounding between the two rates
-            need = max(math.ceil((frames - have) * WIRE_RATE / self.rate) + 2, 16)
+            need = max(math.ceil((frames - have) * WIRE_RATE / self.rate) + 16, 16)
             out = self._resampler.process(to_float(self.playback.read(need)))
             if len(out):
                 self._primed = True
