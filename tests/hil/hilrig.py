@@ -1,0 +1,414 @@
+"""The hardware-in-the-loop rig, real or virtual, behind one interface.
+
+A rig is the simulator, a running appliance and the two wires the tests use:
+
+- the **button**: the test presses it (Pi: drives an output pin jumpered to the button pin;
+  virtual: drives the mock button pin);
+- the **LED**: the test watches it (Pi: an input pin jumpered to the LED pin; virtual: the mock
+  LED pin's recorded history).
+
+:class:`PiRig` runs ``appliance run`` as a separate process on the real GPIO and sound card.
+:class:`VirtualRig` runs the same appliance in this process (:func:`start_in_process`), because
+mock pins cannot be shared with another process; it is what ``scripts/test`` runs, so the HIL
+tests keep working between hardware runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from appliance.control import request
+
+ROOT = Path(__file__).resolve().parents[2]
+HOLD_MS = 600
+BOUNCE_MS = 30
+PRESS_S = 0.15
+
+
+def env_pin(name: str, default: int) -> int:
+    return int(os.environ.get(f"APPLIANCE_HIL_{name}", default))
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """BCM pin numbers of the rig (override with ``APPLIANCE_HIL_<NAME>`` variables)."""
+
+    button: int = 17  # the appliance's button input
+    press: int = 23  # test output, jumpered to ``button``
+    led: int = 27  # the appliance's LED output
+    sense: int = 24  # test input, jumpered to ``led``
+
+    @classmethod
+    def from_env(cls) -> Wiring:
+        return cls(
+            button=env_pin("BUTTON", cls.button),
+            press=env_pin("PRESS", cls.press),
+            led=env_pin("LED", cls.led),
+            sense=env_pin("SENSE", cls.sense),
+        )
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``check`` until truthy; AssertionError naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        threading.Event().wait(0.005)
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+# --- simulator ---------------------------------------------------------------------------------
+
+
+class Sim:
+    """``python -m appliance.sim --port 0`` in a subprocess, with its admin endpoint."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "appliance.sim", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=child_env(),
+        )
+        assert self.proc.stdout is not None
+        self.url = ""
+        lines = []
+        for line in self.proc.stdout:
+            lines.append(line)
+            if line.startswith("appliance-sim listening on "):
+                self.url = line.split()[-1].strip()
+                break
+        if not self.url:
+            raise RuntimeError("the simulator did not start:\n" + "".join(lines))
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep draining
+
+    def script(self, action: dict[str, Any]) -> None:
+        req = urllib.request.Request(
+            self.url + "/sim/script",
+            data=json.dumps(action).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            resp.read()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def appliance_config(sim: Sim, tmp: Path, wiring: Wiring, audio: dict[str, Any]) -> dict:
+    """The configuration both rigs run: the simulator, the rig's pins, a private socket."""
+    return {
+        "openai": {"api_base": sim.url, "dialect": "ga"},
+        "realtime": {
+            "provisioning": {"url": f"{sim.url}/provision?shape=value", "timeout_s": 10},
+            "config": {"model": "gpt-realtime-2", "voice": "alloy"},
+        },
+        "audio": audio,
+        "display": {"mode": "none"},
+        "control": {"socket": str(tmp / "control.sock")},
+        "recovery": {"max_attempts": 0},  # a failure shows the error at once (no retries)
+        "gpio": {
+            "button_pin": wiring.button,
+            "led_pin": wiring.led,
+            "bounce_ms": BOUNCE_MS,
+            "hold_ms": HOLD_MS,
+        },
+    }
+
+
+# --- the appliance under test ----------------------------------------------------------------
+
+
+class Control:
+    """Talks to a running appliance over its control socket."""
+
+    def __init__(self, socket: Path, describe: Callable[[], str]) -> None:
+        self.socket = socket
+        self.describe = describe
+
+    def ctl(self, cmd: str, **fields: Any) -> dict[str, Any]:
+        return request(self.socket, {"cmd": cmd, **fields}, timeout=5)
+
+    def status(self) -> dict[str, Any]:
+        return self.ctl("status")
+
+    def state(self) -> str:
+        return self.status()["state"]
+
+    def answers(self) -> bool:
+        try:
+            return bool(self.ctl("status")["ok"])
+        except Exception:
+            return False
+
+    def wait_state(self, state: str, timeout: float = 15) -> dict[str, Any]:
+        def check() -> dict[str, Any] | None:
+            status = self.status()
+            return status if status["state"] == state else None
+
+        try:
+            return wait_until(check, timeout, f"state {state!r}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; status {self.status()}\n{self.describe()}") from None
+
+    def say(self, text: str) -> None:
+        reply = self.ctl("say", text=text, role="user")
+        assert reply["ok"], reply
+
+
+def start_in_process(config_path: Path, pin_factory: Any) -> Callable[[], None]:
+    """Run the appliance in this process (worker thread + GPIO on ``pin_factory``), as
+    ``appliance run --config`` does, minus the signals and the screen. Returns ``stop()``."""
+    from appliance.app import Appliance
+    from appliance.config import load
+    from appliance.gpio import start_gpio
+    from appliance.hub import Hub
+    from appliance.service import make_audio
+
+    config = load(config_path)
+    hub = Hub()
+    app = Appliance(
+        config,
+        hub,
+        make_audio(config, None, config_path.parent / "out.wav"),
+        config_path=config_path,
+    )
+    worker = threading.Thread(target=lambda: asyncio.run(app.run()), name="appliance-worker")
+    worker.start()
+    gpio = start_gpio(hub, config.gpio, pin_factory=pin_factory)
+    if gpio is None:
+        app.request_stop()
+        worker.join(10)
+        raise AssertionError("start_gpio returned None on the mock pins")
+
+    def stop() -> None:
+        gpio.close()
+        hub.stopping.set()
+        wait_until(lambda: app._loop is not None, 10, "the worker loop")
+        app.request_stop()
+        worker.join(15)
+        assert not worker.is_alive(), "the appliance worker did not stop"
+
+    return stop
+
+
+# --- rigs --------------------------------------------------------------------------------------
+
+
+class Rig:
+    """Button, LED and appliance; see the module docstring."""
+
+    sim: Sim
+    app: Control
+
+    # button
+    def button(self, down: bool) -> None:
+        raise NotImplementedError
+
+    def press(self, seconds: float = PRESS_S) -> None:
+        """A short press (stimulus timing: the button stays down ``seconds``)."""
+        self.button(True)
+        threading.Event().wait(seconds)
+        self.button(False)
+        threading.Event().wait(2 * BOUNCE_MS / 1000)
+
+    def hold(self, until: Callable[[], bool], timeout: float = 5.0) -> float:
+        """Hold the button down until ``until()``; release; how long it was down (s)."""
+        start = time.monotonic()
+        self.button(True)
+        try:
+            wait_until(until, timeout, "the hold to act")
+        finally:
+            held = time.monotonic() - start
+            self.button(False)
+        threading.Event().wait(2 * BOUNCE_MS / 1000)
+        return held
+
+    # LED
+    def led_lit(self) -> bool:
+        raise NotImplementedError
+
+    def led_mark(self) -> None:
+        """Start recording LED changes afresh (see :meth:`led_changes`)."""
+        raise NotImplementedError
+
+    def led_changes(self) -> list[tuple[float, bool]]:
+        """``(monotonic time, lit)`` for each LED change since :meth:`led_mark`."""
+        raise NotImplementedError
+
+    def wait_led_changes(self, count: int, timeout: float = 5.0) -> list[tuple[float, bool]]:
+        """The first ``count`` changes since :meth:`led_mark`, waiting for them."""
+
+        def enough() -> list[tuple[float, bool]] | None:
+            changes = self.led_changes()
+            return changes[:count] if len(changes) >= count else None
+
+        try:
+            return wait_until(enough, timeout, f"{count} LED changes")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; got {self.led_changes()}") from None
+
+    def observe(self, seconds: float) -> list[tuple[float, bool]]:
+        """LED changes during the next ``seconds`` (an observation window)."""
+        self.led_mark()
+        threading.Event().wait(seconds)
+        return self.led_changes()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class VirtualRig(Rig):
+    """Mock pins, the appliance in-process, the simulator in a subprocess, WAV audio."""
+
+    def __init__(self, tmp: Path) -> None:
+        from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+        self.wiring = Wiring()
+        self.factory = MockFactory(pin_class=MockPWMPin)
+        self.sim = Sim()
+        self._stop: Callable[[], None] | None = None
+        try:
+            config = appliance_config(self.sim, tmp, self.wiring, {"backend": "wav"})
+            path = tmp / "config.toml"
+            path.write_text(tomli_w.dumps(config))
+            self._stop = start_in_process(path, self.factory)
+            self.app = Control(tmp / "control.sock", lambda: "(in-process appliance)")
+            wait_until(self.app.answers, 20, "the control socket")
+        except BaseException:
+            self.close()
+            raise
+        self._button = self.factory.pin(self.wiring.button)
+        self._led = self.factory.pin(self.wiring.led)
+        self._mark = time.monotonic()
+
+    def button(self, down: bool) -> None:
+        if down:
+            self._button.drive_low()  # pull-up wiring: pressed pulls the pin to ground
+        else:
+            self._button.drive_high()
+
+    def led_lit(self) -> bool:
+        return self._led.state > 0
+
+    def led_mark(self) -> None:
+        self._mark = time.monotonic()
+        self._led.clear_states()  # the history now starts (0, current) at about _mark
+
+    def led_changes(self) -> list[tuple[float, bool]]:
+        out, t = [], self._mark
+        for record in list(self._led.states)[1:]:
+            t += record.timestamp
+            out.append((t, record.state > 0))
+        return out
+
+    def close(self) -> None:
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+        self.sim.stop()
+
+
+class PiRig(Rig):
+    """Real pins, ``appliance run`` in a subprocess, the sound card (with a loopback)."""
+
+    def __init__(self, tmp: Path) -> None:
+        from gpiozero import DigitalInputDevice, DigitalOutputDevice
+
+        self.wiring = Wiring.from_env()
+        self._changes: list[tuple[float, bool]] = []
+        self._lock = threading.Lock()
+        self.sim = Sim()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._press = DigitalOutputDevice(self.wiring.press, active_high=False, initial_value=False)
+        self._sense = DigitalInputDevice(self.wiring.sense, pull_up=False)
+        self._sense.when_activated = lambda: self._record(True)
+        self._sense.when_deactivated = lambda: self._record(False)
+        try:
+            audio = json.loads(os.environ.get("APPLIANCE_HIL_AUDIO", '{"backend": "pyaudio"}'))
+            config = appliance_config(self.sim, tmp, self.wiring, audio)
+            path = tmp / "config.toml"
+            path.write_text(tomli_w.dumps(config))
+            self.log_path = tmp / "appliance.log"
+            with self.log_path.open("wb") as log:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "appliance", "run", "--config", str(path)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=child_env(),
+                )
+            self.app = Control(tmp / "control.sock", self._log_tail)
+            wait_until(self._ready, 30, "the appliance's control socket")
+        except BaseException:
+            self.close()
+            raise
+
+    def _ready(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"appliance exited {self.proc.returncode}:\n{self._log_tail()}")
+        return self.app.answers()
+
+    def _log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def _record(self, lit: bool) -> None:
+        with self._lock:
+            self._changes.append((time.monotonic(), lit))
+
+    def button(self, down: bool) -> None:
+        self._press.value = down
+
+    def led_lit(self) -> bool:
+        return bool(self._sense.value)
+
+    def led_mark(self) -> None:
+        with self._lock:
+            self._changes = []
+
+    def led_changes(self) -> list[tuple[float, bool]]:
+        with self._lock:
+            return list(self._changes)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._press.close()
+        self._sense.close()
+        self.sim.stop()
