@@ -34,10 +34,20 @@ from appliance.realtime.protocol import (
     AudioDelta,
     FunctionCalls,
     Protocol,
+    ResponseDone,
+    ResponseStarted,
     ServerError,
     SessionReady,
+    SessionUpdated,
     SpeechStarted,
+    SpeechStopped,
     Transcript,
+)
+from appliance.recovery import (
+    FATAL_SERVER_CODES,
+    Backoff,
+    SessionError,
+    retryable_http_status,
 )
 from appliance.secrets import REDACTOR
 
@@ -52,6 +62,46 @@ CONNECT_TIMEOUT_S = 15.0
 
 class _BetaRefused(Exception):
     pass
+
+
+def _current() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
+
+
+class _Activity:
+    """What a connection's watchdog needs: when the server last spoke, and whether it owes us
+    an answer (a stall is silence while an answer is owed, not a quiet room)."""
+
+    def __init__(self) -> None:
+        self.last_heard = time.monotonic()
+        self.expecting = False
+        self.user_speaking = False
+        self.stalled = False
+        self.planned = False
+
+    def heard(self) -> None:
+        self.last_heard = time.monotonic()
+
+    def expect(self) -> None:
+        if not self.expecting:
+            self.expecting = True
+            self.last_heard = time.monotonic()
+
+    def track(self, happening: Any, response_active: bool) -> None:
+        if isinstance(happening, SessionUpdated):
+            self.expecting = response_active
+        elif isinstance(happening, SpeechStarted):
+            self.user_speaking = True
+        elif isinstance(happening, SpeechStopped):
+            self.user_speaking = False
+            self.expecting = True  # server VAD commits: a response follows
+        elif isinstance(happening, ResponseStarted):
+            self.expecting = True
+        elif isinstance(happening, ResponseDone):
+            self.expecting = False
 
 
 class Appliance:
@@ -90,6 +140,8 @@ class Appliance:
         self._ws: Any = None
         self._proto: Protocol | None = None
         self._interrupted: set[str] = set()
+        self._was_live = False
+        self._activity: _Activity | None = None
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
@@ -251,7 +303,8 @@ class Appliance:
         self._task = asyncio.get_running_loop().create_task(self._session_task(previous))
 
     def _cancel_session(self) -> None:
-        if self._task is not None and not self._task.done():
+        # The session task itself may report a failure: it then ends on its own.
+        if self._task is not None and not self._task.done() and self._task is not _current():
             self._task.cancel()
 
     async def _prefetch(self) -> None:
@@ -262,36 +315,60 @@ class Appliance:
             self._fail(str(exc))
 
     async def _session_task(self, previous: asyncio.Task[None] | None) -> None:
+        """Connect, serve, and reconnect after recoverable failures (see appliance.recovery)."""
         if previous is not None and not previous.done():
             previous.cancel()
             with contextlib.suppress(BaseException):
                 await previous
-        me = asyncio.current_task()
+        rec = self.config.recovery
+        backoff = Backoff(rec.backoff_initial_s, rec.backoff_max_s, rec.max_attempts)
         dialect = self._configured_dialect()
+        failures = 0
+        beta_fallback_done = False
         try:
-            for attempt in range(2):
-                key = await self.keys.fetch(dialect)
-                if self.config.openai.dialect == "auto" and key.dialect:
-                    dialect = key.dialect
+            while True:
                 try:
+                    key = await self.keys.fetch(dialect)
+                    if self.config.openai.dialect == "auto" and key.dialect:
+                        dialect = key.dialect
                     await self._serve(dialect, key.value)
-                    return
+                    failures = 0  # a planned reconnect (session time limit)
+                    self.handle(state.Reconnecting("renewing the session", 1))
+                    continue
                 except _BetaRefused:
-                    if self.config.openai.dialect != "auto" or attempt:
-                        raise
+                    if self.config.openai.dialect != "auto" or beta_fallback_done:
+                        raise SessionError(
+                            "the server refuses the beta API (beta_api_shape_disabled): "
+                            'set openai.dialect = "ga" or "auto"',
+                            retryable=False,
+                        ) from None
                     log.warning("the server refuses the beta API shape; switching to GA")
-                    dialect = "ga"
-        except _BetaRefused:
-            self._fail(
-                "the server refuses the beta API (beta_api_shape_disabled): "
-                'set openai.dialect = "ga" or "auto"'
-            )
-        except KeySourceError as exc:
+                    dialect, beta_fallback_done = "ga", True
+                    continue
+                except SessionError as exc:
+                    if not exc.retryable:
+                        raise
+                    if self._was_live:
+                        failures = 0  # the connection worked: count afresh
+                    failures += 1
+                    cause = REDACTOR(str(exc))
+                    if backoff.gives_up(failures):
+                        attempts = failures - 1
+                        raise SessionError(
+                            f"{cause} (gave up after {attempts} "
+                            f"{'retry' if attempts == 1 else 'retries'}; press to try again)",
+                            retryable=False,
+                        ) from None
+                    delay = backoff.delay(failures)
+                    self.last_error = cause
+                    log.warning("%s; reconnecting in %.1f s (attempt %d)", cause, delay, failures)
+                    self.emit({"type": "error", "message": cause, "fatal": False})
+                    self.handle(state.Reconnecting(cause, failures))
+                    await asyncio.sleep(delay)
+        except SessionError as exc:
             self._fail(str(exc))
-        except DialectError as exc:
-            self._fail(str(exc))
-        except AudioError as exc:
-            self._fail(f"audio: {exc}")
+        except (DialectError, AudioError) as exc:
+            self._fail(f"audio: {exc}" if isinstance(exc, AudioError) else str(exc))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # keep the worker alive whatever happens
@@ -299,49 +376,62 @@ class Appliance:
             self._fail(f"{type(exc).__name__}: {exc}")
         finally:
             await self._teardown()
-            if self._task is me:
-                self._ws = None
 
     async def _serve(self, dialect_name: str, key: str) -> None:
-        """One connection: connect, stream, and return when it ends."""
+        """One connection. Returns for a planned reconnect; raises :class:`SessionError` when
+        the connection fails or ends unexpectedly."""
         self.dialect = dialect_name
+        self._was_live = False
         dialect = DIALECTS[dialect_name]
         cfg = self.config.realtime.config
         proto = Protocol(dialect, cfg)
         session_update = proto.session_update_event()  # raises DialectError before connecting
         url = dialect.ws_url(self.config.openai.api_base, cfg.model)
         where = safe_url(url)
+        stall_s = self.config.recovery.stall_timeout_s
         try:
             ws = await websockets.connect(
                 url,
                 additional_headers=dialect.ws_headers(key),
                 open_timeout=CONNECT_TIMEOUT_S,
                 max_size=16 * 1024 * 1024,
-                ping_interval=20,
-                ping_timeout=20,
+                ping_interval=min(20.0, stall_s / 2),
+                ping_timeout=min(20.0, stall_s / 2),
             )
         except InvalidStatus as exc:
+            status = exc.response.status_code
             body = exc.response.body or b""
-            raise KeySourceError(
-                f"{where} refused the connection: HTTP {exc.response.status_code}: {excerpt(body)}"
+            raise SessionError(
+                f"{where} refused the connection: HTTP {status}: {excerpt(body)}",
+                # 401: the key expired or was used; a fresh one may work
+                retryable=status == 401 or retryable_http_status(status),
             ) from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
-            raise KeySourceError(f"cannot connect to {where}: {excerpt(str(exc))}") from None
+            raise SessionError(
+                f"cannot connect to {where}: {excerpt(str(exc) or type(exc).__name__)}",
+                retryable=True,
+            ) from None
         self._ws, self._proto = ws, proto
         self._interrupted.clear()
-        last_server_error: ServerError | None = None
+        last_error: ServerError | None = None
         sender: asyncio.Task[None] | None = None
+        activity = self._activity = _Activity()
+        watchdog = asyncio.get_running_loop().create_task(self._watch(ws, proto, activity))
         try:
             async for frame in ws:
+                activity.heard()
                 for happening in proto.receive(frame):
+                    activity.track(happening, proto.response_active)
                     if isinstance(happening, SessionReady):
                         self.session_id = happening.session.get("id")
+                        self._was_live = True
                         self.handle(state.Connected())
                         if self._needs_update(cfg):
                             await ws.send(json.dumps(session_update))
+                            activity.expect()
                         sender = await self._open_audio(ws, proto)
                     elif isinstance(happening, ServerError):
-                        last_server_error = happening
+                        last_error = happening
                         if happening.code == BETA_REFUSAL_CODE:
                             raise _BetaRefused()
                         self._server_error(happening)
@@ -350,19 +440,49 @@ class Appliance:
         except ConnectionClosed:
             pass
         finally:
+            watchdog.cancel()
             if sender is not None:
                 sender.cancel()
-        if last_server_error is not None and last_server_error.code == BETA_REFUSAL_CODE:
+            await asyncio.to_thread(self.audio.close)
+            self.playback.clear()
+        if activity.planned:
+            return
+        if last_error is not None and last_error.code == BETA_REFUSAL_CODE:
             raise _BetaRefused()
-        code = ws.close_code
-        reason = ws.close_reason or ""
-        cause = f"connection closed by the server (code {code}{': ' + reason if reason else ''})"
-        if last_server_error is not None:
-            cause += f" after: {last_server_error}"
-        self.last_error = REDACTOR(cause)
-        log.error("%s", self.last_error)
-        self.emit({"type": "error", "message": self.last_error, "fatal": True})
-        self.handle(state.Closed(self.last_error))
+        if activity.stalled:
+            cause = f"the server stopped answering (nothing for {stall_s:g} s)"
+        else:
+            code, reason = ws.close_code, ws.close_reason or ""
+            cause = (
+                f"connection closed by the server (code {code}{': ' + reason if reason else ''})"
+            )
+        if last_error is not None:
+            cause += f" after: {last_error}"
+        fatal = last_error is not None and last_error.code in FATAL_SERVER_CODES
+        raise SessionError(cause, retryable=not fatal)
+
+    async def _watch(self, ws: Any, proto: Protocol, activity: _Activity) -> None:
+        """Close the socket when the server stalls, or renew the session at a quiet moment
+        before the service's session time limit."""
+        rec = self.config.recovery
+        started = time.monotonic()
+        while True:
+            await asyncio.sleep(min(0.25, rec.stall_timeout_s / 4))
+            now = time.monotonic()
+            if activity.expecting and now - activity.last_heard > rec.stall_timeout_s:
+                activity.stalled = True
+                await ws.close(1000, "stalled")
+                return
+            quiet = (
+                not activity.expecting
+                and not activity.user_speaking
+                and not self.playback.audible_within(1.0)
+            )
+            if now - started > rec.session_max_s and quiet:
+                log.info("renewing the session before the service's time limit")
+                activity.planned = True
+                await ws.close(1000, "renewing")
+                return
 
     @staticmethod
     def _needs_update(cfg: SessionConfig) -> bool:
@@ -409,6 +529,7 @@ class Appliance:
         with contextlib.suppress(ConnectionClosed):
             for event in proto.function_output_events(pairs):
                 await ws.send(json.dumps(event))
+            self._expect_answer()
 
     def _barge_in(self, *, cancel_response: bool) -> None:
         """Stop playback now, drop the queue and tell the server what was really played."""
@@ -478,6 +599,10 @@ class Appliance:
                 return
             latencies.append((time.perf_counter() - captured) * 1000)
 
+    def _expect_answer(self) -> None:
+        if self._activity is not None:
+            self._activity.expect()
+
     async def _teardown(self) -> None:
         self.playback.clear()
         ws, self._ws, self._proto = self._ws, None, None
@@ -521,6 +646,8 @@ class Appliance:
             return {"ok": False, "error": str(exc)}
         for event in events:
             await ws.send(json.dumps(event))
+        if events[-1]["type"] == "response.create":
+            self._expect_answer()
         return {"ok": True}
 
     async def update_config(self, changes: dict[str, Any]) -> dict[str, Any]:
@@ -541,6 +668,7 @@ class Appliance:
         sent = False
         if self._ws is not None and self.machine.view.phase is state.Phase.LIVE:
             await self._ws.send(json.dumps(event))
+            self._expect_answer()
             sent = True
         return {"ok": True, "sent": sent}
 

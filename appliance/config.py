@@ -324,7 +324,15 @@ class RecoveryConfig(Model):
     max_attempts: int = Field(5, ge=0, le=100)
     backoff_initial_s: float = Field(1.0, gt=0)
     backoff_max_s: float = Field(30.0, gt=0)
-    stall_timeout_s: float = Field(60.0, gt=0)
+    stall_timeout_s: float = Field(
+        15.0, gt=0, description="Reconnect when an owed answer does not come for this long."
+    )
+    session_max_s: float = Field(
+        3300.0,
+        gt=0,
+        description="Renew the session at a quiet moment after this long (the service's "
+        "sessions end after a maximum duration).",
+    )
 
 
 class LoggingConfig(Model):

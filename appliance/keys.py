@@ -28,6 +28,7 @@ import aiohttp
 
 from appliance.config import AppConfig
 from appliance.realtime.dialects import DIALECTS
+from appliance.recovery import SessionError, retryable_http_status
 from appliance.secrets import REDACTOR
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,11 @@ PREFETCH_MAX_AGE_S = 45.0
 """A key fetched ahead of time (``auto_fetch_ephemeral_key``) is used only while younger."""
 
 
-class KeySourceError(Exception):
+class KeySourceError(SessionError):
     """A key could not be had. The message is safe to show and log."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message, retryable=retryable)
 
 
 @dataclass(frozen=True)
@@ -195,11 +199,14 @@ class KeySource:
             kwargs["data"] = prov.body
         status, body = await _request(prov.method, prov.url, prov.timeout_s, where, **kwargs)
         if not 200 <= status < 300:
-            raise KeySourceError(f"{where} answered HTTP {status}: {excerpt(body)}")
+            raise KeySourceError(
+                f"{where} answered HTTP {status}: {excerpt(body)}",
+                retryable=retryable_http_status(status),
+            )
         try:
             value, dialect = parse_provisioned(body)
         except ValueError as exc:
-            raise KeySourceError(f"{where}: {exc}: {excerpt(body, 60)}") from None
+            raise KeySourceError(f"{where}: {exc}: {excerpt(body, 60)}", retryable=True) from None
         REDACTOR.add(value)
         return EphemeralKey(value, "provisioning", dialect, None, _now())
 
@@ -214,11 +221,14 @@ class KeySource:
         headers = {"Authorization": f"Bearer {api_key}"}
         status, body = await _request("POST", url, 15.0, where, headers=headers, json=body_json)
         if not 200 <= status < 300:
-            raise KeySourceError(f"{where} answered HTTP {status}: {excerpt(body)}")
+            raise KeySourceError(
+                f"{where} answered HTTP {status}: {excerpt(body)}",
+                retryable=retryable_http_status(status),
+            )
         try:
             value, expires_at = dialect.minted_key(json.loads(body))
         except ValueError as exc:
-            raise KeySourceError(f"{where}: {exc}") from None
+            raise KeySourceError(f"{where}: {exc}", retryable=True) from None
         REDACTOR.add(value)
         return EphemeralKey(value, "minted", dialect_name, expires_at, _now())
 
@@ -238,8 +248,10 @@ async def _request(
         ):
             return resp.status, await resp.content.read(64 * 1024)
     except TimeoutError:
-        raise KeySourceError(f"{where} did not answer within {timeout_s:g} s") from None
+        raise KeySourceError(
+            f"{where} did not answer within {timeout_s:g} s", retryable=True
+        ) from None
     except aiohttp.ClientError as exc:
         raise KeySourceError(
-            f"{where} unreachable: {excerpt(str(exc) or type(exc).__name__)}"
+            f"{where} unreachable: {excerpt(str(exc) or type(exc).__name__)}", retryable=True
         ) from None

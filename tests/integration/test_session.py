@@ -180,8 +180,11 @@ def test_provisioning_reply_shapes(sim, start, shape):
     assert [c["accepted"] for c in sim.log()["connections"]] == [True]
 
 
-def test_provisioning_http_500_is_shown_and_next_start_recovers(sim, start):
-    app = start(session_config(sim, "ga"))
+FAST_RETRY = {"backoff_initial_s": 0.2, "backoff_max_s": 1.0}
+
+
+def test_provisioning_http_500_is_retried_then_live(sim, start):
+    app = start(session_config(sim, "ga", recovery=FAST_RETRY))
     sim.script(
         {
             "fault": "http",
@@ -192,16 +195,54 @@ def test_provisioning_http_500_is_shown_and_next_start_recovers(sim, start):
         }
     )
     app.ctl("start")
+    app.wait_state("listening")
+    states = [e["state"] for e in app.events if e["type"] == "state"]
+    assert states[:3] == ["connecting", "reconnecting", "listening"], states
+    warning = app.wait_event(lambda e: e["type"] == "error", 5, "error event")
+    assert "HTTP 500" in warning["message"] and warning["fatal"] is False
+
+
+def test_provisioning_http_500_gives_up_shows_error_and_next_start_recovers(sim, start):
+    app = start(session_config(sim, "ga", recovery={**FAST_RETRY, "max_attempts": 1}))
+    sim.script(
+        {
+            "fault": "http",
+            "path": "/provision",
+            "status": 500,
+            "count": 2,
+            "body": "internal trouble",
+        }
+    )
+    app.ctl("start")
     status = app.wait_state("error")
     assert "HTTP 500" in status["last_error"] and "internal trouble" in status["last_error"]
-    error = app.wait_event(lambda e: e["type"] == "error", 5, "error event")
+    assert "gave up after 1 retry" in status["last_error"]
+    error = app.wait_event(lambda e: e["type"] == "error" and e["fatal"], 5, "fatal error")
     assert "HTTP 500" in error["message"]
     app.ctl("start")
     app.wait_state("listening")
 
 
+def test_provisioning_401_is_not_retried(sim, start):
+    app = start(session_config(sim, "ga", recovery=FAST_RETRY))
+    sim.script(
+        {
+            "fault": "http",
+            "path": "/provision",
+            "status": 401,
+            "count": 1,
+            "body": "bad device token",
+        }
+    )
+    app.ctl("start")
+    status = app.wait_state("error")
+    assert "HTTP 401" in status["last_error"]
+    assert not any(e["type"] == "state" and e["state"] == "reconnecting" for e in app.events)
+
+
 def test_dropped_socket_is_shown_and_next_start_recovers(sim, start):
-    app = start(session_config(sim, "ga", realtime={"auto_start": True}))
+    config = session_config(sim, "ga", realtime={"auto_start": True}, recovery={"max_attempts": 0})
+    app = start(config)
     app.wait_state("listening")
     sim.script({"fault": "drop", "after_deltas": 2})
     app.ctl("say", text="Say something long", role="user")
@@ -210,6 +251,49 @@ def test_dropped_socket_is_shown_and_next_start_recovers(sim, start):
     app.wait_event(lambda e: e["type"] == "stopped", 5, "stopped")
     app.ctl("toggle")  # a press retries
     app.wait_state("listening")
+
+
+def test_dropped_socket_reconnects_by_itself(sim, start):
+    app = start(session_config(sim, "ga", realtime={"auto_start": True}, recovery=FAST_RETRY))
+    app.wait_state("listening")
+    sim.script({"fault": "drop", "after_deltas": 2})
+    app.ctl("say", text="Say something long", role="user")
+    app.wait_event(
+        lambda e: e["type"] == "state" and e["state"] == "reconnecting", 10, "reconnecting"
+    )
+    app.wait_event(
+        lambda e: e["type"] == "started" and e["time"] > app.events[0]["time"], 10, "started again"
+    )
+    app.wait_state("listening")
+    accepted = [c for c in sim.log()["connections"] if c["accepted"]]
+    assert len(accepted) == 2  # a fresh key for the new connection
+
+
+def test_stalled_server_is_detected_and_reconnected(sim, start):
+    config = session_config(
+        sim, "ga", realtime={"auto_start": True}, recovery={**FAST_RETRY, "stall_timeout_s": 1.5}
+    )
+    app = start(config)
+    app.wait_state("listening")
+    sim.script({"fault": "stall"})
+    app.ctl("say", text="Are you there?", role="user")
+    event = app.wait_event(
+        lambda e: e["type"] == "error" and "stopped answering" in e["message"], 10, "stall detected"
+    )
+    assert event["fatal"] is False
+    app.wait_state("listening")
+    assert len([c for c in sim.log()["connections"] if c["accepted"]]) == 2
+
+
+def test_session_is_renewed_at_a_quiet_moment(sim, start):
+    config = session_config(
+        sim, "ga", realtime={"auto_start": True}, recovery={"session_max_s": 1.0}
+    )
+    app = start(config)
+    app.wait_event(lambda e: e["type"] == "state" and e["state"] == "reconnecting", 10, "renewal")
+    app.wait_state("listening")
+    assert len([c for c in sim.log()["connections"] if c["accepted"]]) >= 2
+    assert not any(e["type"] == "error" for e in app.events)
 
 
 def test_each_session_gets_a_fresh_key(sim, start):
