@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ import tomli_w
 
 from appliance.audio.wav import write_wav
 from appliance.cli import format_event
+from appliance.control import request
 
 QUESTION = "Hello! What is the weather like in Paris today?"
 
@@ -59,7 +61,6 @@ def demo_config(sim_url: str, socket: Path, display: str) -> dict:
     return {
         "openai": {"api_base": sim_url, "dialect": "auto"},
         "realtime": {
-            "auto_start": True,
             "provisioning": {"url": f"{sim_url}/provision", "timeout_s": 5},
             "config": {
                 "model": "gpt-realtime-2",
@@ -151,6 +152,17 @@ def main(argv: list[str] | None = None) -> int:
             print(log_path.read_text(), file=sys.stderr)
             return 1
         _follow_events(socket, answered)
+        # The simulator cannot understand speech; ask it to call the demo's function the way a
+        # real model would for this question, then press "start".
+        _script_sim(
+            sim_url,
+            {
+                "function_calls": [
+                    {"name": "get_weather", "arguments": json.dumps({"city": "Paris"})}
+                ]
+            },
+        )
+        request(socket, {"cmd": "start"})
         done = answered.wait(args.timeout)
         if display == "window" and done:
             print("\nThe window stays open: click the buttons, Ctrl-C to quit.")
@@ -172,8 +184,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _script_sim(sim_url: str, action: dict) -> None:
+    req = urllib.request.Request(
+        f"{sim_url}/sim/script",
+        data=json.dumps(action).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(req, timeout=5).close()
+
+
 def _wait_for(socket: Path, app: subprocess.Popen, timeout: float) -> bool:
-    from appliance.control import ControlClientError, request
+    from appliance.control import ControlClientError
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and app.poll() is None:
