@@ -350,12 +350,13 @@ class PiRig(Rig):
         self.wiring = Wiring.from_env()
         self._changes: list[tuple[float, bool]] = []
         self._lock = threading.Lock()
-        self.sim = Sim()
         self.proc: subprocess.Popen[bytes] | None = None
+        # Pressed = the press pin pulls the (pulled-up) button pin to ground.
         self._press = DigitalOutputDevice(self.wiring.press, active_high=False, initial_value=False)
         self._sense = DigitalInputDevice(self.wiring.sense, pull_up=False)
         self._sense.when_activated = lambda: self._record(True)
         self._sense.when_deactivated = lambda: self._record(False)
+        self.sim = Sim()
         try:
             audio = json.loads(os.environ.get("APPLIANCE_HIL_AUDIO", '{"backend": "pyaudio"}'))
             config = appliance_config(self.sim, tmp, self.wiring, audio)
