@@ -54,6 +54,7 @@ Target = Literal["toggle", "microphone"]
 Interaction = Literal["default", "hover", "click"]
 
 REFERENCE = (800, 480)
+AVATAR_CACHE_BYTES = 12 * 2**20  # scaled avatars kept for reuse while it moves
 MIN_TOUCH = 96  # CSS px: the touch area around each button (the drawn button is 70 px)
 
 STATUS_TEXT = {
@@ -179,10 +180,11 @@ class Screen:
         self._texts: OrderedDict[tuple, pygame.Surface] = OrderedDict()
         self._button_cache: dict[tuple, pygame.Surface] = {}
         self._avatar_cache: OrderedDict[int, pygame.Surface] = OrderedDict()
+        self._avatar_bytes = 0
         self._layout()
         self._avatar_src = images.load_avatar(rt.avatar.src)
         self._avatar_master = self._build_avatar()
-        self.frame = pygame.Surface(self.size, pygame.SRCALPHA, 32)
+        self._frame: pygame.Surface | None = None
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -366,8 +368,10 @@ class Screen:
             if pygame.display.get_surface() is not None:
                 surface = surface.convert_alpha()
             self._avatar_cache[target_h] = surface
-            if len(self._avatar_cache) > 96:
-                self._avatar_cache.popitem(last=False)
+            self._avatar_bytes += surface.get_width() * surface.get_height() * 4
+            while self._avatar_bytes > AVATAR_CACHE_BYTES and len(self._avatar_cache) > 1:
+                _, old = self._avatar_cache.popitem(last=False)
+                self._avatar_bytes -= old.get_width() * old.get_height() * 4
         else:
             self._avatar_cache.move_to_end(target_h)
         return surface
@@ -468,6 +472,13 @@ class Screen:
         return "click" if self.pressed else "hover"
 
     # --- public --------------------------------------------------------------------------------
+
+    @property
+    def frame(self) -> pygame.Surface:
+        """The off-screen frame ``render`` draws into when no target is given."""
+        if self._frame is None:
+            self._frame = pygame.Surface(self.size, pygame.SRCALPHA, 32)
+        return self._frame
 
     def hit_test(self, pos: tuple[float, float]) -> Target | None:
         """The button a touch at ``pos`` operates in the last rendered state, or ``None``.
