@@ -22,6 +22,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from appliance.bench.gpio import MachineLoop
 from appliance.config import GpioConfig
 from appliance.gpio import GpioFrontend, start_gpio, virtual_press
+from appliance.hub import Hub
 from appliance.state import (
     AudioStarted,
     Connect,
@@ -413,7 +414,7 @@ def gpio_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 def test_disabled_returns_none_with_one_line(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "appliance.gpio")
-    assert start_gpio(MachineLoop().hub, config(enabled=False)) is None
+    assert start_gpio(Hub(), config(enabled=False)) is None
     (record,) = gpio_records(caplog)
     assert "GPIO off" in record.getMessage() and "enabled = false" in record.getMessage()
 
@@ -421,7 +422,7 @@ def test_disabled_returns_none_with_one_line(caplog: pytest.LogCaptureFixture) -
 def test_no_pins_configured_returns_none(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "appliance.gpio")
     cfg = config(button_pin=None, led_pin=None)
-    assert start_gpio(MachineLoop().hub, cfg, pin_factory=MockFactory()) is None
+    assert start_gpio(Hub(), cfg, pin_factory=MockFactory()) is None
     (record,) = gpio_records(caplog)
     assert "no button_pin" in record.getMessage()
 
@@ -448,7 +449,7 @@ def test_pin_in_use_returns_none_and_releases_what_it_took(
     caplog.set_level(logging.INFO, "appliance.gpio")
     other = LED(27, pin_factory=factory)
     try:
-        assert start_gpio(MachineLoop().hub, config(), pin_factory=factory) is None
+        assert start_gpio(Hub(), config(), pin_factory=factory) is None
     finally:
         other.close()
     (record,) = gpio_records(caplog)
@@ -460,7 +461,7 @@ def test_invalid_pin_name_returns_none(
     factory: MockFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "appliance.gpio")
-    assert start_gpio(MachineLoop().hub, config(led_pin="GPIO99"), pin_factory=factory) is None
+    assert start_gpio(Hub(), config(led_pin="GPIO99"), pin_factory=factory) is None
     (record,) = gpio_records(caplog)
     assert "invalid pin" in record.getMessage() and "GPIO99" in record.getMessage()
 
