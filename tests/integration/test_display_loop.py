@@ -105,14 +105,14 @@ def test_click_and_touch_drive_the_state_machine(hub: Hub, tmp_path: Path) -> No
 
     def script() -> None:
         hub.request_snapshot(tmp_path / "first.png").result(10)  # the loop is running
-        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=toggle, button=1))
-        wait_for(lambda: hub.view.phase is Phase.CONNECTING)
         pygame.event.post(
             pygame.event.Event(
                 pygame.FINGERDOWN, x=mic[0] / 800, y=mic[1] / 480, touch_id=1, finger_id=0
             )
         )
         wait_for(lambda: hub.view.muted)
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=toggle, button=1))
+        wait_for(lambda: hub.view.phase is Phase.CONNECTING)
         hub.request_snapshot(shot).result(10)
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0))
         wait_for(hub.stopping.is_set)

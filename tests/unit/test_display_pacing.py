@@ -1,0 +1,40 @@
+"""Frame pacing: the avatar scale smoothing and when the loop animates."""
+
+from __future__ import annotations
+
+import os
+import time
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+
+from appliance.config import AppConfig, DisplayConfig
+from appliance.display.loop import STALE_METER_S, DisplayLoop, ScaleSmoother
+from appliance.hub import Hub
+from appliance.state import Phase, View
+
+
+def test_smoother_follows_lightly_and_settles() -> None:
+    smoother = ScaleSmoother(tau=0.05)
+    first = smoother.step(2.0, 1 / 30)
+    assert 1.0 < first < 2.0  # smoothed, not a jump
+    for _ in range(30):
+        smoother.step(2.0, 1 / 30)
+    assert smoother.value == 2.0  # snapped once close enough
+    assert ScaleSmoother(tau=0).step(1.7, 0.01) == 1.7
+
+
+def test_loop_animates_only_while_something_moves() -> None:
+    hub = Hub()
+    loop = DisplayLoop(hub, AppConfig(display=DisplayConfig(mode="none")))
+    assert loop.headless
+    assert not loop.animating(View())
+    assert loop.animating(View(phase=Phase.CONNECTING))  # spinner
+    hub.analyser.scale = 1.6
+    speaking = View(phase=Phase.LIVE, speaking=True)
+    assert loop.animating(speaking)
+    # a meter nobody feeds any more, with nothing speaking, counts as silent
+    t0 = time.monotonic() + 1000
+    hub.analyser.scale = 1.4
+    assert loop.target_scale(View(phase=Phase.LIVE), t0) == 1.4  # it just changed
+    assert loop.target_scale(View(phase=Phase.LIVE), t0 + STALE_METER_S + 0.1) == 1.0
+    assert loop.target_scale(speaking, t0 + STALE_METER_S + 0.1) == 1.4
