@@ -66,11 +66,15 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}"
 
 
-def excerpt(body: bytes | str, limit: int = 120) -> str:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+def excerpt(body: bytes | bytearray | str, limit: int = 120) -> str:
+    """A short, single-line, redacted excerpt of a reply body for error messages."""
+    text = body if isinstance(body, str) else bytes(body).decode("utf-8", "replace")
     text = " ".join(text.split())
     text = REDACTOR(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+NO_KEY = "no key in the reply (expected plain text, {value} or {client_secret: {value}})"
 
 
 def parse_provisioned(body: bytes) -> tuple[str, str | None]:
@@ -90,13 +94,13 @@ def parse_provisioned(body: bytes) -> tuple[str, str | None]:
         secret = data.get("client_secret")
         if isinstance(secret, dict) and isinstance(secret.get("value"), str):
             return secret["value"].strip(), "beta"
-        raise ValueError("JSON without 'value' or 'client_secret.value'")
+        raise ValueError(NO_KEY)
     if isinstance(data, str) and data.strip():
         return data.strip(), None
     looks_like_token = text and len(text) <= 512 and not any(c in "<{ \t\n" for c in text)
     if data is None and looks_like_token:
         return text, None
-    raise ValueError("no key in the reply (expected plain text, {value} or {client_secret})")
+    raise ValueError(NO_KEY)
 
 
 def read_api_key(config: AppConfig, environ: dict[str, str] | None = None) -> str | None:

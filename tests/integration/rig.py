@@ -119,6 +119,8 @@ class Appliance:
         audio_in: Path | None = None,
         extra_args: tuple[str, ...] = (),
         wait_ready: bool = True,
+        use_wav: bool = True,
+        display: str | None = "none",
     ) -> None:
         self.tmp = tmp
         self.socket = tmp / "control.sock"
@@ -129,7 +131,10 @@ class Appliance:
         self.config_path = tmp / "config.toml"
         self.config_path.write_text(tomli_w.dumps(config))
         args = [sys.executable, "-m", "appliance", "run", "--config", str(self.config_path)]
-        args += ["--audio-out", str(self.audio_out), "--display", "none"]
+        if use_wav:
+            args += ["--audio-out", str(self.audio_out)]
+        if display is not None:
+            args += ["--display", display]
         if audio_in is not None:
             args += ["--audio-in", str(audio_in)]
         self.log_path = tmp / "appliance.log"

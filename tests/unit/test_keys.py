@@ -71,3 +71,8 @@ def test_systemd_credential(tmp_path):
         read_api_key(cfg, environ={"CREDENTIALS_DIRECTORY": str(tmp_path)}) == "sk-credential-7890"
     )
     assert read_api_key(cfg, environ={}) is None
+
+
+def test_excerpt_accepts_bytearray_bodies():
+    # websockets hands handshake bodies over as bytearray
+    assert excerpt(bytearray(b"ephemeral key expired")) == "ephemeral key expired"

@@ -1,0 +1,253 @@
+"""The fault matrix: every failure the appliance must survive, what a person sees, the log line,
+and how it recovers. ``test_faults.py`` asserts each row against real processes; the README's
+troubleshooting table is generated from this list (``python tests/integration/fault_matrix.py``
+rewrites it; a test fails when the README is out of date).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+START = "<!-- fault-matrix:start (generated from tests/integration/fault_matrix.py) -->"
+END = "<!-- fault-matrix:end -->"
+
+
+@dataclass(frozen=True)
+class Fault:
+    key: str
+    fault: str
+    state: str  # the state a person sees (screen, LED, `appliance status`)
+    shown: str  # the text shown / reported (the real cause), as a substring
+    log: str  # a substring of the log line (journal)
+    recovery: str
+
+
+MATRIX = [
+    Fault(
+        "provision_401",
+        "provisioning URL answers 401",
+        "error",
+        "answered HTTP 401",
+        "ERROR appliance: error: provisioning URL",
+        "not retried (fix the device token); the next press tries again",
+    ),
+    Fault(
+        "provision_500",
+        "provisioning URL answers 500",
+        "reconnecting, then listening",
+        "answered HTTP 500",
+        "answered HTTP 500",
+        "retried with backoff and a fresh key; error after `recovery.max_attempts`",
+    ),
+    Fault(
+        "provision_timeout",
+        "provisioning URL does not answer in time",
+        "reconnecting, then listening",
+        "did not answer within",
+        "did not answer within",
+        "retried with backoff",
+    ),
+    Fault(
+        "provision_garbage",
+        "provisioning reply holds no key",
+        "reconnecting, then listening",
+        "no key in the reply",
+        "no key in the reply",
+        "retried with backoff",
+    ),
+    Fault(
+        "provision_slow",
+        "provisioning URL is slow (within the timeout)",
+        "connecting (loading), then listening",
+        "",
+        "state listening",
+        "nothing to do",
+    ),
+    Fault(
+        "key_expired",
+        "every key is already expired",
+        "reconnecting, then error",
+        "HTTP 401",
+        "refused the connection: HTTP 401",
+        "retried with fresh keys; the next press after the clock/server is fixed",
+    ),
+    Fault(
+        "key_reused",
+        "a static `ephemeral_key` used a second time",
+        "error",
+        "already used",
+        "refused the connection: HTTP 401",
+        "keys are single use: configure `realtime.provisioning` or a key file",
+    ),
+    Fault(
+        "socket_refused",
+        "nothing listens at `api_base`",
+        "reconnecting, then error",
+        "cannot connect to",
+        "cannot connect to",
+        "retried; the next press tries again",
+    ),
+    Fault(
+        "socket_dropped",
+        "socket dropped mid-answer",
+        "reconnecting, then listening",
+        "connection closed by the server",
+        "connection closed by the server (code 1006)",
+        "reconnects by itself with a fresh key",
+    ),
+    Fault(
+        "server_error_nonfatal",
+        "server `error` event, non-fatal",
+        "listening (notice shown)",
+        "server error",
+        "WARNING appliance: server error",
+        "none needed: the session goes on",
+    ),
+    Fault(
+        "server_error_fatal",
+        "server `error` event, then the socket closes",
+        "reconnecting, then listening",
+        "after: server error",
+        "connection closed by the server",
+        "reconnects by itself",
+    ),
+    Fault(
+        "server_error_auth",
+        "server `error` `invalid_api_key`, then close",
+        "error",
+        "invalid_api_key",
+        "ERROR appliance: error: connection closed",
+        "not retried (fix the key); the next press tries again",
+    ),
+    Fault(
+        "malformed_json",
+        "a server frame that is not JSON",
+        "listening (notice shown)",
+        "not JSON",
+        "frame that is not JSON",
+        "none needed: the frame is skipped",
+    ),
+    Fault(
+        "unknown_event",
+        "an unknown server event type",
+        "listening",
+        "",
+        "state listening",
+        "none needed: ignored",
+    ),
+    Fault(
+        "audio_missing",
+        "the configured microphone does not exist",
+        "error",
+        "audio: no input device",
+        "ERROR appliance: error: audio:",
+        "plug it in (or fix `audio.input_device`), then press",
+    ),
+    Fault(
+        "display_missing",
+        "no screen can be opened",
+        "runs headless",
+        "",
+        "display",
+        "button, LED and socket keep working",
+    ),
+    Fault(
+        "gpio_missing",
+        "no GPIO (laptop, container, permissions)",
+        "runs",
+        "",
+        "GPIO off",
+        "`appliance press [--hold]` stands in for the button",
+    ),
+    Fault(
+        "config_missing",
+        "config file missing at start",
+        "exit 2",
+        "no such file",
+        "",
+        "create it; systemd restarts the service",
+    ),
+    Fault(
+        "config_unreadable",
+        "config file unreadable at start",
+        "exit 2",
+        "cannot read",
+        "",
+        "fix its permissions",
+    ),
+    Fault(
+        "config_invalid",
+        "config file invalid at start",
+        "exit 2",
+        "unknown field",
+        "",
+        "the message names the field, the fix and the line",
+    ),
+    Fault(
+        "config_invalid_reload",
+        "config file invalid at reload (SIGHUP / `appliance reload`)",
+        "unchanged: the running config is kept",
+        "unknown field",
+        "reload refused, keeping the running config",
+        "fix the file and reload again",
+    ),
+    Fault(
+        "sigterm_speech",
+        "SIGTERM while the model speaks",
+        "exit 0, output WAV finalised",
+        "",
+        "signal SIGTERM: stopping",
+        "systemd starts it again when asked",
+    ),
+    Fault(
+        "sighup_speech",
+        "SIGHUP while the model speaks",
+        "speaking goes on",
+        "",
+        "config reloaded",
+        "session settings are sent with `session.update`",
+    ),
+    Fault(
+        "disk_full",
+        "disk full while writing the config",
+        "`config set` fails",
+        "",
+        "",
+        "the file is byte-identical: free some space and retry",
+    ),
+]
+
+BY_KEY = {row.key: row for row in MATRIX}
+
+
+def render() -> str:
+    """The README table."""
+    lines = [
+        START,
+        "| fault | what you see | log line contains | recovery |",
+        "|---|---|---|---|",
+    ]
+    for row in MATRIX:
+        seen = row.state + (f": “{row.shown}”" if row.shown else "")
+        log = f"`{row.log}`" if row.log else "(stderr)"
+        lines.append(f"| {row.fault} | {seen} | {log} | {row.recovery} |")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def update_readme() -> bool:
+    """Rewrite the table in README.md; returns True if it changed."""
+    text = README.read_text()
+    start, end = text.index(START), text.index(END) + len(END)
+    new = text[:start] + render() + text[end:]
+    if new != text:
+        README.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":
+    print("README.md updated" if update_readme() else "README.md already up to date")
+    sys.exit(0)
