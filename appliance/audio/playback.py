@@ -81,6 +81,8 @@ class Playback:
         self._playing = False
         self._last_audible = 0.0
         self._measure_latency = False
+        self.generation = 0
+        """Incremented by every :meth:`clear`, so a device converter can drop what it holds."""
 
     # --- network side ---------------------------------------------------------------------
 
@@ -115,6 +117,7 @@ class Playback:
             current = None if current is None else ItemProgress(**current.__dict__)
             self._chunks.clear()
             self._queued = 0
+            self.generation += 1
             was_playing = self._playing
             self._playing = False
             self._current = None

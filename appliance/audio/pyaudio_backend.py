@@ -77,13 +77,14 @@ class PlaybackConverter:
         self.quality = quality
         self._resampler = Resampler(WIRE_RATE, rate, quality)
         self._pending = np.zeros(0, dtype=np.float32)
-        self._had_queued = False
+        self._generation = playback.generation
         self._primed = False
 
     def fill(self, frames: int) -> bytes:
         """Exactly ``frames`` device frames: buffered audio, then silence."""
-        if self._had_queued and not self.playback.queued_ms and not self.playback.playing:
-            # audio was queued and vanished without being read: it was cleared
+        if self.playback.generation != self._generation:
+            # the playback was cleared (barge-in): drop what we hold from before
+            self._generation = self.playback.generation
             self._resampler = Resampler(WIRE_RATE, self.rate, self.quality)
             self._pending = np.zeros(0, dtype=np.float32)
             self._primed = False
@@ -106,7 +107,6 @@ class PlaybackConverter:
             have += len(out)
         else:
             parts.append(np.zeros(max(0, frames - have), dtype=np.float32))
-        self._had_queued = self.playback.queued_ms > 0
         joined = np.concatenate(parts)
         self._pending = joined[frames:]
         return to_int16(to_channels(joined[:frames], self.channels)).tobytes()
