@@ -270,19 +270,21 @@ class DisplayLoop:
 def run_display(hub: Hub, config: AppConfig) -> None:
     """Run the screen on the calling (main) thread until ``hub.stopping`` is set.
 
-    Never raises for display problems: a display that cannot be opened means headless
-    operation (snapshots still work), and a failure while drawing is logged and the loop goes
-    on headless.
+    Never raises: a display that cannot be opened means headless operation (snapshots still
+    work), and a failure while drawing is logged and the loop goes on headless (and, should
+    that fail too, waits for ``hub.stopping`` with the screen off).
     """
     loop = DisplayLoop(hub, config)
     try:
         while not hub.stopping.is_set():
             try:
                 loop.step()
-            except pygame.error as exc:
+            except Exception as exc:  # never take the appliance down with the screen
                 if loop.window is None:
-                    raise
-                log.warning("display: drawing failed (%s); continuing without a screen", exc)
+                    log.exception("display: headless loop failed; the screen is off")
+                    hub.stopping.wait()
+                    break
+                log.exception("display: drawing failed (%s); continuing without a screen", exc)
                 loop.close()
     finally:
         loop.close()

@@ -389,3 +389,31 @@ def test_avatar_url_failure_falls_back(caplog: pytest.LogCaptureFixture) -> None
     assert any("avatar.src" in r.getMessage() for r in caplog.records)
     frame = screen.render(IDLE, 1.0)
     assert np.array_equal(pixels(frame, screen.avatar_rect(1.0)), _default_avatar_pixels())
+
+
+def test_hover_and_click_styles() -> None:
+    config = _deepchat(
+        "",
+        buttons={
+            "toggle": {
+                "default": {
+                    "container": {
+                        "default": {"backgroundColor": "#dddddd"},
+                        "hover": {"backgroundColor": "#00ff00"},
+                        "click": {"background-color": "#ff0000"},
+                    },
+                    "svg": {"styles": {"default": {"filter": "brightness(0) invert(1)"}}},
+                }
+            }
+        },
+    )
+    screen = Screen(config, (800, 480))
+    rect = button_rect(screen, "toggle")
+    assert count(pixels(screen.render(IDLE), rect), (221, 221, 221), 1) > 500
+    assert count(pixels(screen.render(IDLE), rect), (255, 255, 255), 1) > 50  # white icon
+    screen.pointer = rect.center
+    assert count(pixels(screen.render(IDLE), rect), (0, 255, 0), 1) > 500
+    screen.pressed = True
+    frame = screen.render(IDLE)
+    save(frame, "custom_click_800x480")
+    assert count(pixels(frame, rect), (255, 0, 0), 1) > 500
