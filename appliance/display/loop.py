@@ -75,6 +75,10 @@ def open_display(config: AppConfig) -> pygame.Surface | None:
         return None
     try:
         pygame.display.init()
+        driver = pygame.display.get_driver()
+        if driver in ("offscreen", "dummy") and not os.environ.get("SDL_VIDEODRIVER"):
+            # SDL found no real display and fell back to drawing into memory.
+            raise pygame.error(f"no display found (SDL fell back to its {driver} driver)")
         if mode == "fullscreen":
             size = tuple(config.display.size) if config.display.size else (0, 0)
             surface = pygame.display.set_mode(size, pygame.FULLSCREEN)
