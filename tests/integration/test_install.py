@@ -1,0 +1,166 @@
+"""scripts/install-pi into a staging root: files in place, idempotent, the user's config kept."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from appliance import config as cfg
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "install-pi"
+UNIT = "usr/local/lib/systemd/system/appliance.service"
+WANTS = "etc/systemd/system/multi-user.target.wants/appliance.service"
+
+
+def install(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SUDO_USER"}
+    result = subprocess.run(
+        ["bash", str(SCRIPT), *args], capture_output=True, text=True, timeout=300, env=env
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, bytes | str]]:
+    """Every path under ``root`` with its mode and content (or link target)."""
+    out: dict[str, tuple[int, bytes | str]] = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if path.is_symlink():
+            out[rel] = (0, os.readlink(path))
+        elif path.is_file():
+            out[rel] = (stat.S_IMODE(path.stat().st_mode), path.read_bytes())
+        else:
+            out[rel] = (stat.S_IMODE(path.stat().st_mode), "dir")
+    return out
+
+
+needs_systemctl = pytest.mark.skipif(
+    shutil.which("systemctl") is None, reason="systemctl not installed (apt: systemd)"
+)
+
+
+@needs_systemctl
+def test_install_into_a_staging_root(tmp_path: Path) -> None:
+    root = tmp_path / "stage"
+    result = install("--root", str(root), "--no-venv")
+    files = snapshot(root)
+    for rel, mode in [
+        (UNIT, 0o644),
+        ("usr/local/lib/sysusers.d/appliance.conf", 0o644),
+        ("usr/local/lib/tmpfiles.d/appliance.conf", 0o644),
+        ("etc/appliance", 0o750),
+        ("etc/appliance/config.toml", 0o640),
+        ("etc/appliance/openai.key", 0o600),
+        ("opt/appliance/share/config.sample.toml", 0o644),
+    ]:
+        assert rel in files, rel
+        assert files[rel][0] == mode, rel
+    assert (root / UNIT).read_text() == (ROOT / "systemd/appliance.service").read_text()
+    assert os.readlink(root / "usr/local/bin/appliance") == "/opt/appliance/venv/bin/appliance"
+    assert os.readlink(root / WANTS) == f"/{UNIT}"  # enabled at boot
+    assert (root / "etc/appliance/openai.key").read_bytes() == b""
+    assert cfg.load(root / "etc/appliance/config.toml", environ={}) == cfg.AppConfig()
+    # The live system's commands are printed, not run.
+    skipped = [ln for ln in result.stderr.splitlines() if ln.startswith("+ (skipped: --root)")]
+    for command in ("apt-get install", "systemd-sysusers", "systemd-tmpfiles", "try-restart"):
+        assert any(command in line for line in skipped), command
+
+
+@needs_systemctl
+def test_install_twice_changes_nothing_and_keeps_the_users_config(tmp_path: Path) -> None:
+    root = tmp_path / "stage"
+    install("--root", str(root), "--no-venv", "--no-apt")
+    config = root / "etc/appliance/config.toml"
+    mine = '[realtime.config]\nvoice = "verse"  # mine\n'
+    config.write_text(mine)
+    config.chmod(0o600)
+    key = root / "etc/appliance/openai.key"
+    key.write_text("sk-mine\n")
+    before = snapshot(root)
+    result = install("--root", str(root), "--no-venv", "--no-apt")
+    assert "keeping your /etc/appliance/config.toml" in result.stderr
+    assert snapshot(root) == before
+    assert config.read_text() == mine
+    assert key.read_text() == "sk-mine\n"
+
+
+@needs_systemctl
+def test_prefix_is_followed_by_the_unit(tmp_path: Path) -> None:
+    root = tmp_path / "stage"
+    install("--root", str(root), "--no-venv", "--no-apt", "--prefix", "/srv/kiosk")
+    unit = (root / UNIT).read_text()
+    assert "ExecStart=/srv/kiosk/venv/bin/appliance run" in unit
+    assert "/opt/appliance" not in unit
+    assert os.readlink(root / "usr/local/bin/appliance") == "/srv/kiosk/venv/bin/appliance"
+    assert (root / "srv/kiosk/share/config.sample.toml").exists()
+
+
+@needs_systemctl
+def test_uninstall_keeps_config_and_purge_removes_it(tmp_path: Path) -> None:
+    root = tmp_path / "stage"
+    install("--root", str(root), "--no-venv", "--no-apt")
+    (root / "etc/appliance/config.toml").write_text("# mine\n")
+    result = install("--root", str(root), "--uninstall")
+    assert "kept /etc/appliance" in result.stderr
+    assert not (root / UNIT).exists()
+    assert not (root / WANTS).is_symlink()
+    assert not (root / "opt/appliance").exists()
+    assert not (root / "usr/local/bin/appliance").is_symlink()
+    assert (root / "etc/appliance/config.toml").read_text() == "# mine\n"
+    install("--root", str(root), "--uninstall", "--purge")
+    assert not (root / "etc/appliance").exists()
+    leftovers = [p for p in root.rglob("*") if p.is_file() or p.is_symlink()]
+    assert leftovers == []
+
+
+def test_dry_run_changes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "stage"
+    root.mkdir()
+    result = install("--root", str(root), "--dry-run")
+    assert list(root.iterdir()) == []
+    assert "dry run" in result.stderr
+    for action in ("python3", "-m venv", "install -D", "config.toml", "enable appliance.service"):
+        assert action in result.stderr, action
+
+
+def test_bad_options_are_refused() -> None:
+    result = install("--frobnicate", check=False)
+    assert result.returncode != 0
+    assert "unknown option: --frobnicate" in result.stderr
+    result = install("--purge", "--root", "/tmp/x", check=False)
+    assert result.returncode != 0
+    assert "--purge goes with --uninstall" in result.stderr
+    result = install("--prefix", "opt", "--root", "/tmp/x", check=False)
+    assert "absolute" in result.stderr
+
+
+def test_help() -> None:
+    result = install("--help")
+    assert "--uninstall" in result.stdout
+    assert "--root DIR" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("APPLIANCE_FULL") != "1", reason="builds a virtualenv; set APPLIANCE_FULL=1"
+)
+@needs_systemctl
+def test_install_with_the_virtualenv(tmp_path: Path) -> None:
+    root = tmp_path / "stage"
+    install("--root", str(root), "--no-apt")
+    command = root / "opt/appliance/venv/bin/appliance"
+    result = subprocess.run(
+        [str(command), "config", "validate", str(root / "etc/appliance/config.toml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
