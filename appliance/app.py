@@ -325,6 +325,7 @@ class Appliance:
         dialect = self._configured_dialect()
         failures = 0
         beta_fallback_done = False
+        self._was_live = False
         try:
             while True:
                 try:
@@ -350,6 +351,7 @@ class Appliance:
                         raise
                     if self._was_live:
                         failures = 0  # the connection worked: count afresh
+                        self._was_live = False
                     failures += 1
                     cause = REDACTOR(str(exc))
                     if backoff.gives_up(failures):

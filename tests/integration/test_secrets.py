@@ -1,0 +1,113 @@
+"""No secret in any output of a full run: logs, events, status replies, error texts, CLI output.
+
+The run uses every kind of secret (a real API key, a provisioning token, a static ephemeral key
+and the ephemeral keys minted during the run) and provokes errors whose bodies and messages
+contain them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+from conftest import MODELS
+from rig import Sim, _env
+
+API_KEY = "sk-proj-SECRETapikey0123456789"
+TOKEN = "device-token-SECRET-4242"
+EPHEMERAL = re.compile(r"ek_(?!\*\*\*)[A-Za-z0-9_\-]{4,}")
+
+
+@pytest.fixture
+def secret_sim():
+    server = Sim("--api-key", API_KEY, "--provision-token", TOKEN)
+    yield server
+    server.stop()
+
+
+def mint_static_key(sim: Sim) -> str:
+    req = urllib.request.Request(
+        sim.url + "/provision?shape=value",
+        data=b"",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())["value"]
+
+
+def leaks(text: str, static_key: str) -> list[str]:
+    found = [s for s in (API_KEY, TOKEN, static_key) if s in text]
+    found += EPHEMERAL.findall(text)
+    return found
+
+
+@pytest.mark.parametrize("source", ["provisioning", "mint"])
+def test_no_secret_in_any_output(secret_sim, start, source):
+    sim = secret_sim
+    static_key = mint_static_key(sim)
+    realtime = {
+        "ephemeral_key": static_key,
+        "config": {"model": MODELS["ga"], "instructions": "Be brief."},
+    }
+    openai = {"api_base": sim.url, "dialect": "ga", "key": API_KEY}
+    if source == "provisioning":
+        realtime["provisioning"] = {
+            "url": f"{sim.url}/provision?shape=client_secret",
+            "headers": {"Authorization": f"Bearer {TOKEN}"},
+        }
+    config = {
+        "openai": openai,
+        "realtime": realtime,
+        "recovery": {"backoff_initial_s": 0.1, "backoff_max_s": 0.2, "max_attempts": 1},
+        "logging": {"level": "DEBUG"},
+    }
+    app = start(config)
+    outputs: list[str] = []
+
+    # 1st session: the static key; 2nd and later: fetched or minted keys
+    for _ in range(2):
+        outputs.append(json.dumps(app.ctl("start")))
+        outputs.append(json.dumps(app.wait_state("listening")))
+        app.ctl("say", text="hello", role="user")
+        app.wait_event(lambda e: e["type"] == "transcript" and "hello" in e["text"], 10, "answer")
+        outputs.append(json.dumps(app.ctl("stop")))
+        app.wait_state("idle")
+
+    # errors whose texts carry secrets
+    path = "/provision" if source == "provisioning" else "/v1/realtime/client_secrets"
+    body = f"upstream said: Authorization: Bearer {TOKEN}; key {API_KEY}; issued ek_leak12345"
+    sim.script({"fault": "http", "path": path, "status": 500, "count": 5, "body": body})
+    app.ctl("start")
+    status = app.wait_state("error")
+    assert "HTTP 500" in status["last_error"]
+    outputs.append(json.dumps(status))
+    sim.script({"fault": "clear"})
+    app.ctl("start")
+    app.wait_state("listening")
+    sim.script({"fault": "error", "fatal": False, "code": "x", "message": f"your key {API_KEY}"})
+    app.wait_event(lambda e: e["type"] == "error" and "your key" in e["message"], 10, "error")
+    outputs.append(json.dumps(app.ctl("status")))
+
+    config_path = str(app.config_path)
+    for args in (["config", "show"], ["config", "get", "openai.key"], ["status"]):
+        cli = subprocess.run(
+            [sys.executable, "-m", "appliance", *args, "--config", config_path]
+            + (["--socket", str(app.socket)] if args == ["status"] else []),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=_env(),
+        )
+        outputs.append(cli.stdout + cli.stderr)
+
+    outputs.append(json.dumps(app.events))
+    assert app.stop() == 0
+    outputs.append(app.log_path.read_text())
+    everything = "\n".join(outputs)
+    assert "your key" in everything and "upstream said" in everything  # the texts are there...
+    assert leaks(everything, static_key) == []  # ...without the secrets
