@@ -195,6 +195,12 @@ def _double_edges(pattern: Double) -> tuple[float, float, float, float]:
     return flash, 2 * flash, 3 * flash, period
 
 
+def _cycle_fraction(cycles: float) -> float:
+    """Position within the current cycle, 0..1, snapping a hair before an edge onto it (the
+    same rounding as :func:`next_change`, so both agree on which side of an edge ``t`` is)."""
+    return max(0.0, cycles - math.floor(cycles + 1e-9))
+
+
 def brightness(pattern: Pattern, t: float, amplitude: float = 0.0) -> float:
     """Brightness 0..1 at ``t`` seconds after the pattern started.
 
@@ -204,10 +210,10 @@ def brightness(pattern: Pattern, t: float, amplitude: float = 0.0) -> float:
         case Steady(level=level):
             return level
         case Blink(hz=hz, duty=duty):
-            return 1.0 if (t * hz) % 1.0 < duty else 0.0
+            return 1.0 if _cycle_fraction(t * hz) < duty else 0.0
         case Double():
             off1, on2, off2, period = _double_edges(pattern)
-            phase = t % period
+            phase = _cycle_fraction(t / period) * period
             return 1.0 if phase < off1 or on2 <= phase < off2 else 0.0
         case Breathe(hz=None, floor=floor, gain=gain):
             level = min(1.0, max(0.0, amplitude) * gain)
