@@ -678,10 +678,12 @@ class Appliance:
         """Re-read the config file; apply what can be applied live, report the rest."""
         from appliance import config as config_module
 
+        self._notify("reloading")
         try:
             new = config_module.load(self.config_path)
         except ConfigError as exc:
             log.error("reload refused, keeping the running config: %s", exc)
+            self._notify("ready")
             return {"ok": False, "error": str(exc)}
         restart: list[str] = []
         try:
@@ -705,4 +707,5 @@ class Appliance:
         log.info(
             "config reloaded%s", f"; restart needed for {', '.join(restart)}" if restart else ""
         )
+        self._notify("ready")
         return {"ok": True, "session_update_sent": sent, "restart_needed": restart}

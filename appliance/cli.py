@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     get = csub.add_parser("get", help="print one value (dotted key)")
     config_opt(get)
     get.add_argument("key")
+    get.add_argument("--reveal", action="store_true", help="print secrets instead of ***")
     get.set_defaults(func=cmd_config_get)
     set_ = csub.add_parser("set", help="set one value (validated, atomic)")
     config_opt(set_)
@@ -253,31 +254,57 @@ def _config_path(args: argparse.Namespace) -> Path:
 def cmd_config_get(args: argparse.Namespace) -> int:
     from appliance.configfile import get_value
 
-    value = get_value(_config_path(args), args.key)
+    value = get_value(_config_path(args), args.key, reveal=args.reveal)
     print(value if isinstance(value, str) else json.dumps(value, default=str))
     return EXIT_OK
+
+
+def _previous(path: Path) -> cfgmod.AppConfig | None:
+    try:
+        return cfgmod.load(path, environ={})
+    except cfgmod.ConfigError:
+        return None
+
+
+def _how_to_apply(old: cfgmod.AppConfig | None, new: cfgmod.AppConfig) -> str:
+    """Say whether a change applies live (reload) or needs a restart."""
+    from appliance.configfile import restart_needed
+
+    restart = restart_needed(old, new) if old is not None else []
+    if restart:
+        return f"needs a restart for {', '.join(restart)}: `sudo systemctl restart appliance`"
+    return "apply it with `appliance reload` (or `sudo systemctl reload appliance`)"
 
 
 def cmd_config_set(args: argparse.Namespace) -> int:
     from appliance.configfile import set_value
 
-    set_value(_config_path(args), args.key, args.value)
-    print(f"{args.key} set; apply with `appliance reload`")
+    path = _config_path(args)
+    old = _previous(path)
+    new = set_value(path, args.key, args.value)
+    print(f"{args.key} set; {_how_to_apply(old, new)}")
     return EXIT_OK
 
 
 def cmd_config_edit(args: argparse.Namespace) -> int:
     from appliance.configfile import edit
 
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "nano"
-    return EXIT_OK if edit(_config_path(args), editor) else EXIT_USAGE
+    path = _config_path(args)
+    old = _previous(path)
+    if not edit(path):
+        print("no changes")
+        return EXIT_OK
+    print(f"saved; {_how_to_apply(old, cfgmod.load(path, environ={}))}")
+    return EXIT_OK
 
 
 def cmd_config_import(args: argparse.Namespace) -> int:
     from appliance.configfile import import_deepchat
 
-    import_deepchat(_config_path(args), args.file)
-    print(f"imported {args.file}; apply with `appliance reload`")
+    path = _config_path(args)
+    old = _previous(path)
+    new = import_deepchat(path, args.file)
+    print(f"imported {args.file}; {_how_to_apply(old, new)}")
     return EXIT_OK
 
 

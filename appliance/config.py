@@ -296,6 +296,12 @@ class GpioConfig(Model):
         default_factory=dict, description="LED pattern per state (see README)."
     )
 
+    @field_validator("button_pin", "microphone_pin", "led_pin", mode="before")
+    @classmethod
+    def _none_pin(cls, value: Any) -> Any:
+        # TOML has no null: "none" (or "") switches a pin off
+        return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value
+
     @field_validator("patterns")
     @classmethod
     def _check_patterns(cls, value: dict[str, Any]) -> dict[str, Any]:

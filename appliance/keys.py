@@ -109,9 +109,10 @@ def read_api_key(config: AppConfig, environ: dict[str, str] | None = None) -> st
     if config.openai.key is not None:
         return config.openai.key.get_secret_value()
     path = config.openai.key_file
+    from_credential = False
     if path is None and environ.get("CREDENTIALS_DIRECTORY"):
         candidate = Path(environ["CREDENTIALS_DIRECTORY"]) / CREDENTIAL_NAME
-        path = candidate if candidate.exists() else None
+        path, from_credential = (candidate, True) if candidate.exists() else (None, False)
     if path is None:
         return None
     try:
@@ -119,11 +120,17 @@ def read_api_key(config: AppConfig, environ: dict[str, str] | None = None) -> st
         value = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise KeySourceError(f"cannot read the API key file {path}: {exc.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO) and "CREDENTIALS_DIRECTORY" not in str(path):
+    # systemd hands credentials over privately: only a plain key file can be too open
+    if not from_credential and mode & (stat.S_IRWXG | stat.S_IRWXO):
         message = f"the API key file {path} is readable by others; run: chmod 600 {path}"
         if config.openai.loose_key_file == "refuse":
             raise KeySourceError(message)
         log.warning(message)
+    if not value and from_credential:
+        raise KeySourceError(
+            "the API key credential is empty: put the key in /etc/appliance/openai.key "
+            "(mode 0600), or configure realtime.provisioning"
+        )
     if not value:
         raise KeySourceError(f"the API key file {path} is empty")
     REDACTOR.add(value)

@@ -159,3 +159,9 @@ def test_missing_default_file_gives_defaults(tmp_path, monkeypatch):
 def test_schema_has_sections():
     schema = c.schema()
     assert {"openai", "realtime", "control", "audio"} <= set(schema["properties"])
+
+
+def test_gpio_pins_can_be_switched_off_from_toml():
+    cfg = c.validate(c.parse_text('[gpio]\nled_pin = "none"\nbutton_pin = ""\n', fmt="toml"))
+    assert cfg.gpio.led_pin is None and cfg.gpio.button_pin is None
+    assert c.validate({}).gpio.button_pin == 17

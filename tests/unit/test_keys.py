@@ -76,3 +76,9 @@ def test_systemd_credential(tmp_path):
 def test_excerpt_accepts_bytearray_bodies():
     # websockets hands handshake bodies over as bytearray
     assert excerpt(bytearray(b"ephemeral key expired")) == "ephemeral key expired"
+
+
+def test_empty_systemd_credential_names_the_file_to_fill(tmp_path):
+    (tmp_path / "openai.key").write_text("")
+    with pytest.raises(KeySourceError, match=r"/etc/appliance/openai\.key"):
+        read_api_key(validate({}), environ={"CREDENTIALS_DIRECTORY": str(tmp_path)})
