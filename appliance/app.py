@@ -26,9 +26,12 @@ from appliance import state
 from appliance.audio.backend import AudioBackend, AudioError
 from appliance.audio.playback import Playback
 from appliance.config import AppConfig, ConfigError, SessionConfig
+from appliance.configfile import restart_needed
 from appliance.functions import FunctionRunner
+from appliance.hooks import HookRunner
 from appliance.hub import Hub
 from appliance.keys import KeySource, KeySourceError, excerpt, safe_url
+from appliance.notify import Notifier
 from appliance.realtime.dialects import BETA_REFUSAL_CODE, DIALECTS, DialectError, guess
 from appliance.realtime.protocol import (
     AudioDelta,
@@ -145,8 +148,8 @@ class Appliance:
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
-        self.hooks: Any = None
-        self.notifier: Any = None
+        self.hooks: HookRunner | None = None
+        self.notifier: Notifier | None = None
         self.control: Any = None
         self.started_at = time.monotonic()
 
@@ -204,22 +207,12 @@ class Appliance:
                 self._loop.call_soon_threadsafe(self._stopping.set)
 
     def _start_optional_parts(self) -> None:
-        """Control socket, hooks and systemd notification (each optional, never fatal)."""
-        from appliance.control import ControlServer
+        """Control socket, hooks and systemd notification."""
+        from appliance.control import ControlServer  # control imports this module's names
 
         self.control = ControlServer(self, self.config.control.socket, self.config.control.mode)
-        try:
-            from appliance.hooks import HookRunner
-
-            self.hooks = HookRunner(self.config.hooks)
-        except ImportError:
-            self.hooks = None
-        try:
-            from appliance.notify import Notifier
-
-            self.notifier = Notifier()
-        except ImportError:
-            self.notifier = None
+        self.hooks = HookRunner(self.config.hooks)
+        self.notifier = Notifier()
 
     def _notify(self, what: str, text: str | None = None) -> None:
         if self.notifier is None:
@@ -636,6 +629,7 @@ class Appliance:
                 "queued_ms": self.playback.queued_ms,
             },
             "uptime_s": round(time.monotonic() - self.started_at, 1),
+            "tasks": len(asyncio.all_tasks()),
         }
 
     async def say(self, text: str, role: str, respond: bool | None) -> dict[str, Any]:
@@ -685,18 +679,12 @@ class Appliance:
             log.error("reload refused, keeping the running config: %s", exc)
             self._notify("ready")
             return {"ok": False, "error": str(exc)}
-        restart: list[str] = []
-        try:
-            from appliance.configfile import restart_needed
-
-            restart = restart_needed(self.config, new)
-        except ImportError:
-            pass
+        restart = restart_needed(self.config, new)
         old_session = self.config.realtime.config
         self.config = new
         self.keys = KeySource(new)
         self.functions = FunctionRunner(new.realtime.config.function_handler)
-        if self.hooks is not None and hasattr(self.hooks, "update"):
+        if self.hooks is not None:
             self.hooks.update(new.hooks)
         sent = False
         if new.realtime.config != old_session and self._ws is not None and self._proto is not None:

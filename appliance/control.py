@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appliance import state
+from appliance.gpio import virtual_press
 
 if TYPE_CHECKING:
     from appliance.app import Appliance
@@ -179,12 +180,7 @@ class ControlServer:
 
 
 def press(app: Appliance, hold: bool) -> None:
-    """What the physical button does: through the GPIO module's mapping when present."""
-    try:
-        from appliance.gpio import virtual_press
-    except ImportError:
-        app.handle(state.Mute() if hold else state.Toggle())
-        return
+    """What the physical button does, through the GPIO module's action mapping."""
     virtual_press(app.hub, app.config.gpio, hold)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from appliance.app import Appliance
 from appliance.audio.backend import AudioBackend, AudioError, NullBackend
 from appliance.config import AppConfig
+from appliance.gpio import start_gpio
 from appliance.hub import Hub
 
 log = logging.getLogger("appliance")
@@ -89,15 +90,7 @@ def run(
 
 def _run_front_ends(hub: Hub, config: AppConfig) -> None:
     """Screen (main thread) and GPIO; each optional, neither allowed to stop the appliance."""
-    gpio = None
-    try:
-        from appliance.gpio import start_gpio
-
-        gpio = start_gpio(hub, config.gpio)
-    except ImportError:
-        log.info("GPIO support is not installed; use `appliance press` instead")
-    except Exception as exc:
-        log.warning("GPIO off: %s", exc)
+    gpio = start_gpio(hub, config.gpio)  # None, with one log line saying why, without GPIO
     try:
         try:
             from appliance.display import run_display

@@ -7,10 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rig import Appliance, Sim, write_speech_wav
-
-MODELS = {"ga": "gpt-realtime-2", "beta": "gpt-4o-realtime-preview-2025-06-03"}
-SIM_API_KEY = "sk-sim-local"
+from rig import SIM_API_KEY, Appliance, Sim, write_speech_wav
 
 
 @pytest.fixture
@@ -24,44 +21,6 @@ def sim() -> Iterator[Sim]:
 def speech_wav(tmp_path: Path) -> Path:
     """0.5 s silence, 1.2 s of speech, 2.5 s silence; 48 kHz stereo (exercises resampling)."""
     return write_speech_wav(tmp_path / "speech.wav", [(0.5, 1.2)], total_s=4.2)
-
-
-def session_config(sim: Sim, dialect: str, source: str = "provisioning", **overrides: Any) -> dict:
-    """A config that talks to ``sim`` in ``dialect``, with keys from ``source``."""
-    realtime: dict[str, Any] = {
-        "config": {
-            "model": MODELS[dialect],
-            "instructions": "You are a museum guide. Be brief.",
-            "voice": "alloy",
-            "input_audio_transcription": True,
-            "turn_detection": {"type": "server_vad", "threshold": 0.5, "silence_duration_ms": 400},
-            "tools": [
-                {
-                    "type": "function",
-                    "name": "get_weather",
-                    "description": "Weather in a city",
-                    "parameters": {
-                        "type": "object",
-                        "properties": {"city": {"type": "string"}},
-                        "required": ["city"],
-                    },
-                }
-            ],
-            "function_handler": "handlers:get_weather",
-        }
-    }
-    openai: dict[str, Any] = {"api_base": sim.url, "dialect": dialect}
-    if source == "provisioning":
-        realtime["provisioning"] = {"url": f"{sim.url}/provision?shape=value", "timeout_s": 5}
-    elif source == "mint":
-        openai["key"] = SIM_API_KEY
-    config: dict[str, Any] = {"openai": openai, "realtime": realtime}
-    for section, values in overrides.items():
-        if isinstance(values, dict) and isinstance(config.get(section), dict):
-            config[section] = {**config[section], **values}
-        else:
-            config[section] = values
-    return config
 
 
 @pytest.fixture

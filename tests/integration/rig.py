@@ -285,3 +285,47 @@ def read_wav_levels(path: Path, window_s: float = 0.1) -> tuple[int, np.ndarray]
     n = int(rate * window_s)
     windows = data[: len(data) // n * n].reshape(-1, n) / 32768.0
     return rate, np.sqrt((windows**2).mean(axis=1)) if len(windows) else np.zeros(0)
+
+
+# --- configs -------------------------------------------------------------------------------
+
+MODELS = {"ga": "gpt-realtime-2", "beta": "gpt-4o-realtime-preview-2025-06-03"}
+SIM_API_KEY = "sk-sim-local"
+
+
+def session_config(sim: Sim, dialect: str, source: str = "provisioning", **overrides: Any) -> dict:
+    """A config that talks to ``sim`` in ``dialect``, with keys from ``source``."""
+    realtime: dict[str, Any] = {
+        "config": {
+            "model": MODELS[dialect],
+            "instructions": "You are a museum guide. Be brief.",
+            "voice": "alloy",
+            "input_audio_transcription": True,
+            "turn_detection": {"type": "server_vad", "threshold": 0.5, "silence_duration_ms": 400},
+            "tools": [
+                {
+                    "type": "function",
+                    "name": "get_weather",
+                    "description": "Weather in a city",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"city": {"type": "string"}},
+                        "required": ["city"],
+                    },
+                }
+            ],
+            "function_handler": "handlers:get_weather",
+        }
+    }
+    openai: dict[str, Any] = {"api_base": sim.url, "dialect": dialect}
+    if source == "provisioning":
+        realtime["provisioning"] = {"url": f"{sim.url}/provision?shape=value", "timeout_s": 5}
+    elif source == "mint":
+        openai["key"] = SIM_API_KEY
+    config: dict[str, Any] = {"openai": openai, "realtime": realtime}
+    for section, values in overrides.items():
+        if isinstance(values, dict) and isinstance(config.get(section), dict):
+            config[section] = {**config[section], **values}
+        else:
+            config[section] = values
+    return config

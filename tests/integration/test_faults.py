@@ -14,10 +14,9 @@ import sys
 import wave
 
 import pytest
-from conftest import session_config
 from fault_matrix import BY_KEY, MATRIX, render
 from fault_matrix import README as README_PATH
-from rig import _env, wait_until
+from rig import _env, session_config, wait_until
 
 FAST = {"backoff_initial_s": 0.1, "backoff_max_s": 0.3, "max_attempts": 2}
 COVERED: set[str] = set()

@@ -14,8 +14,7 @@ import sys
 import urllib.request
 
 import pytest
-from conftest import MODELS
-from rig import Sim, _env
+from rig import MODELS, Sim, _env
 
 API_KEY = "sk-proj-SECRETapikey0123456789"
 TOKEN = "device-token-SECRET-4242"

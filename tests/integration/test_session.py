@@ -6,8 +6,7 @@ import json
 import wave
 
 import pytest
-from conftest import session_config
-from rig import read_wav_levels, wait_until, write_speech_wav
+from rig import read_wav_levels, session_config, wait_until, write_speech_wav
 
 DIALECTS = ["ga", "beta"]
 
