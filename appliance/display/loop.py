@@ -237,8 +237,13 @@ class DisplayLoop:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
+                # the view may have changed since this turn began (the request can come from
+                # a thread that already saw the newer state): draw that first
+                latest = self.hub.view
                 if self.window is None or not self._frame_ready:
-                    self.draw(view, now, force=True)
+                    self.draw(latest, now, force=True)
+                elif latest != view:
+                    self.draw(latest, now)
                 frame = self.window if self.window is not None else self.screen.frame
                 path = Path(path)
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,13 +23,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomli_w
+from processes import Sim, child_env, wait_until
 
 from appliance.control import request
 
@@ -60,71 +60,6 @@ class Wiring:
             led=env_pin("LED", cls.led),
             sense=env_pin("SENSE", cls.sense),
         )
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``check`` until truthy; AssertionError naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        threading.Event().wait(0.005)
-
-
-def child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    env["PYTHONPATH"] = str(ROOT)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-# --- simulator ---------------------------------------------------------------------------------
-
-
-class Sim:
-    """``python -m appliance.sim --port 0`` in a subprocess, with its admin endpoint."""
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance.sim", "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=child_env(),
-        )
-        assert self.proc.stdout is not None
-        self.url = ""
-        lines = []
-        for line in self.proc.stdout:
-            lines.append(line)
-            if line.startswith("appliance-sim listening on "):
-                self.url = line.split()[-1].strip()
-                break
-        if not self.url:
-            raise RuntimeError("the simulator did not start:\n" + "".join(lines))
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep draining
-
-    def script(self, action: dict[str, Any]) -> None:
-        req = urllib.request.Request(
-            self.url + "/sim/script",
-            data=json.dumps(action).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            resp.read()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def appliance_config(sim: Sim, tmp: Path, wiring: Wiring, audio: dict[str, Any]) -> dict:

@@ -8,13 +8,11 @@ with deadlines, never on fixed sleeps.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -22,90 +20,15 @@ from typing import Any
 
 import numpy as np
 import tomli_w
+from processes import Sim, child_env, wait_until
 
 from appliance.control import request
 
-ROOT = Path(__file__).resolve().parents[2]
 HANDLERS_DIR = Path(__file__).resolve().parent
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in list(env):
-        if name.startswith("APPLIANCE_") and name != "APPLIANCE_HIL":
-            del env[name]
-    env["PYTHONPATH"] = os.pathsep.join([str(HANDLERS_DIR), str(ROOT)])
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.05) -> Any:
-    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        threading.Event().wait(poll)
-
-
-class Sim:
-    """``python -m appliance.sim`` in a subprocess, with its admin endpoints."""
-
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance.sim", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=_env(),
-        )
-        assert self.proc.stdout is not None
-        self.output: list[str] = []
-        self.url = ""
-        for line in self.proc.stdout:
-            self.output.append(line)
-            if line.startswith("appliance-sim listening on "):
-                self.url = line.split()[-1].strip()
-                break
-        if not self.url:
-            raise RuntimeError("simulator did not start:\n" + "".join(self.output))
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
-
-    def _http(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            text = resp.read().decode()
-        return json.loads(text) if text.strip() else None
-
-    def script(self, action: dict[str, Any]) -> None:
-        self._http("POST", "/sim/script", action)
-
-    def log(self) -> dict[str, Any]:
-        return self._http("GET", "/sim/log")
-
-    def client_events(self, kind: str | None = None) -> list[dict[str, Any]]:
-        events = self.log()["client_events"]
-        return [e for e in events if kind is None or e.get("type") == kind]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    return child_env(HANDLERS_DIR, **extra)
 
 
 class Appliance:
