@@ -44,6 +44,7 @@ class Appliance:
         wait_ready: bool = True,
         use_wav: bool = True,
         display: str | None = "none",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.tmp = tmp
         self.socket = tmp / "control.sock"
@@ -63,7 +64,10 @@ class Appliance:
         self.log_path = tmp / "appliance.log"
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [*args, *extra_args], stdout=self._log, stderr=subprocess.STDOUT, env=_env()
+            [*args, *extra_args],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=_env(**(env or {})),
         )
         self.events: list[dict[str, Any]] = []
         self._events_cv = threading.Condition()
