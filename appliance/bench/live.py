@@ -164,7 +164,12 @@ def _rows(
 ) -> list[Row]:
     note = f"block {block_ms} ms, {where}, output {audio.output_rate} Hz"
     rows: list[Row] = []
-    rows += _stats("capture->append latency", list(app.metrics["capture_to_send_ms"]), "ms", note)
+    rows += _stats(
+        "capture->append latency (from the ADC time of the block's first frame)",
+        list(app.metrics["capture_to_send_ms"]),
+        "ms",
+        note,
+    )
     first = [s * 1000 for s in app.playback.stats.first_sample_latency_s]
     rows += _stats("delta->speaker latency (empty buffer)", first, "ms", note)
     times = np.array([t for t, _ in blocks])
