@@ -411,7 +411,7 @@ class Appliance:
         last_error: ServerError | None = None
         sender: asyncio.Task[None] | None = None
         activity = self._activity = _Activity()
-        watchdog = asyncio.get_running_loop().create_task(self._watch(ws, proto, activity))
+        watchdog = asyncio.get_running_loop().create_task(self._watch(ws, activity))
         try:
             async for frame in ws:
                 activity.heard()
@@ -440,6 +440,8 @@ class Appliance:
                 sender.cancel()
             await asyncio.to_thread(self.audio.close)
             self.playback.clear()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 2)
         if activity.planned:
             return
         if last_error is not None and last_error.code == BETA_REFUSAL_CODE:
@@ -456,7 +458,7 @@ class Appliance:
         fatal = last_error is not None and last_error.code in FATAL_SERVER_CODES
         raise SessionError(cause, retryable=not fatal)
 
-    async def _watch(self, ws: Any, proto: Protocol, activity: _Activity) -> None:
+    async def _watch(self, ws: Any, activity: _Activity) -> None:
         """Close the socket when the server stalls, or renew the session at a quiet moment
         before the service's session time limit."""
         rec = self.config.recovery
