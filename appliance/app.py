@@ -544,13 +544,15 @@ class Appliance:
             self.emit(
                 {"type": "interrupted", "item_id": item.item_id, "audio_end_ms": item.played_ms}
             )
-        for event in events:
-            self._spawn(self._send_quietly(ws, event))
+        if events:
+            self._spawn(self._send_quietly(ws, events))
 
     @staticmethod
-    async def _send_quietly(ws: Any, event: dict[str, Any]) -> None:
+    async def _send_quietly(ws: Any, events: list[dict[str, Any]]) -> None:
+        """Send in order; a closed socket is the session's business, not the sender's."""
         with contextlib.suppress(ConnectionClosed):
-            await ws.send(json.dumps(event))
+            for event in events:
+                await ws.send(json.dumps(event))
 
     async def _open_audio(self, ws: Any, proto: Protocol) -> asyncio.Task[None]:
         loop = asyncio.get_running_loop()
