@@ -418,6 +418,8 @@ class Appliance:
                 for happening in proto.receive(frame):
                     activity.track(happening, proto.response_active)
                     if isinstance(happening, SessionReady):
+                        if sender is not None:
+                            continue  # a repeated session.created: already set up
                         self.session_id = happening.session.get("id")
                         self._was_live = True
                         self.handle(state.Connected())

@@ -22,9 +22,10 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -33,6 +34,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from appliance.secrets import REDACTOR
 
 DEFAULT_CONFIG_PATH = Path("/etc/appliance/config.toml")
 ENV_PREFIX = "APPLIANCE_"
@@ -57,6 +60,15 @@ class OpenModel(Model):
     model_config = ConfigDict(extra="allow")
 
 
+def _usable_path(value: Path | None) -> Path | None:
+    if value is not None and "\x00" in str(value):
+        raise ValueError("a path cannot hold a NUL character")
+    return value
+
+
+UsablePath = Annotated[Path, AfterValidator(_usable_path)]
+"""A file system path the OS can open (no NUL byte)."""
+
 Style = dict[str, Any]
 """A CSS-like style object (camelCase or kebab-case keys); see ``appliance.display``."""
 
@@ -72,7 +84,7 @@ class OpenAIConfig(Model):
     key: SecretStr | None = Field(
         None, description="A real API key: ephemeral keys are minted on the device with it."
     )
-    key_file: Path | None = Field(
+    key_file: UsablePath | None = Field(
         None, description="A file holding the real API key (mode 0600), read at each session."
     )
     dialect: Literal["auto", "ga", "beta"] = Field(
@@ -312,7 +324,7 @@ class GpioConfig(Model):
 
 
 class ControlConfig(Model):
-    socket: Path = Path("/run/appliance/control.sock")
+    socket: UsablePath = Path("/run/appliance/control.sock")
     mode: int = Field(0o660, description="Socket permissions.")
 
 
@@ -376,6 +388,8 @@ def parse_text(text: str, *, fmt: str) -> dict[str, Any]:
         raise ConfigError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"not valid {fmt.upper()}: nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError("the file must hold an object/table at the top level")
     return data
@@ -559,11 +573,9 @@ def _model_of(annotation: Any) -> Any:
 
 
 def _describe(err: Any, text: str | None) -> str:
-    loc = tuple(err["loc"])
-    # Union branches add the branch name to loc; keep the field path readable.
-    loc = tuple(x for x in loc if not (isinstance(x, str) and ("[" in x or x in _BRANCHES)))
-    where = _loc_name(loc) or "(top level)"
     kind = err["type"]
+    loc = _field_path(tuple(err["loc"]), keep_last=kind == "extra_forbidden")
+    where = _loc_name(loc) or "(top level)"
     value = err.get("input")
     if kind == "extra_forbidden":
         model = _model_at(loc)
@@ -585,13 +597,46 @@ def _describe(err: Any, text: str | None) -> str:
     return f"{msg} [line {line}]" if line else msg
 
 
-_BRANCHES = {"str", "int", "bool", "float", "dict", "list", "tuple", "literal"}
+_BRANCHES = {"str", "int", "bool", "float", "dict", "list", "tuple", "literal", "none"}
+_SECRET_WORDS = ("key", "header", "token", "secret", "authorization", "body")
+
+
+def _model_names(cls: type[BaseModel] = Model) -> set[str]:
+    names = {cls.__name__}
+    for sub in cls.__subclasses__():
+        names |= _model_names(sub)
+    return names
+
+
+def _field_path(loc: tuple[Any, ...], *, keep_last: bool) -> tuple[Any, ...]:
+    """``loc`` without the union-branch tags pydantic inserts (``str``, ``function-after[...]``,
+    model class names). The first element is always a field (or the user's unknown name), and
+    so is the last of an unknown-field error."""
+    models = _model_names()
+
+    def is_tag(item: Any) -> bool:
+        if not isinstance(item, str):
+            return False
+        return "[" in item or item.lower() in _BRANCHES or item in models
+
+    last = len(loc) - 1
+    return tuple(
+        item
+        for i, item in enumerate(loc)
+        if i == 0 or (keep_last and i == last) or not is_tag(item)
+    )
 
 
 def _show(where: str, value: Any) -> str:
-    if any(s in where.lower() for s in ("key", "header", "token", "secret", "authorization")):
+    """The offending value for a message: never a secret, never a whole section."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if any(word in where.lower() for word in _SECRET_WORDS):
         return REDACTED
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    text = REDACTOR(text)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

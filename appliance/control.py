@@ -33,7 +33,13 @@ log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 64 * 1024
 SNAPSHOT_TIMEOUT_S = 10.0
+REQUEST_TIMEOUT_S = 10.0
 CLIENT_LIMIT = 64
+"""Commands handled at the same time; more wait their turn."""
+SUBSCRIBER_LIMIT = 64
+"""``events`` streams at the same time; they do not take command slots."""
+CONNECTION_LIMIT = 256
+"""Open connections of any kind; beyond it new ones are refused at once."""
 
 
 class ControlServer:
@@ -44,6 +50,7 @@ class ControlServer:
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[asyncio.Task[Any]] = set()
         self._slots = asyncio.Semaphore(CLIENT_LIMIT)
+        self._subscribers = 0
 
     async def start(self) -> None:
         try:
@@ -57,11 +64,11 @@ class ControlServer:
             finally:
                 os.umask(old_umask)
             os.chmod(self.path, self.mode)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             log.error(
                 "control socket disabled: cannot listen on %s (%s); set control.socket",
                 self.path,
-                exc.strerror or exc,
+                getattr(exc, "strerror", None) or exc,
             )
             self._server = None
             return
@@ -82,8 +89,10 @@ class ControlServer:
         assert task is not None
         self._clients.add(task)
         try:
-            async with self._slots:
-                await self._serve(reader, writer)
+            if len(self._clients) > CONNECTION_LIMIT:
+                await _reply(writer, {"ok": False, "error": "too many connections; try again"})
+                return
+            await self._serve(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -94,24 +103,32 @@ class ControlServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            line = await asyncio.wait_for(reader.readline(), 30)
+            line = await asyncio.wait_for(reader.readline(), REQUEST_TIMEOUT_S)
         except (TimeoutError, ValueError):
             return
         try:
             request = json.loads(line)
             if not isinstance(request, dict) or not isinstance(request.get("cmd"), str):
                 raise ValueError
-        except ValueError:
+        except (ValueError, RecursionError):
             await _reply(writer, {"ok": False, "error": 'send one JSON object: {"cmd": "status"}'})
             return
         if request["cmd"] == "events":
-            await self._stream_events(reader, writer)
+            if self._subscribers >= SUBSCRIBER_LIMIT:
+                await _reply(writer, {"ok": False, "error": "too many event subscribers"})
+                return
+            self._subscribers += 1
+            try:
+                await self._stream_events(reader, writer)
+            finally:
+                self._subscribers -= 1
             return
-        try:
-            reply = await self.dispatch(request)
-        except Exception as exc:  # a bad command must never hurt the appliance
-            log.exception("control command %s failed", request.get("cmd"))
-            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        async with self._slots:
+            try:
+                reply = await self.dispatch(request)
+            except Exception as exc:  # a bad command must never hurt the appliance
+                log.exception("control command %s failed", request.get("cmd"))
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         await _reply(writer, reply)
 
     async def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:

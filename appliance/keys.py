@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import stat
 import time
 from dataclasses import dataclass
@@ -81,26 +82,35 @@ def parse_provisioned(body: bytes) -> tuple[str, str | None]:
     """The key in a provisioning reply, and the dialect its shape suggests.
 
     Accepts plain text, ``{"value": ...}`` (GA client_secrets shape) and
-    ``{"client_secret": {"value": ...}}`` (beta sessions shape).
+    ``{"client_secret": {"value": ...}}`` (beta sessions shape). The key must be one token of
+    printable ASCII (it goes into an HTTP header); anything else is a ``ValueError``.
     """
     text = body.decode("utf-8", "replace").strip()
     try:
         data: Any = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        if isinstance(data.get("value"), str) and data["value"].strip():
-            return data["value"].strip(), "ga"
-        secret = data.get("client_secret")
-        if isinstance(secret, dict) and isinstance(secret.get("value"), str):
-            return secret["value"].strip(), "beta"
+    except (ValueError, RecursionError):
+        key, dialect = text, None  # not JSON: the reply is the key itself
+    else:
+        if isinstance(data, dict):
+            secret = data.get("client_secret")
+            if "value" in data:
+                key, dialect = data["value"], "ga"
+            elif isinstance(secret, dict):
+                key, dialect = secret.get("value"), "beta"
+            else:
+                raise ValueError(NO_KEY)
+        elif isinstance(data, str):
+            key, dialect = data, None
+        else:  # null, a number, a list: JSON, but no key
+            raise ValueError(NO_KEY)
+    if not isinstance(key, str) or not _TOKEN.fullmatch(key.strip()):
         raise ValueError(NO_KEY)
-    if isinstance(data, str) and data.strip():
-        return data.strip(), None
-    looks_like_token = text and len(text) <= 512 and not any(c in "<{ \t\n" for c in text)
-    if data is None and looks_like_token:
-        return text, None
-    raise ValueError(NO_KEY)
+    return key.strip(), dialect
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/=:-]{1,4096}")
+"""One token (URL-safe, base64 or JWT characters): nothing that could break an HTTP header,
+and no HTML or JSON taken for a key."""
 
 
 def read_api_key(config: AppConfig, environ: dict[str, str] | None = None) -> str | None:

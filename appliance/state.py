@@ -254,8 +254,10 @@ class Machine:
                         v, phase=Phase.LIVE, error_cause=None, notice=None, reconnect_attempt=0
                     )
                     effects.append(Emit("started"))
-                else:  # a late success for an attempt that was cancelled
+                elif v.phase in (Phase.IDLE, Phase.ERROR):
+                    # a late success for an attempt that was cancelled or failed
                     effects.append(Disconnect())
+                # already live (a repeated session.created): nothing changes
             case Reconnecting(cause=cause, attempt=attempt):
                 if v.phase in (Phase.LIVE, Phase.CONNECTING):
                     if v.phase is Phase.LIVE:

@@ -131,13 +131,20 @@ class Protocol:
         """Interpret one server frame. Never raises: bad frames become :class:`ServerError`."""
         try:
             event = json.loads(frame)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return [ServerError("the server sent a frame that is not JSON", code="bad_frame")]
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             return [ServerError("the server sent an event without a type", code="bad_frame")]
         try:
             return self._dispatch(event)
-        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            OverflowError,
+            binascii.Error,
+        ) as exc:
             return [
                 ServerError(
                     f"malformed {event['type']} event ({type(exc).__name__})", code="bad_event"
@@ -148,48 +155,59 @@ class Protocol:
         kind = event["type"]
         names = self.dialect.events
         if kind == "session.created":
-            return [SessionReady(event.get("session") or {})]
+            return [SessionReady(_object(event.get("session")))]
         if kind == "session.updated":
-            return [SessionUpdated(event.get("session") or {})]
+            return [SessionUpdated(_object(event.get("session")))]
         if kind == names.audio_delta:
             pcm = base64.b64decode(event["delta"], validate=True)
             if len(pcm) % 2:
                 raise ValueError("odd PCM length")
-            return [AudioDelta(str(event["item_id"]), int(event.get("content_index", 0)), pcm)]
+            return [AudioDelta(str(event["item_id"]), _index(event.get("content_index", 0)), pcm)]
         if kind == names.audio_done:
             return [AudioDone(str(event.get("item_id")))]
         if kind in (names.transcript_done, names.text_done):
             text = event.get("transcript", event.get("text"))
-            return [Transcript("assistant", str(text), event.get("item_id"))]
+            return [Transcript("assistant", str(text), _text(event.get("item_id")))]
         if kind == "conversation.item.input_audio_transcription.completed":
-            return [Transcript("user", str(event["transcript"]), event.get("item_id"))]
+            return [Transcript("user", str(event["transcript"]), _text(event.get("item_id")))]
         if kind == "input_audio_buffer.speech_started":
-            return [SpeechStarted(event.get("item_id"), event.get("audio_start_ms"))]
+            start_ms = event.get("audio_start_ms")
+            return [
+                SpeechStarted(
+                    _text(event.get("item_id")),
+                    None if start_ms is None else _index(start_ms),
+                )
+            ]
         if kind == "input_audio_buffer.speech_stopped":
-            return [SpeechStopped(event.get("item_id"))]
+            return [SpeechStopped(_text(event.get("item_id")))]
         if kind == "response.created":
             self.response_active = True
-            return [ResponseStarted((event.get("response") or {}).get("id"))]
+            return [ResponseStarted(_text(_object(event.get("response")).get("id")))]
         if kind == "response.done":
             self.response_active = False
-            response = event.get("response") or {}
-            out: list[Happening] = [ResponseDone(response.get("id"), response.get("status"))]
+            response = _object(event.get("response"))
+            out: list[Happening] = [
+                ResponseDone(_text(response.get("id")), _text(response.get("status")))
+            ]
+            output = response.get("output")
             calls = tuple(
-                FunctionCall(str(item["name"]), str(item.get("arguments") or "{}"), item["call_id"])
-                for item in response.get("output") or []
+                FunctionCall(
+                    str(item["name"]), str(item.get("arguments") or "{}"), str(item["call_id"])
+                )
+                for item in (output if isinstance(output, list) else [])
                 if isinstance(item, dict) and item.get("type") == "function_call"
             )
             if calls:  # every call, not only output[0]
                 out.insert(0, FunctionCalls(calls))
             return out
         if kind == "error":
-            err = event.get("error") or {}
+            err = _object(event.get("error"))
             return [
                 ServerError(
                     str(err.get("message") or "unknown error"),
-                    code=err.get("code"),
-                    kind=err.get("type"),
-                    param=err.get("param"),
+                    code=_text(err.get("code")),
+                    kind=_text(err.get("type")),
+                    param=_text(err.get("param")),
                 )
             ]
         return [Ignored(kind)]
@@ -262,6 +280,26 @@ class Protocol:
         event = self._stamp(self.dialect.session_update(new, only))
         self.config = new
         return new, event
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object from the server, or an empty one if it sent something else."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    """An id, code or status: a string, or None when absent (anything else is stringified)."""
+    return None if value is None else str(value)
+
+
+def _index(value: Any) -> int:
+    """A non-negative integer field (content_index, audio_start_ms)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("not a number")
+    number = int(value)  # OverflowError for inf, ValueError for nan
+    if number < 0:
+        raise ValueError("negative")
+    return number
 
 
 def _field_name(name: str) -> str:

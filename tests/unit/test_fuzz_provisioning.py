@@ -117,12 +117,6 @@ def test_replies_without_a_key_are_a_value_error_naming_the_shapes(body: bytes) 
     assert str(outcome) == NO_KEY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: parse_provisioned returns unusable keys: empty ({client_secret: {value: ''}}), "
-    "or with whitespace/control characters inside (CR, LF, NUL, NBSP), which then go into "
-    "the Authorization header",
-)
 @FUZZ
 @given(body=replies)
 @example(body=b'{"client_secret": {"value": ""}}')
@@ -138,18 +132,11 @@ def test_a_returned_key_is_usable_in_a_header(body: bytes) -> None:
         assert _usable(outcome[0]), f"unusable key {outcome[0]!r} from {body!r}"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: a JSON null reply is taken as the plain-text key 'null'"
-)
 @pytest.mark.parametrize("body", [b"null", b" null\n"])
 def test_a_null_reply_is_not_the_key_null(body: bytes) -> None:
     assert isinstance(_outcome(body), ValueError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a deeply nested JSON reply escapes parse_provisioned as RecursionError",
-)
 @settings(max_examples=3, deadline=None)
 @given(depth=st.integers(min_value=50_000, max_value=150_000))
 @example(depth=100_000)

@@ -82,3 +82,18 @@ def test_empty_systemd_credential_names_the_file_to_fill(tmp_path):
     (tmp_path / "openai.key").write_text("")
     with pytest.raises(KeySourceError, match=r"/etc/appliance/openai\.key"):
         read_api_key(validate({}), environ={"CREDENTIALS_DIRECTORY": str(tmp_path)})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"client_secret": {"value": ""}}',
+        b'{"value": "ek\\r\\nX-Injected: 1"}',
+        b"null",
+        b"<html></html>",
+        b"[" * 100_000,
+    ],
+)
+def test_unusable_keys_are_refused(body):
+    with pytest.raises(ValueError):
+        parse_provisioned(body)

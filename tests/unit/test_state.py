@@ -150,3 +150,17 @@ def test_audio_started_when_not_live_does_not_mark_speaking():
     m = Machine()
     m.handle(AudioStarted())
     assert not m.view.speaking
+
+
+def test_a_repeated_connected_while_live_changes_nothing():
+    m = live_machine()
+    assert m.handle(Connected()) == []
+    assert m.view.phase is Phase.LIVE
+
+
+def test_late_connected_after_a_failure_is_disconnected():
+    m = Machine()
+    m.handle(Toggle())
+    m.handle(Failed("boom"))
+    assert m.handle(Connected()) == [Disconnect()]
+    assert m.view.phase is Phase.ERROR
