@@ -90,6 +90,10 @@ class Sim:
         """What the simulator saw (``GET /sim/log``)."""
         return self._http("GET", "/sim/log")
 
+    def state(self) -> dict[str, Any]:
+        """Open sessions and keys issued (``GET /sim/state``)."""
+        return self._http("GET", "/sim/state")
+
     def client_events(self, kind: str | None = None) -> list[dict[str, Any]]:
         events = self.log()["client_events"]
         return [e for e in events if kind is None or e.get("type") == kind]

@@ -36,7 +36,7 @@ def _assert_no_growth(before: Sample, after: Sample, what: str) -> None:
 
 
 def _open_sessions(sim) -> int:
-    return sim._http("GET", "/sim/state")["sessions_open"]
+    return sim.state()["sessions_open"]
 
 
 def test_start_stop_cycles_leak_nothing(sim, start):
