@@ -61,6 +61,7 @@ CAPTURE_QUEUE_BLOCKS = 50
 EVENT_QUEUE_SIZE = 256
 """Per-subscriber event backlog on the control socket; a slow reader loses the oldest events."""
 CONNECT_TIMEOUT_S = 15.0
+SCREEN_READY_TIMEOUT_S = 10.0
 
 
 class _BetaRefused(Exception):
@@ -171,7 +172,7 @@ class Appliance:
             self.handle(state.Start())
         elif rt.auto_fetch_ephemeral_key and self.keys.configured:
             self._spawn(self._prefetch())
-        self._notify("ready")
+        self._spawn(self._announce_ready())
         watchdog = self._spawn(self._watchdog()) if self.notifier else None
         log.info(
             "ready: %s, key from %s, dialect %s, model %s",
@@ -224,6 +225,14 @@ class Appliance:
                 getattr(self.notifier, what)()
         except Exception as exc:  # notification is best effort
             log.debug("sd_notify %s failed: %s", what, exc)
+
+    async def _announce_ready(self) -> None:
+        """READY=1 once the config is loaded, the socket listens and the screen is up (or
+        known to be absent); a screen that takes over 10 s does not hold the boot."""
+        deadline = time.monotonic() + SCREEN_READY_TIMEOUT_S
+        while not self.hub.screen_ready.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # a thread-side Event: polled, so shutdown never waits
+        self._notify("ready")
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval()

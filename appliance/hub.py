@@ -34,6 +34,8 @@ class Hub:
         self._early: list[Input] = []
         self.snapshots: queue.Queue[tuple[Path, concurrent.futures.Future[Path]]] = queue.Queue()
         self.stopping = threading.Event()
+        self.screen_ready = threading.Event()
+        """Set once the screen is up (or known to be absent): part of being ready."""
 
     # --- worker side ------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ def _run_front_ends(hub: Hub, config: AppConfig) -> None:
             from appliance.display import run_display
         except ImportError as exc:
             log.info("display not available (%s); running headless", exc)
+            hub.screen_ready.set()
             _wait_headless(hub)
             return
         run_display(hub, config)

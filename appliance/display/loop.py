@@ -283,7 +283,10 @@ def run_display(hub: Hub, config: AppConfig) -> None:
     work), and a failure while drawing is logged and the loop goes on headless (and, should
     that fail too, waits for ``hub.stopping`` with the screen off).
     """
-    loop = DisplayLoop(hub, config)
+    try:
+        loop = DisplayLoop(hub, config)
+    finally:
+        hub.screen_ready.set()  # up, or headless: either way systemd may hear READY=1
     try:
         while not hub.stopping.is_set():
             try:

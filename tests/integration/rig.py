@@ -148,12 +148,28 @@ class Appliance:
                 raise AssertionError(f"appliance exited:\n{self.log()}")
             return None
 
+        seen = len(self.events)
         try:
-            return wait_until(check, timeout, f"state {state!r}")
+            status = wait_until(check, timeout, f"state {state!r}")
         except AssertionError as exc:
             raise AssertionError(
                 f"{exc}; status: {self.ctl('status')}\n{self.log()[-3000:]}"
             ) from None
+        if self._watcher is not None:  # let the event stream catch up with the status
+            with self._events_cv:
+                caught_up = self._events_cv.wait_for(
+                    lambda: (
+                        self._last_state() in (state, None)
+                        or any(e.get("state") == state for e in self.events[seen:])
+                    ),
+                    timeout,
+                )
+            assert caught_up, f"the event stream never reported {state!r}"
+        return status
+
+    def _last_state(self) -> str | None:
+        states = [e["state"] for e in self.events if e.get("type") == "state"]
+        return states[-1] if states else None
 
     def stop(self) -> int:
         if self._watcher is not None and self._watcher.poll() is None:
