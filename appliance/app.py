@@ -37,18 +37,15 @@ from appliance.realtime.protocol import (
     AudioDelta,
     FunctionCalls,
     Protocol,
-    ResponseDone,
-    ResponseStarted,
     ServerError,
     SessionReady,
-    SessionUpdated,
     SpeechStarted,
-    SpeechStopped,
     Transcript,
 )
 from appliance.recovery import (
     FATAL_SERVER_CODES,
     Backoff,
+    Liveness,
     SessionError,
     retryable_http_status,
 )
@@ -73,39 +70,6 @@ def _current() -> asyncio.Task[Any] | None:
         return asyncio.current_task()
     except RuntimeError:
         return None
-
-
-class _Activity:
-    """What a connection's watchdog needs: when the server last spoke, and whether it owes us
-    an answer (a stall is silence while an answer is owed, not a quiet room)."""
-
-    def __init__(self) -> None:
-        self.last_heard = time.monotonic()
-        self.expecting = False
-        self.user_speaking = False
-        self.stalled = False
-        self.planned = False
-
-    def heard(self) -> None:
-        self.last_heard = time.monotonic()
-
-    def expect(self) -> None:
-        if not self.expecting:
-            self.expecting = True
-            self.last_heard = time.monotonic()
-
-    def track(self, happening: Any, response_active: bool) -> None:
-        if isinstance(happening, SessionUpdated):
-            self.expecting = response_active
-        elif isinstance(happening, SpeechStarted):
-            self.user_speaking = True
-        elif isinstance(happening, SpeechStopped):
-            self.user_speaking = False
-            self.expecting = True  # server VAD commits: a response follows
-        elif isinstance(happening, ResponseStarted):
-            self.expecting = True
-        elif isinstance(happening, ResponseDone):
-            self.expecting = False
 
 
 class Appliance:
@@ -145,7 +109,7 @@ class Appliance:
         self._proto: Protocol | None = None
         self._interrupted: set[str] = set()
         self._was_live = False
-        self._activity: _Activity | None = None
+        self._liveness: Liveness | None = None
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
@@ -419,11 +383,11 @@ class Appliance:
         self._interrupted.clear()
         last_error: ServerError | None = None
         sender: asyncio.Task[None] | None = None
-        activity = self._activity = _Activity()
+        activity = self._liveness = Liveness(time.monotonic())
         watchdog = asyncio.get_running_loop().create_task(self._watch(ws, activity))
         try:
             async for frame in ws:
-                activity.heard()
+                activity.heard(time.monotonic())
                 for happening in proto.receive(frame):
                     activity.track(happening, proto.response_active)
                     if isinstance(happening, SessionReady):
@@ -434,7 +398,7 @@ class Appliance:
                         self.handle(state.Connected())
                         if self._needs_update(cfg):
                             await ws.send(json.dumps(session_update))
-                            activity.expect()
+                            activity.expect(time.monotonic())
                         sender = await self._open_audio(ws, proto)
                     elif isinstance(happening, ServerError):
                         last_error = happening
@@ -469,7 +433,7 @@ class Appliance:
         fatal = last_error is not None and last_error.code in FATAL_SERVER_CODES
         raise SessionError(cause, retryable=not fatal)
 
-    async def _watch(self, ws: Any, activity: _Activity) -> None:
+    async def _watch(self, ws: Any, activity: Liveness) -> None:
         """Close the socket when the server stalls, or renew the session at a quiet moment
         before the service's session time limit."""
         rec = self.config.recovery
@@ -477,15 +441,11 @@ class Appliance:
         while True:
             await asyncio.sleep(min(0.25, rec.stall_timeout_s / 4))
             now = time.monotonic()
-            if activity.expecting and now - activity.last_heard > rec.stall_timeout_s:
+            if activity.is_stalled(now, rec.stall_timeout_s):
                 activity.stalled = True
                 await ws.close(1000, "stalled")
                 return
-            quiet = (
-                not activity.expecting
-                and not activity.user_speaking
-                and not self.playback.audible_within(1.0)
-            )
+            quiet = activity.is_quiet(self.playback.audible_within(1.0))
             if now - started > rec.session_max_s and quiet:
                 log.info("renewing the session before the service's time limit")
                 activity.planned = True
@@ -610,8 +570,8 @@ class Appliance:
             latencies.append((time.perf_counter() - captured) * 1000)
 
     def _expect_answer(self) -> None:
-        if self._activity is not None:
-            self._activity.expect()
+        if self._liveness is not None:
+            self._liveness.expect(time.monotonic())
 
     async def _teardown(self) -> None:
         self.playback.clear()

@@ -11,6 +11,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
+
+from appliance.realtime.protocol import (
+    ResponseDone,
+    ResponseStarted,
+    SessionUpdated,
+    SpeechStarted,
+    SpeechStopped,
+)
 
 # Server error codes after which reconnecting cannot help.
 FATAL_SERVER_CODES = frozenset(
@@ -56,3 +65,51 @@ class Backoff:
     def gives_up(self, attempt: int) -> bool:
         """True when retry number ``attempt`` would exceed the allowed attempts."""
         return attempt > self.max_attempts
+
+
+class Liveness:
+    """Whether a connection is alive, from what the server says (pure: the clock is passed in).
+
+    A stall is silence while the server owes an answer (after ``session.update``, a committed
+    turn, ``response.create``, during a response), not a quiet room: with nobody talking the
+    service sends nothing for minutes. Quiet moments (nothing owed, nobody speaking) are when
+    a session can be renewed without cutting anyone off.
+    """
+
+    def __init__(self, now: float) -> None:
+        self.last_heard = now
+        self.expecting = False
+        self.user_speaking = False
+        self.stalled = False  # set by the watchdog when it gives up on the connection
+        self.planned = False  # set by the watchdog for a renewal at a quiet moment
+
+    def heard(self, now: float) -> None:
+        """Any frame from the server."""
+        self.last_heard = now
+
+    def expect(self, now: float) -> None:
+        """We sent something the server must answer."""
+        if not self.expecting:
+            self.expecting = True
+            self.last_heard = now
+
+    def track(self, happening: Any, response_active: bool) -> None:
+        """Follow what the server said (a protocol happening)."""
+        if isinstance(happening, SessionUpdated):
+            self.expecting = response_active
+        elif isinstance(happening, SpeechStarted):
+            self.user_speaking = True
+        elif isinstance(happening, SpeechStopped):
+            self.user_speaking = False
+            self.expecting = True  # server VAD commits the turn: a response follows
+        elif isinstance(happening, ResponseStarted):
+            self.expecting = True
+        elif isinstance(happening, ResponseDone):
+            self.expecting = False
+
+    def is_stalled(self, now: float, timeout_s: float) -> bool:
+        return self.expecting and now - self.last_heard > timeout_s
+
+    def is_quiet(self, audible: bool) -> bool:
+        """Nothing owed, nobody talking, nothing playing (``audible``): safe to renew."""
+        return not (self.expecting or self.user_speaking or audible)

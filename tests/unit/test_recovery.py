@@ -2,7 +2,14 @@
 
 import pytest
 
-from appliance.recovery import Backoff, retryable_http_status
+from appliance.realtime.protocol import (
+    ResponseDone,
+    ResponseStarted,
+    SessionUpdated,
+    SpeechStarted,
+    SpeechStopped,
+)
+from appliance.recovery import Backoff, Liveness, retryable_http_status
 
 
 def test_backoff_doubles_and_caps():
@@ -39,3 +46,40 @@ def test_gives_up_after_max_attempts():
 )
 def test_retryable_statuses(status, retry):
     assert retryable_http_status(status) is retry
+
+
+def test_liveness_a_quiet_room_is_not_a_stall():
+    live = Liveness(now=0.0)
+    assert not live.is_stalled(now=600.0, timeout_s=15)  # nobody talked, nothing owed
+    assert live.is_quiet(audible=False)
+
+
+def test_liveness_silence_while_an_answer_is_owed_is_a_stall():
+    live = Liveness(now=0.0)
+    live.expect(now=10.0)  # e.g. response.create sent
+    assert not live.is_stalled(now=24.0, timeout_s=15)
+    assert live.is_stalled(now=26.0, timeout_s=15)
+    live.heard(now=25.0)
+    assert not live.is_stalled(now=26.0, timeout_s=15)
+
+
+def test_liveness_follows_the_turns():
+    live = Liveness(now=0.0)
+    live.track(SpeechStarted("u1", 0), response_active=False)
+    assert live.user_speaking and not live.is_quiet(audible=False)
+    live.track(SpeechStopped("u1"), response_active=False)
+    assert live.expecting  # the committed turn is owed an answer
+    live.track(ResponseStarted("r1"), response_active=True)
+    live.track(ResponseDone("r1", "completed"), response_active=False)
+    assert not live.expecting and live.is_quiet(audible=False)
+    assert not live.is_quiet(audible=True)  # the answer is still playing
+
+
+def test_liveness_session_updated_clears_what_it_owed():
+    live = Liveness(now=0.0)
+    live.expect(now=1.0)  # session.update sent
+    live.track(SessionUpdated({}), response_active=False)
+    assert not live.expecting
+    live.expect(now=2.0)
+    live.track(SessionUpdated({}), response_active=True)  # a response is still running
+    assert live.expecting
