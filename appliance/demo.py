@@ -28,6 +28,7 @@ import tomli_w
 from appliance.audio.wav import write_wav
 from appliance.cli import format_event
 from appliance.control import request
+from appliance.sim.process import SimProcess
 
 QUESTION = "Hello! What is the weather like in Paris today?"
 
@@ -108,18 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     display = "none" if args.headless or not _has_display() else "window"
 
     work = Path(tempfile.mkdtemp(prefix="appliance-demo-"))
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "appliance.sim", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert sim.stdout is not None
-    line = sim.stdout.readline()
-    if "listening on" not in line:
-        print("the simulator did not start", file=sys.stderr)
+    try:
+        sim = SimProcess()
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
         return 1
-    sim_url = line.split()[-1]
+    sim_url = sim.url
     print(f"simulator:  {sim_url}")
     question = work / "question.wav"
     print(f"microphone: {question.name} ({make_question_wav(question)}): {QUESTION!r}")
@@ -169,13 +164,13 @@ def main(argv: list[str] | None = None) -> int:
             with _suppress_interrupt():
                 app.wait()
     finally:
-        for proc in (app, sim):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        if app.poll() is None:
+            app.send_signal(signal.SIGTERM)
+            try:
+                app.wait(10)
+            except subprocess.TimeoutExpired:
+                app.kill()
+        sim.stop()
     if not answered.is_set():
         print("\nno answer came; the appliance log:\n" + log_path.read_text(), file=sys.stderr)
         return 1

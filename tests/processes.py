@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from appliance.sim.process import SimProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,33 +45,11 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, poll: float 
         threading.Event().wait(poll)
 
 
-class Sim:
-    """``python -m appliance.sim --port 0`` in a subprocess, with its admin endpoints."""
+class Sim(SimProcess):
+    """The simulator subprocess (with a clean environment) and its admin endpoints."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance.sim", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=child_env(),
-        )
-        assert self.proc.stdout is not None
-        self.output: list[str] = []
-        self.url = ""
-        for line in self.proc.stdout:
-            self.output.append(line)
-            if line.startswith("appliance-sim listening on "):
-                self.url = line.split()[-1].strip()
-                break
-        if not self.url:
-            raise RuntimeError("the simulator did not start:\n" + "".join(self.output))
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
+        super().__init__(*args, env=child_env())
 
     def _http(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -97,12 +74,3 @@ class Sim:
     def client_events(self, kind: str | None = None) -> list[dict[str, Any]]:
         events = self.log()["client_events"]
         return [e for e in events if kind is None or e.get("type") == kind]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()

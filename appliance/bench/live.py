@@ -34,6 +34,7 @@ from appliance.bench import Row
 from appliance.bench.audio import _sound_server
 from appliance.config import validate
 from appliance.hub import Hub
+from appliance.sim.process import SimProcess
 
 
 def _speech_wav(path: Path, seconds: float) -> None:
@@ -71,15 +72,9 @@ def run(quick: bool) -> list[Row]:
 
 def _measure(quick: bool, where: str) -> list[Row]:
     work = Path(tempfile.mkdtemp(prefix="appliance-bench-live-"))
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "appliance.sim", "--port", "0", "--answer-seconds", "6"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    sim = SimProcess("--answer-seconds", "6")
+    url = sim.url
     try:
-        assert sim.stdout is not None
-        url = sim.stdout.readline().split()[-1]
         config = validate(
             {
                 "openai": {"api_base": url, "dialect": "ga"},
@@ -149,8 +144,7 @@ def _measure(quick: bool, where: str) -> list[Row]:
         worker.join(10)
         return _rows(app, config.audio.block_ms, blocks, cuts, cpu_live / wall_live, where, audio)
     finally:
-        sim.terminate()
-        sim.wait(10)
+        sim.stop()
 
 
 def _rows(

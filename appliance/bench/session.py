@@ -11,8 +11,6 @@ backend) against a simulator subprocess, for a spoken question and its answer.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -24,6 +22,7 @@ from appliance.audio.wav import WavBackend, write_wav
 from appliance.bench import Row
 from appliance.config import validate
 from appliance.hub import Hub
+from appliance.sim.process import SimProcess
 
 
 def _question(path: Path) -> None:
@@ -42,15 +41,9 @@ def _percentiles(values: list[float]) -> tuple[float, float, float]:
 
 def run(quick: bool) -> list[Row]:
     work = Path(tempfile.mkdtemp(prefix="appliance-bench-"))
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "appliance.sim", "--port", "0", "--answer-seconds", "3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    sim = SimProcess("--answer-seconds", "3")
+    url = sim.url
     try:
-        assert sim.stdout is not None
-        url = sim.stdout.readline().split()[-1]
         question = work / "q.wav"
         _question(question)
         config = validate(
@@ -121,5 +114,4 @@ def run(quick: bool) -> list[Row]:
         )
         return rows
     finally:
-        sim.terminate()
-        sim.wait(10)
+        sim.stop()

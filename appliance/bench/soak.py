@@ -34,6 +34,7 @@ import numpy as np
 from appliance.audio.wav import write_wav
 from appliance.bench import Row
 from appliance.control import request
+from appliance.sim.process import SimProcess
 from appliance.sim.voice import synth_speech
 
 MIB = 1024 * 1024
@@ -149,15 +150,8 @@ class _Processes:
     def __init__(self, work: Path, audio_in: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
         env["PYTHONUNBUFFERED"] = "1"
-        self.sim = subprocess.Popen(
-            [sys.executable, "-m", "appliance.sim", "--port", "0", "--answer-seconds", "2"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env,
-        )
-        assert self.sim.stdout is not None
-        url = self.sim.stdout.readline().split()[-1]
+        self.sim = SimProcess("--answer-seconds", "2", env=env)
+        url = self.sim.url
         self.socket = work / "control.sock"
         config = work / "config.toml"
         config.write_text(
@@ -205,14 +199,14 @@ class _Processes:
                 time.sleep(0.05)
 
     def close(self) -> None:
-        for proc in (self.app, self.sim):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        if self.app.poll() is None:
+            self.app.send_signal(signal.SIGTERM)
+            try:
+                self.app.wait(15)
+            except subprocess.TimeoutExpired:
+                self.app.kill()
+                self.app.wait()
+        self.sim.stop()
         self.log.close()
 
 
