@@ -101,9 +101,8 @@ class Appliance:
         self.dialect = self._configured_dialect()
         self.session_id: str | None = None
         self.subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
-        self.metrics: dict[str, deque[float]] = {
-            "capture_to_send_ms": deque(maxlen=2000),
-        }
+        self.capture_to_send_ms: deque[float] = deque(maxlen=2000)
+        """Latest microphone blocks' capture -> ``append`` sent times (bench)."""
         self._task: asyncio.Task[None] | None = None
         self._ws: Any = None
         self._proto: Protocol | None = None
@@ -555,7 +554,7 @@ class Appliance:
     ) -> None:
         tail_s = self.config.audio.echo_tail_ms / 1000
         half_duplex = self.config.audio.echo == "half-duplex"
-        latencies = self.metrics["capture_to_send_ms"]
+        latencies = self.capture_to_send_ms
         while True:
             block, captured = await queue.get()
             view = self.machine.view

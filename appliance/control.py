@@ -146,8 +146,8 @@ class ControlServer:
         if cmd in simple:
             app.handle(simple[cmd])
             return {"ok": True, "state": app.machine.view.state, "muted": app.machine.view.muted}
-        if cmd == "press":
-            press(app, bool(request.get("hold")))
+        if cmd == "press":  # what the physical button does, with the same action mapping
+            virtual_press(app.hub, app.config.gpio, bool(request.get("hold")))
             return {"ok": True, "state": app.machine.view.state, "muted": app.machine.view.muted}
         if cmd == "say":
             text = request.get("text")
@@ -194,11 +194,6 @@ class ControlServer:
                 await _reply(writer, getter.result())
         finally:
             self.app.subscribers.discard(queue)
-
-
-def press(app: Appliance, hold: bool) -> None:
-    """What the physical button does, through the GPIO module's action mapping."""
-    virtual_press(app.hub, app.config.gpio, hold)
 
 
 async def _reply(writer: asyncio.StreamWriter, payload: dict[str, Any]) -> None:

@@ -160,7 +160,7 @@ def _rows(
     rows: list[Row] = []
     rows += _stats(
         "capture->append latency (from the ADC time of the block's first frame)",
-        list(app.metrics["capture_to_send_ms"]),
+        list(app.capture_to_send_ms),
         "ms",
         note,
     )
