@@ -27,6 +27,7 @@ from appliance.audio.backend import AudioBackend, AudioError
 from appliance.audio.playback import Playback
 from appliance.config import AppConfig, ConfigError, SessionConfig
 from appliance.configfile import restart_needed
+from appliance.control import ControlServer
 from appliance.functions import FunctionRunner
 from appliance.hooks import HookRunner
 from appliance.hub import Hub
@@ -112,9 +113,9 @@ class Appliance:
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
-        self.hooks: HookRunner | None = None
-        self.notifier: Notifier | None = None
-        self.control: Any = None
+        self.hooks = HookRunner(config.hooks)
+        self.notifier = Notifier()
+        self.control = ControlServer(self, config.control.socket, config.control.mode)
         self.started_at = time.monotonic()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -123,9 +124,7 @@ class Appliance:
         """Serve until :meth:`request_stop`; then stop the session and clean up."""
         self._loop = asyncio.get_running_loop()
         self.hub.attach(self._loop, self.handle)
-        self._start_optional_parts()
-        if self.control is not None:
-            await self.control.start()
+        await self.control.start()
         if not self.keys.configured:
             log.warning(
                 "no key source configured: set realtime.provisioning.url or openai.key_file"
@@ -136,7 +135,7 @@ class Appliance:
         elif rt.auto_fetch_ephemeral_key and self.keys.configured:
             self._spawn(self._prefetch())
         self._spawn(self._announce_ready())
-        watchdog = self._spawn(self._watchdog()) if self.notifier else None
+        watchdog = self._spawn(self._watchdog())
         log.info(
             "ready: %s, key from %s, dialect %s, model %s",
             safe_url(self.config.openai.api_base),
@@ -150,12 +149,9 @@ class Appliance:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(asyncio.shield(self._task), 5)
-        if watchdog:
-            watchdog.cancel()
-        if self.control is not None:
-            await self.control.close()
-        if self.hooks is not None:
-            await self.hooks.aclose()
+        watchdog.cancel()
+        await self.control.close()
+        await self.hooks.aclose()
         for task in list(self._background):
             task.cancel()
         await asyncio.to_thread(self.audio.close)
@@ -170,17 +166,7 @@ class Appliance:
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._stopping.set)
 
-    def _start_optional_parts(self) -> None:
-        """Control socket, hooks and systemd notification."""
-        from appliance.control import ControlServer  # control imports this module's names
-
-        self.control = ControlServer(self, self.config.control.socket, self.config.control.mode)
-        self.hooks = HookRunner(self.config.hooks)
-        self.notifier = Notifier()
-
     def _notify(self, what: str, text: str | None = None) -> None:
-        if self.notifier is None:
-            return
         try:
             if what == "status":
                 self.notifier.status(text)
@@ -244,11 +230,10 @@ class Appliance:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     queue.get_nowait()
             queue.put_nowait(event)
-        if self.hooks is not None:
-            try:
-                self.hooks.dispatch(event)
-            except Exception as exc:
-                log.warning("hook dispatch failed: %s", exc)
+        try:
+            self.hooks.dispatch(event)
+        except Exception as exc:
+            log.warning("hook dispatch failed: %s", exc)
 
     def _fail(self, cause: str) -> None:
         cause = REDACTOR(cause)
@@ -658,8 +643,7 @@ class Appliance:
         self.config = new
         self.keys = KeySource(new)
         self.functions = FunctionRunner(new.realtime.config.function_handler)
-        if self.hooks is not None:
-            self.hooks.update(new.hooks)
+        self.hooks.update(new.hooks)
         sent = False
         if new.realtime.config != old_session and self._ws is not None and self._proto is not None:
             self._proto.config = new.realtime.config
