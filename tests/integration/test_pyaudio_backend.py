@@ -135,10 +135,14 @@ def test_speech_into_the_mic_reaches_on_capture(
         session.captured.clear()
     sound_server.play(tmp_path / "speech.wav")
 
+    want = resample(speech, rate, WIRE_RATE)
+
     def heard_all() -> bool:
+        # the phrase starts at or before its first loud sample: wait until the capture holds
+        # a whole phrase's length from there (its quiet tail included), and a little more
         x = session.capture().astype(np.float32) / 32768
         span = loud_span(x, WIRE_RATE, 0.02)
-        return span is not None and len(x) - span[1] > WIRE_RATE // 5
+        return span is not None and len(x) >= span[0] + len(want) + WIRE_RATE // 10
 
     assert wait_for(heard_all, 5), "the speech never reached on_capture"
     with session.lock:
@@ -152,7 +156,6 @@ def test_speech_into_the_mic_reaches_on_capture(
     assert delivered / (times[-1] - times[0]) == pytest.approx(WIRE_RATE, rel=0.05)
 
     got = session.capture().astype(np.float32) / 32768
-    want = resample(speech, rate, WIRE_RATE)
     # find the phrase in the capture and compare waveforms: same sound, same level
     n = len(got) + len(want)
     corr = np.fft.irfft(np.fft.rfft(got, n) * np.conj(np.fft.rfft(want, n)), n)
