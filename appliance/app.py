@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from appliance import state
 from appliance.audio.backend import AudioBackend, AudioError
+from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
 from appliance.config import AppConfig, ConfigError, SessionConfig
 from appliance.configfile import restart_needed
@@ -87,8 +88,15 @@ class Appliance:
         self.config = config
         self.config_path = config_path
         self.hub = hub
-        self.audio = audio
+        self.audio = AudioDevice(audio)
+        self._audio_generation = 0
+        """Bumped at each open: errors reported by an earlier open's streams are ignored."""
         self.machine = state.Machine()
+        self.published = self.machine.view
+        """The view the outside world (screen, LED, socket, hooks) has been shown. It trails
+        :attr:`machine`'s while a stopped session is still closing its audio device, so
+        ``idle`` is only announced once no stream of that session exists."""
+        self._closing: asyncio.Task[None] | None = None
         self.keys = KeySource(config)
         self.functions = FunctionRunner(config.realtime.config.function_handler)
         hub.analyser.max_scale = config.realtime.avatar.max_scale
@@ -154,10 +162,7 @@ class Appliance:
         await self.hooks.aclose()
         for task in list(self._background):
             task.cancel()
-        await asyncio.to_thread(self.audio.close)
-        finish = getattr(self.audio, "finish", None)
-        if finish:
-            await asyncio.to_thread(finish)
+        await self.audio.shutdown()
         log.info("stopped")
 
     def request_stop(self) -> None:
@@ -201,7 +206,6 @@ class Appliance:
 
     def handle(self, event: state.Input) -> None:
         """Apply one input (on the loop thread) and carry out the effects."""
-        before = self.machine.view
         effects = self.machine.handle(event)
         for effect in effects:
             match effect:
@@ -214,13 +218,22 @@ class Appliance:
                 case state.Emit(name=name):
                     log.info("session %s", name)
                     self.emit({"type": name})
-        after = self.machine.view
-        if after != before:
-            self.hub.publish(after)
-            if after.state != before.state:
-                log.info("state %s", after.state)
-                self._notify("status", after.state)
-            self.emit({"type": "state", **after.as_dict()})
+        self._publish()
+
+    def _publish(self) -> None:
+        """Show the machine's view to the front ends, unless a stopped session is still
+        tearing down: then it is shown when that session's task has ended."""
+        if self._closing is not None and not self._closing.done():
+            return
+        before, after = self.published, self.machine.view
+        if after == before:
+            return
+        self.published = after
+        self.hub.publish(after)
+        if after.state != before.state:
+            log.info("state %s", after.state)
+            self._notify("status", after.state)
+        self.emit({"type": "state", **after.as_dict()})
 
     def emit(self, event: dict[str, Any]) -> None:
         """Publish an event to socket subscribers and hooks (never blocks)."""
@@ -253,9 +266,16 @@ class Appliance:
         self._task = asyncio.get_running_loop().create_task(self._session_task(previous))
 
     def _cancel_session(self) -> None:
-        # The session task itself may report a failure: it then ends on its own.
-        if self._task is not None and not self._task.done() and self._task is not _current():
-            self._task.cancel()
+        """End the session task (a task reporting its own failure ends on its own). Until it
+        has closed its audio device, the new state is held back (see :meth:`_publish`)."""
+        task = self._task
+        if task is None or task.done():
+            return
+        if task is not _current():
+            task.cancel()
+        if self._closing is not task:
+            self._closing = task
+            task.add_done_callback(lambda _task: self._publish())
 
     async def _prefetch(self) -> None:
         try:
@@ -317,17 +337,26 @@ class Appliance:
                     self.emit({"type": "error", "message": cause, "fatal": False})
                     self.handle(state.Reconnecting(cause, failures))
                     await asyncio.sleep(delay)
-        except SessionError as exc:
-            self._fail(str(exc))
-        except (DialectError, AudioError) as exc:
-            self._fail(f"audio: {exc}" if isinstance(exc, AudioError) else str(exc))
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # keep the worker alive whatever happens
-            log.exception("session failed")
-            self._fail(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            if self._superseded():
+                # stopped or replaced: what it raised on the way out is nobody's error
+                log.debug("a stopped session ended with %s: %s", type(exc).__name__, exc)
+            elif isinstance(exc, SessionError | DialectError):
+                self._fail(str(exc))
+            elif isinstance(exc, AudioError):
+                self._fail(f"audio: {exc}")
+            else:  # keep the worker alive whatever happens
+                log.exception("session failed")
+                self._fail(f"{type(exc).__name__}: {exc}")
         finally:
             await self._teardown()
+
+    def _superseded(self) -> bool:
+        """True in a session task that was cancelled or replaced by a newer one."""
+        task = _current()
+        return task is None or task is not self._task or task.cancelling() > 0
 
     async def _serve(self, dialect_name: str, key: str) -> None:
         """One connection. Returns for a planned reconnect; raises :class:`SessionError` when
@@ -379,11 +408,12 @@ class Appliance:
                             continue  # a repeated session.created: already set up
                         self.session_id = happening.session.get("id")
                         self._was_live = True
-                        self.handle(state.Connected())
                         if self._needs_update(cfg):
                             await ws.send(json.dumps(session_update))
                             activity.expect(time.monotonic())
                         sender = await self._open_audio(ws, proto)
+                        # live (screen, LED, "started") only once the device really is open
+                        self.handle(state.Connected())
                     elif isinstance(happening, ServerError):
                         last_error = happening
                         if happening.code == BETA_REFUSAL_CODE:
@@ -397,7 +427,7 @@ class Appliance:
             watchdog.cancel()
             if sender is not None:
                 sender.cancel()
-            await asyncio.to_thread(self.audio.close)
+            await self.audio.close()  # the one place a session's audio is closed
             self.playback.clear()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 2)
@@ -522,16 +552,20 @@ class Appliance:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(put, block, captured)
 
+        self._audio_generation += 1
+        generation = self._audio_generation
+
         def on_error(message: str) -> None:  # any thread
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._audio_failed, message)
+                loop.call_soon_threadsafe(self._audio_failed, message, generation)
 
         self.playback.clear()
-        await asyncio.to_thread(self.audio.open, self.playback, on_capture, on_error)
+        await self.audio.open(self.playback, on_capture, on_error)
         return loop.create_task(self._send_microphone(ws, proto, queue))
 
-    def _audio_failed(self, message: str) -> None:
-        if self.machine.view.phase is state.Phase.LIVE:
+    def _audio_failed(self, message: str, generation: int) -> None:
+        current = generation == self._audio_generation and self.audio.is_open
+        if current and self.machine.view.phase is state.Phase.LIVE:
             self._fail(f"audio: {message}")
 
     async def _send_microphone(
@@ -560,7 +594,6 @@ class Appliance:
     async def _teardown(self) -> None:
         self.playback.clear()
         ws, self._ws, self._proto = self._ws, None, None
-        await asyncio.to_thread(self.audio.close)
         if ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 2)
@@ -569,7 +602,7 @@ class Appliance:
     # --- commands (control socket) ----------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        view = self.machine.view
+        view = self.published
         return {
             "state": view.state,
             "phase": view.phase.value,
@@ -583,6 +616,7 @@ class Appliance:
             "notice": view.notice,
             "session_id": self.session_id,
             "audio": self.audio.name,
+            "audio_open": self.audio.is_open,
             "playback": {
                 "underruns": self.playback.stats.underruns,
                 "queued_ms": self.playback.queued_ms,

@@ -5,22 +5,18 @@ a case-insensitive name substring (``"USB"``), or nothing for the system default
 with PulseAudio or PipeWire the useful devices are usually ``default`` and ``pulse``; on a bare
 Raspberry Pi they are the ALSA cards (``"USB Audio Device: - (hw:1,0)"``).
 
-PortAudio prints a lot of harmless ALSA and JACK chatter on stderr while it probes devices;
-:func:`quiet_stderr` keeps it off the console (and the journal).
+PortAudio's ALSA and JACK probing prints a lot of harmless chatter on stderr;
+:func:`~appliance.audio.quiet.silence_audio_libraries` keeps it off the console (and the journal).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import sys
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from appliance.audio.backend import AudioError
+from appliance.audio.quiet import silence_audio_libraries
 
 if TYPE_CHECKING:
     import pyaudio
@@ -28,12 +24,6 @@ if TYPE_CHECKING:
     from appliance.config import AudioConfig
 
 Kind = Literal["input", "output"]
-
-# What PortAudio's ALSA and JACK probing prints on stderr and is of no use to anyone.
-_NOISE = re.compile(
-    r"^(ALSA lib |Cannot connect to server|jack server is not running|JackShm|"
-    r"Expression 'alsa_snd|Cannot lock down|connect\(2\) call to)"
-)
 
 
 @dataclass(frozen=True)
@@ -51,32 +41,6 @@ class Device:
         return self.max_input_channels if kind == "input" else self.max_output_channels
 
 
-@contextlib.contextmanager
-def quiet_stderr() -> Iterator[None]:
-    """Hide C-level ALSA/JACK noise written to fd 2 for the duration; other lines pass through."""
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, ValueError, OSError):  # no real stderr (e.g. captured by a test)
-        fd = 2
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        os.dup2(sink.fileno(), fd)
-        try:
-            yield
-        finally:
-            os.dup2(saved, fd)
-            os.close(saved)
-            sink.seek(0)
-            kept = [
-                line
-                for line in sink.read().decode(errors="replace").splitlines()
-                if line.strip() and not _NOISE.match(line)
-            ]
-            if kept:
-                os.write(fd, ("\n".join(kept) + "\n").encode())
-
-
 def open_portaudio() -> pyaudio.PyAudio:
     """Initialise PortAudio quietly. Raises :class:`AudioError` if PyAudio is missing."""
     try:
@@ -86,8 +50,8 @@ def open_portaudio() -> pyaudio.PyAudio:
             "PyAudio is not installed (pip install pyaudio; it needs portaudio19-dev)"
         ) from exc
     os.environ.setdefault("JACK_NO_START_SERVER", "1")
-    with quiet_stderr():
-        return pyaudio.PyAudio()
+    silence_audio_libraries()
+    return pyaudio.PyAudio()
 
 
 def list_devices(pa: pyaudio.PyAudio) -> list[Device]:

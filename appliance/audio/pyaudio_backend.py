@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from appliance.audio.backend import AudioError, CaptureCallback, ErrorCallback
-from appliance.audio.devices import Device, Kind, choose, open_portaudio, quiet_stderr
+from appliance.audio.devices import Device, Kind, choose, open_portaudio
 from appliance.audio.pcm import WIRE_RATE, Resampler, to_channels, to_float, to_int16, to_mono
 from appliance.audio.playback import Playback
 
@@ -153,6 +153,9 @@ class PyAudioBackend:
         self._last_in = 0.0
         self._last_out = 0.0
         self.output_tap: Callable[[bytes, float], None] | None = None
+        # open() and close() never overlap, whichever threads call them (PortAudio and ALSA
+        # crash when streams are opened and closed concurrently).
+        self._lifecycle = threading.RLock()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -160,6 +163,12 @@ class PyAudioBackend:
         self, playback: Playback, on_capture: CaptureCallback, on_error: ErrorCallback
     ) -> None:
         """Open both devices and start streaming. Raises :class:`AudioError` naming the device."""
+        with self._lifecycle:
+            self._open(playback, on_capture, on_error)
+
+    def _open(
+        self, playback: Playback, on_capture: CaptureCallback, on_error: ErrorCallback
+    ) -> None:
         self.close()
         self._closing.clear()
         self._reported = False
@@ -195,9 +204,8 @@ class PyAudioBackend:
             )
             now = time.monotonic()
             self._last_in = self._last_out = now
-            with quiet_stderr():
-                self._out.start_stream()
-                self._in.start_stream()
+            self._out.start_stream()
+            self._in.start_stream()
         except AudioError:
             self.close()
             raise
@@ -219,6 +227,10 @@ class PyAudioBackend:
 
     def close(self) -> None:
         """Stop and close both streams and PortAudio. Safe to call at any time, repeatedly."""
+        with self._lifecycle:
+            self._close()
+
+    def _close(self) -> None:
         self._closing.set()
         watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None and watchdog is not threading.current_thread():
@@ -229,13 +241,11 @@ class PyAudioBackend:
             if stream is None:
                 continue
             try:
-                with quiet_stderr():
-                    stream.stop_stream()
+                stream.stop_stream()
             except Exception:  # the device may be gone already
                 log.debug("stop_stream failed", exc_info=True)
             try:
-                with quiet_stderr():
-                    stream.close()
+                stream.close()
             except Exception:
                 log.debug("stream close failed", exc_info=True)
         pa, self._pa = self._pa, None
@@ -262,9 +272,8 @@ class PyAudioBackend:
                 f"{kind}_format": pyaudio.paInt16,
             }
             try:
-                with quiet_stderr():
-                    if self._pa.is_format_supported(**args):
-                        return channels
+                if self._pa.is_format_supported(**args):
+                    return channels
             except ValueError:
                 continue
         return min(2, device.channels(kind))
@@ -274,16 +283,15 @@ class PyAudioBackend:
 
         assert self._pa is not None
         try:
-            with quiet_stderr():
-                return self._pa.open(
-                    format=pyaudio.paInt16,
-                    input=kind == "input",
-                    output=kind == "output",
-                    input_device_index=device.index if kind == "input" else None,
-                    output_device_index=device.index if kind == "output" else None,
-                    start=False,
-                    **kwargs,
-                )
+            return self._pa.open(
+                format=pyaudio.paInt16,
+                input=kind == "input",
+                output=kind == "output",
+                input_device_index=device.index if kind == "input" else None,
+                output_device_index=device.index if kind == "output" else None,
+                start=False,
+                **kwargs,
+            )
         except (OSError, ValueError) as exc:
             raise AudioError(
                 f"cannot open {kind} device {device.index} ({device.name!r}) at "

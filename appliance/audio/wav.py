@@ -74,21 +74,24 @@ class WavBackend:
             self._out.setsampwidth(2)
             self._out.setframerate(WIRE_RATE)
         self._out_lock = threading.Lock()
+        self._lifecycle = threading.RLock()  # open() and close() never overlap
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
     def open(
         self, playback: Playback, on_capture: CaptureCallback, on_error: ErrorCallback
     ) -> None:
-        self.close()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(playback, on_capture, on_error, self._stop),
-            daemon=True,
-            name="wav-audio",
-        )
-        self._thread.start()
+        with self._lifecycle:
+            self.close()
+            stop = self._stop = threading.Event()
+            thread = threading.Thread(
+                target=self._run,
+                args=(playback, on_capture, on_error, stop),
+                daemon=True,
+                name="wav-audio",
+            )
+            thread.start()
+            self._thread = thread  # only a started thread is ever joined
 
     def _run(
         self,
@@ -121,10 +124,11 @@ class WavBackend:
             on_error(f"WAV audio failed: {exc}")
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)
-        self._thread = None
+        with self._lifecycle:
+            self._stop.set()
+            thread, self._thread = self._thread, None
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=2)
 
     def finish(self) -> None:
         """Close the streams and finalise the output WAV (header with the right length)."""

@@ -6,15 +6,18 @@
 # On a fresh Debian 12 / Raspberry Pi OS Bookworm machine it
 #   1. checks the system packages in APPLIANCE_APT_PACKAGES and installs the missing ones with
 #      apt-get when running as root (otherwise prints the exact sudo command and exits 1);
-#   2. creates the virtualenv .venv/ at the repository root if it is missing;
-#   3. runs `pip install -e '.[dev]'` when pyproject.toml changed since the last install (a
-#      stamp file inside .venv/ remembers it), so re-runs take a fraction of a second.
+#   2. creates the virtualenv .venv/ at the repository root if it is missing, and rebuilds it
+#      when it was made at another path or with another Python (it is never committed);
+#   3. runs `pip install -e '.[dev]'` when pyproject.toml or the checkout's path changed since
+#      the last install (a stamp file inside .venv/ remembers both), so re-runs take a
+#      fraction of a second;
+#   4. fails if `appliance` is then imported from anywhere but this checkout.
 #
 # Afterwards APPLIANCE_ROOT is the repository root, APPLIANCE_VENV the virtualenv, and the
 # virtualenv's bin/ is first on PATH. Set APPLIANCE_SKIP_APT=1 to skip step 1 (e.g. on a
 # system that is not Debian-based and was prepared by hand).
 
-APPLIANCE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+APPLIANCE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 APPLIANCE_VENV="$APPLIANCE_ROOT/.venv"
 export APPLIANCE_ROOT APPLIANCE_VENV
 
@@ -104,19 +107,62 @@ appliance_check_system() {
     return 0
 }
 
+# Print why the virtualenv at APPLIANCE_VENV cannot serve this checkout, or nothing if it can.
+# A virtualenv is tied to the path it was made at (its scripts' #! lines) and to the Python
+# that made it (pyvenv.cfg's home and version); one copied from elsewhere, or left by another
+# Python, is rebuilt rather than trusted.
+appliance_venv_problem() {
+    local python="$1" cfg="$APPLIANCE_VENV/pyvenv.cfg" home version want_version
+    [[ -x "$APPLIANCE_VENV/bin/python" ]] || { echo "it has no bin/python"; return; }
+    [[ -f "$cfg" ]] || { echo "it has no pyvenv.cfg"; return; }
+    home="$(sed -n 's/^home *= *//p' "$cfg")"
+    version="$(sed -n 's/^version\(_info\)\? *= *//p' "$cfg" | head -n1)"
+    [[ -d "$home" ]] || { echo "the Python it was made with ($home) is gone"; return; }
+    want_version="$("$python" -c 'import platform; print(platform.python_version())' 2>/dev/null)"
+    if [[ -n "$want_version" && "${version%.*}" != "${want_version%.*}" ]]; then
+        echo "it was made with Python $version, not $want_version"
+        return
+    fi
+    "$APPLIANCE_VENV/bin/python" -c 'import sys' 2>/dev/null || { echo "its python does not run"; return; }
+    local script first
+    for script in "$APPLIANCE_VENV"/bin/pip "$APPLIANCE_VENV"/bin/pytest; do
+        [[ -f "$script" ]] || continue
+        first="$(head -n1 "$script")"
+        if [[ "$first" != "#!$APPLIANCE_VENV/bin/python"* ]]; then
+            echo "it was made for another path (${script##*/} starts with ${first})"
+            return
+        fi
+    done
+}
+
+# Print the directory `appliance` is imported from by the virtualenv's Python (empty if none).
+appliance_import_dir() {
+    (cd / && "$APPLIANCE_VENV/bin/python" -c \
+        'import os, appliance; print(os.path.dirname(os.path.realpath(appliance.__file__)))' \
+        2>/dev/null) || true
+}
+
 appliance_check_venv() {
-    local python="${APPLIANCE_PYTHON:-python3}"
+    local python="${APPLIANCE_PYTHON:-python3}" problem
+    "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || appliance_die "Python >= 3.11 is needed; $python is $("$python" --version 2>&1)"
+    if [[ -e "$APPLIANCE_VENV" ]]; then
+        problem="$(appliance_venv_problem "$python")"
+        if [[ -n "$problem" ]]; then
+            echo "rebuilding the virtualenv $APPLIANCE_VENV: $problem" >&2
+            rm -rf "$APPLIANCE_VENV"
+        fi
+    fi
     if [[ ! -x "$APPLIANCE_VENV/bin/python" ]]; then
-        "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-            || appliance_die "Python >= 3.11 is needed; $python is $("$python" --version 2>&1)"
         echo "creating the virtualenv $APPLIANCE_VENV" >&2
         "$python" -m venv "$APPLIANCE_VENV" \
             || appliance_die "python3 -m venv failed (is python3-venv installed?)"
     fi
+    # The stamp names the checkout and pyproject.toml's content: either changing reinstalls.
     local stamp="$APPLIANCE_VENV/.appliance-installed" want have="" log
-    want="$(sha256sum "$APPLIANCE_ROOT/pyproject.toml" | cut -d' ' -f1)"
+    want="$APPLIANCE_ROOT $(sha256sum "$APPLIANCE_ROOT/pyproject.toml" | cut -d' ' -f1)"
     [[ -f "$stamp" ]] && have="$(cat "$stamp")"
-    if [[ "$want" != "$have" ]]; then
+    if [[ "$want" != "$have" || "$(appliance_import_dir)" != "$APPLIANCE_ROOT/appliance" ]]; then
         echo "installing the appliance and its Python dependencies into .venv" >&2
         log="$(mktemp)"
         if ! (cd "$APPLIANCE_ROOT" && "$APPLIANCE_VENV/bin/python" -m pip install \
@@ -128,6 +174,11 @@ appliance_check_venv() {
         rm -f "$log"
         echo "$want" >"$stamp"
     fi
+    local found
+    found="$(appliance_import_dir)"
+    [[ "$found" == "$APPLIANCE_ROOT/appliance" ]] \
+        || appliance_die "the virtualenv imports appliance from '${found:-nowhere}'," \
+            "not from this checkout ($APPLIANCE_ROOT/appliance); remove $APPLIANCE_VENV and retry"
 }
 
 appliance_check_system
