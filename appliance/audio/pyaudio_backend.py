@@ -112,6 +112,15 @@ class PlaybackConverter:
         return to_int16(to_channels(joined[:frames], self.channels)).tobytes()
 
 
+def dac_delay(timing: Any) -> float:
+    """Seconds from an output callback until its first frame reaches the DAC, from the
+    callback's PortAudio time info (0 when the host API does not report it)."""
+    if not timing:
+        return 0.0
+    delay = timing.get("output_buffer_dac_time", 0.0) - timing.get("current_time", 0.0)
+    return delay if 0.0 <= delay < 2.0 else 0.0
+
+
 @dataclass
 class StreamStats:
     """Counters of the open streams (read by the bench and ``appliance status``)."""
@@ -129,7 +138,9 @@ class PyAudioBackend:
 
     After :meth:`open`, ``input_device``/``output_device`` and ``input_rate``/``output_rate``
     describe what was opened. ``output_tap``, if set, is called from the output callback with
-    each block handed to the device and the callback's ``time.perf_counter()`` (tests, bench).
+    each block handed to the device, the callback's ``time.perf_counter()`` and the moment (same
+    clock) the block's first frame will reach the DAC, from PortAudio's
+    ``outputBufferDacTime`` (tests, bench: latency "at the DAC", device buffer included).
     """
 
     name = "pyaudio"
@@ -152,7 +163,7 @@ class PyAudioBackend:
         self._watchdog: threading.Thread | None = None
         self._last_in = 0.0
         self._last_out = 0.0
-        self.output_tap: Callable[[bytes, float], None] | None = None
+        self.output_tap: Callable[[bytes, float, float], None] | None = None
         # open() and close() never overlap, whichever threads call them (PortAudio and ALSA
         # crash when streams are opened and closed concurrently).
         self._lifecycle = threading.RLock()
@@ -358,7 +369,8 @@ class PyAudioBackend:
                 block = render.fill(frames)
                 tap = self.output_tap
                 if tap is not None:
-                    tap(block, time.perf_counter())
+                    now = time.perf_counter()
+                    tap(block, now, now + dac_delay(timing))
                 return (block, pyaudio.paContinue)
             except Exception as exc:
                 self.report(f"audio playback failed: {type(exc).__name__}: {exc}")

@@ -90,7 +90,9 @@ def _measure(quick: bool, where: str) -> list[Row]:
         hub = Hub()
         audio = PyAudioBackend(config.audio)
         blocks: list[tuple[float, np.ndarray]] = []
-        audio.output_tap = lambda data, t: blocks.append((t, np.frombuffer(data, "<i2").copy()))
+        audio.output_tap = lambda data, t, _dac: blocks.append(
+            (t, np.frombuffer(data, "<i2").copy())
+        )
         app = Appliance(config, hub, audio)
         app.playback.measure_latency()
         cuts: list[tuple[float, int]] = []

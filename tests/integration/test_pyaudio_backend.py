@@ -171,7 +171,7 @@ def test_speech_into_the_mic_reaches_on_capture(
 def test_clear_silences_the_output_within_one_block(session: Session) -> None:
     backend = session.backend
     blocks: list[tuple[float, np.ndarray]] = []
-    backend.output_tap = lambda data, t: blocks.append((t, np.frombuffer(data, dtype="<i2")))
+    backend.output_tap = lambda data, t, _dac: blocks.append((t, np.frombuffer(data, dtype="<i2")))
     session.playback.push("item", pcm(tone(440, 3.0, WIRE_RATE, 0.5)))
     assert wait_for(lambda: len(blocks) > 3 and np.abs(blocks[-1][1]).max() > 8000, 5)
     cleared_at = time.perf_counter()
