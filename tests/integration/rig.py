@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import tomli_w
+from isolation import private_shm
 from processes import Sim, child_env, wait_until
 
 from appliance.control import request
@@ -54,7 +55,9 @@ class Appliance:
         config.setdefault("gpio", {"enabled": False})
         self.config_path = tmp / "config.toml"
         self.config_path.write_text(tomli_w.dumps(config))
-        args = [sys.executable, "-m", "appliance", "run", "--config", str(self.config_path)]
+        # a private /dev/shm: no appliance can hang another through JACK (tests/isolation.py)
+        args = [*private_shm(), sys.executable, "-m", "appliance", "run"]
+        args += ["--config", str(self.config_path)]
         if use_wav:
             args += ["--audio-out", str(self.audio_out)]
         if display is not None:
