@@ -1,31 +1,40 @@
-"""Soak: many start/stop cycles and a long live session in one appliance process.
+"""Soak on the real path: start/stop cycles and a long live session in one appliance process.
 
-``scripts/bench --soak`` (only with ``--soak``: it takes minutes) starts the simulator and a
-headless ``appliance run`` (WAV audio, no display, no GPIO), then:
+``scripts/bench --soak`` (only with ``--soak``: it takes about half an hour; ``--quick``: a few
+minutes) starts the simulator, a private X display (Xvfb) and ``appliance run`` with its window
+on that display and PyAudio on the virtual sound server: what a user runs, not a stand-in.
+Then:
 
-1. warms up, then runs 1,000 start/stop cycles over the control socket (``--quick``: 200),
-   each waiting for ``listening`` and then ``idle``;
-2. keeps one session live for a few minutes (``--quick``: 20 s) with speech in the microphone
-   and a spoken answer every few seconds.
+1. 1,000 start/stop cycles (``--quick``: 100) over the control socket. Each cycle picks at
+   random to stop while connecting, while listening or while the model speaks, after a random
+   wait of 0 to 2 s. After each stop it waits for ``idle`` and asks the sound server for the
+   appliance's capture and playback streams: there must be none.
+2. One session kept live for 30 minutes (``--quick``: 1) with a spoken answer every few
+   seconds.
 
-It samples the process's open file descriptors (``/proc/PID/fd``), threads and RSS
-(``/proc/PID/status``) and the worker's asyncio task count (``appliance status``) before, along
-the way (the "curve") and after. Growth that does not level off is a leak.
+Figures: crashes (the process died), error states, streams left open while idle, and the
+process's open fds, threads, asyncio tasks, RSS and PSS at cycle 0, 100 and 1,000 and along
+the live session. Flat after the warm-up means no leak.
 
-The helpers (:func:`sample`, :func:`start_stop_cycles`, :func:`wait_state`,
-:func:`speech_wav`) are shared with ``tests/integration/test_soak.py``.
+:func:`run_cycles` and the samplers are shared with ``tests/integration/test_soak.py``, which
+runs a 100-cycle version in ``scripts/test``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +42,18 @@ import numpy as np
 
 from appliance.audio.wav import write_wav
 from appliance.bench import Row
-from appliance.control import request
+from appliance.bench.xvfb import available as xvfb_available
+from appliance.bench.xvfb import virtual_display, x11_env
+from appliance.control import ControlClientError, request, stream
 from appliance.sim.process import SimProcess
 from appliance.sim.voice import synth_speech
 
 MIB = 1024 * 1024
+CYCLE_KINDS = ("connecting", "listening", "speaking")
+"""Where a cycle's stop lands: during the connection, while listening, while the model speaks."""
+
+
+# --- measuring a process ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -47,45 +63,126 @@ class Sample:
     fds: int
     threads: int
     rss_bytes: int
+    pss_bytes: int
     tasks: int | None = None  # the worker's asyncio tasks (from ``status``), if known
 
     @property
     def rss_mib(self) -> float:
         return self.rss_bytes / MIB
 
+    @property
+    def pss_mib(self) -> float:
+        return self.pss_bytes / MIB
+
     def growth(self, later: Sample) -> dict[str, float]:
-        """``later`` minus this sample, per metric (RSS in MiB)."""
+        """``later`` minus this sample, per metric (memory in MiB)."""
         out = {
             "fds": float(later.fds - self.fds),
             "threads": float(later.threads - self.threads),
             "rss_mib": later.rss_mib - self.rss_mib,
+            "pss_mib": later.pss_mib - self.pss_mib,
         }
         if self.tasks is not None and later.tasks is not None:
             out["tasks"] = float(later.tasks - self.tasks)
         return out
 
 
-def sample(pid: int, socket: Path | None = None) -> Sample:
-    """Open fds, threads and RSS of process ``pid`` (Linux ``/proc``); with ``socket``, also
-    the asyncio task count the appliance reports in ``status`` (without this request's own)."""
-    fds = len(os.listdir(f"/proc/{pid}/fd"))
-    fields: dict[str, str] = {}
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+def _kib_fields(path: str) -> dict[str, int]:
+    fields: dict[str, int] = {}
+    with open(path, encoding="ascii") as status:
         for line in status:
             name, _, value = line.partition(":")
-            fields[name] = value.strip()
-    threads = int(fields["Threads"])
-    rss = int(fields["VmRSS"].split()[0]) * 1024  # "1234 kB"
+            parts = value.split()
+            if len(parts) == 2 and parts[1] == "kB" and parts[0].isdigit():
+                fields[name.strip()] = int(parts[0]) * 1024
+            elif parts and parts[0].isdigit():
+                fields[name.strip()] = int(parts[0])
+    return fields
+
+
+def sample(pid: int, socket: Path | None = None) -> Sample:
+    """Open fds, threads, RSS and PSS (``/proc/PID/smaps_rollup``) of process ``pid``; with
+    ``socket``, also the asyncio task count the appliance reports in ``status``."""
+    fds = len(os.listdir(f"/proc/{pid}/fd"))
+    status = _kib_fields(f"/proc/{pid}/status")
+    rollup = _kib_fields(f"/proc/{pid}/smaps_rollup")
     tasks = None
     if socket is not None:
         reported = request(socket, {"cmd": "status"}, timeout=10).get("tasks")
         tasks = int(reported) if isinstance(reported, int) else None
-    return Sample(fds, threads, rss, tasks)
+    return Sample(fds, status["Threads"], status["VmRSS"], rollup.get("Pss", 0), tasks)
+
+
+def client_streams(pid: int) -> list[str]:
+    """The capture and playback streams that process ``pid`` has open in the sound server
+    (``PULSE_SERVER``), as ``"source-output N"`` / ``"sink-input N"``."""
+    found = []
+    for kind in ("source-outputs", "sink-inputs"):
+        out = subprocess.run(
+            ["pactl", "--format=json", "list", kind],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+        for item in json.loads(out or "[]"):
+            owner = (item.get("properties") or {}).get("application.process.id")
+            if owner == str(pid):
+                found.append(f"{kind[:-1]} {item.get('index')}")
+    return found
+
+
+class EventLog:
+    """The appliance's event stream (``{"cmd": "events"}``), read on a thread."""
+
+    def __init__(self, socket: Path) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._lines = stream(socket, {"cmd": "events"})
+        first = next(self._lines)
+        if first.get("type") != "subscribed":
+            raise RuntimeError(f"events: unexpected first reply {first}")
+        self._thread = threading.Thread(target=self._read, daemon=True, name="soak-events")
+        self._thread.start()
+
+    def _read(self) -> None:
+        with contextlib.suppress(Exception):  # ends when the appliance closes the socket
+            for event in self._lines:
+                self.events.append(event)
+
+    def states(self) -> list[str]:
+        return [e["state"] for e in list(self.events) if e.get("type") == "state"]
+
+    def errors(self) -> list[str]:
+        return [
+            str(e.get("error"))
+            for e in list(self.events)
+            if e.get("type") == "state" and e.get("state") == "error"
+        ]
+
+
+# --- the cycles ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CycleReport:
+    """What :func:`run_cycles` saw."""
+
+    cycles: int = 0
+    crashed: str | None = None  # the process's exit status and the last log lines
+    error_states: list[str] = field(default_factory=list)
+    idle_streams: list[tuple[int, list[str]]] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    samples: dict[int, Sample] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def clean(self) -> bool:
+        return self.crashed is None and not self.error_states and not self.idle_streams
 
 
 def wait_state(socket: Path, wanted: str | set[str], timeout: float = 15.0) -> dict[str, Any]:
     """Poll ``status`` until the state is ``wanted`` (one or a set); raise with the last status
-    when ``timeout`` passes first."""
+    when ``timeout`` passes first, or at once on an unexpected ``error``."""
     names = {wanted} if isinstance(wanted, str) else wanted
     deadline = time.monotonic() + timeout
     status: dict[str, Any] = {}
@@ -102,28 +199,81 @@ def wait_state(socket: Path, wanted: str | set[str], timeout: float = 15.0) -> d
     )
 
 
-def start_stop_cycles(
+def run_cycles(
+    proc: subprocess.Popen[Any],
     socket: Path,
     count: int,
     *,
-    on_cycle: Callable[[int], None] | None = None,
-    timeout: float = 15.0,
-) -> float:
-    """``count`` cycles of ``start`` -> listening -> ``stop`` -> idle; returns the seconds taken.
-    ``on_cycle(n)`` runs after cycle ``n`` (1-based)."""
+    seed: int = 0,
+    max_wait_s: float = 2.0,
+    sample_at: tuple[int, ...] = (0, 100, 1000),
+    streams: Callable[[int], list[str]] = client_streams,
+    log_tail: Callable[[], str] = lambda: "",
+    timeout: float = 20.0,
+) -> CycleReport:
+    """``count`` start/stop cycles on a running appliance, stopping while connecting, while
+    listening or while the model speaks, after a random wait of up to ``max_wait_s``.
+
+    Never raises for what it is there to find: a crash, an error state or a stream left open
+    while idle is recorded in the report (a crash ends the run).
+    """
+    rng = random.Random(seed)
+    report = CycleReport()
+    events = EventLog(socket)
     started = time.monotonic()
-    for n in range(1, count + 1):
-        reply = request(socket, {"cmd": "start"}, timeout=timeout)
-        if not reply.get("ok"):
-            raise RuntimeError(f"cycle {n}: start refused: {reply}")
+
+    def died() -> bool:
+        if proc.poll() is None:
+            return False
+        report.crashed = f"exit status {proc.returncode} after {report.cycles} cycles\n{log_tail()}"
+        return True
+
+    try:
+        for n in range(count + 1):
+            if n in sample_at:
+                report.samples[n] = sample(proc.pid, socket)
+            if n == count:
+                break
+            kind = rng.choice(CYCLE_KINDS)
+            try:
+                _one_cycle(socket, kind, rng, max_wait_s, timeout)
+            except (TimeoutError, ControlClientError, OSError) as exc:
+                if died():
+                    break
+                report.error_states.append(f"cycle {n + 1} ({kind}): {exc}")
+                with contextlib.suppress(Exception):  # back to idle for the next cycle
+                    request(socket, {"cmd": "stop"})
+                    wait_state(socket, "idle", timeout)
+            if died():
+                break
+            left = streams(proc.pid)
+            if left:
+                report.idle_streams.append((n + 1, left))
+            report.cycles = n + 1
+            report.kinds[kind] += 1
+    finally:
+        report.seconds = time.monotonic() - started
+        report.error_states += [f"error state: {cause}" for cause in events.errors()]
+    return report
+
+
+def _one_cycle(
+    socket: Path, kind: str, rng: random.Random, max_wait_s: float, timeout: float
+) -> None:
+    reply = request(socket, {"cmd": "start"}, timeout=timeout)
+    if not reply.get("ok"):
+        raise TimeoutError(f"start refused: {reply}")
+    if kind != "connecting":
         wait_state(socket, {"listening", "muted"}, timeout)
-        reply = request(socket, {"cmd": "stop"}, timeout=timeout)
-        if not reply.get("ok"):
-            raise RuntimeError(f"cycle {n}: stop refused: {reply}")
-        wait_state(socket, "idle", timeout)
-        if on_cycle is not None:
-            on_cycle(n)
-    return time.monotonic() - started
+        if kind == "speaking":
+            request(socket, {"cmd": "say", "text": "Tell me a story.", "role": "user"})
+            wait_state(socket, "speaking", timeout)
+        time.sleep(rng.uniform(0.0, max_wait_s))  # the scenario's pause, not synchronisation
+    request(socket, {"cmd": "stop"}, timeout=timeout)
+    wait_state(socket, "idle", timeout)
+
+
+# --- one appliance on the real path ------------------------------------------------------------
 
 
 def speech_wav(path: Path, seconds: float, every_s: float = 5.0, speech_s: float = 1.2) -> Path:
@@ -141,79 +291,87 @@ def speech_wav(path: Path, seconds: float, every_s: float = 5.0, speech_s: float
     return path
 
 
-# --- the benchmark -------------------------------------------------------------------------------
+def soak_config(sim_url: str, socket: Path, *, window: bool) -> str:
+    """The TOML of an appliance that talks to the simulator at ``sim_url``, PyAudio audio,
+    its window on ``$DISPLAY`` (``window``) or no screen."""
+    display = 'mode = "window"\nsize = [800, 480]\n' if window else 'mode = "none"\n'
+    return (
+        "[openai]\n"
+        f'api_base = "{sim_url}"\n'
+        'dialect = "ga"\n'
+        "[realtime.provisioning]\n"
+        f'url = "{sim_url}/provision"\n'
+        "[realtime.config]\n"
+        'turn_detection = { type = "server_vad", silence_duration_ms = 400 }\n'
+        "input_audio_transcription = true\n"
+        "[audio]\n"
+        'backend = "pyaudio"\n'
+        'echo = "half-duplex"\n'
+        "[control]\n"
+        f'socket = "{socket}"\n'
+        f"[display]\n{display}"
+        "[gpio]\n"
+        "enabled = false\n"
+    )
 
 
-class _Processes:
-    """The simulator and one appliance, as subprocesses (like the integration tests)."""
-
-    def __init__(self, work: Path, audio_in: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-        env["PYTHONUNBUFFERED"] = "1"
-        self.sim = SimProcess("--answer-seconds", "2", env=env)
-        url = self.sim.url
-        self.socket = work / "control.sock"
-        config = work / "config.toml"
-        config.write_text(
-            "[openai]\n"
-            f'api_base = "{url}"\n'
-            'dialect = "ga"\n'
-            "[realtime.provisioning]\n"
-            f'url = "{url}/provision"\n'
-            "[realtime.config]\n"
-            'turn_detection = { type = "server_vad", silence_duration_ms = 400 }\n'
-            "input_audio_transcription = true\n"
-            "[control]\n"
-            f'socket = "{self.socket}"\n'
-            "[display]\n"
-            'mode = "none"\n'
-            "[gpio]\n"
-            "enabled = false\n"
-        )
-        self.log = (work / "appliance.log").open("w")
-        self.app = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "appliance",
-                "run",
-                "--config",
-                str(config),
-                "--audio-in",
-                str(audio_in),
-                "--audio-out",
-                str(work / "out.wav"),
-            ],
-            stdout=self.log,
+@contextlib.contextmanager
+def real_appliance(
+    work: Path, *, window: bool, prefix: tuple[str, ...] = (), answer_seconds: float = 2.0
+) -> Iterator[tuple[subprocess.Popen[bytes], Path, Path]]:
+    """The simulator, Xvfb (``window``) and ``appliance run`` on PyAudio; yields (process,
+    control socket, log file). Needs ``PULSE_SERVER`` to point at the virtual sound server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    sim = SimProcess("--answer-seconds", f"{answer_seconds:g}", env=env)
+    socket = work / "control.sock"
+    config = work / "config.toml"
+    config.write_text(soak_config(sim.url, socket, window=window))
+    log_path = work / "appliance.log"
+    with contextlib.ExitStack() as stack:
+        stack.callback(sim.stop)
+        if window:
+            env = x11_env(stack.enter_context(virtual_display(800, 480)), env)
+        log = stack.enter_context(log_path.open("w"))
+        app = subprocess.Popen(
+            [*prefix, sys.executable, "-m", "appliance", "run", "--config", str(config)],
+            stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
         )
+        stack.callback(_terminate, app)
         deadline = time.monotonic() + 30
         while True:
             try:
-                if request(self.socket, {"cmd": "status"}, timeout=2).get("ok"):
+                if request(socket, {"cmd": "status"}, timeout=2).get("ok"):
                     break
-            except Exception:
-                if self.app.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the appliance did not start") from None
-                time.sleep(0.05)
+            except ControlClientError:
+                if app.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the appliance did not start:\n{log_path.read_text()[-3000:]}"
+                    ) from None
+                time.sleep(0.05)  # waiting for the socket to appear
+        yield app, socket, log_path
 
-    def close(self) -> None:
-        if self.app.poll() is None:
-            self.app.send_signal(signal.SIGTERM)
-            try:
-                self.app.wait(15)
-            except subprocess.TimeoutExpired:
-                self.app.kill()
-                self.app.wait()
-        self.sim.stop()
-        self.log.close()
+
+def _terminate(app: subprocess.Popen[Any]) -> None:
+    if app.poll() is None:
+        app.send_signal(signal.SIGTERM)
+        try:
+            app.wait(15)
+        except subprocess.TimeoutExpired:
+            app.kill()
+            app.wait()
+
+
+# --- the benchmark ---------------------------------------------------------------------------
 
 
 def _rows(label: str, s: Sample, note: str) -> list[Row]:
     rows: list[Row] = [
         {"area": "soak", "name": f"fds {label}", "value": float(s.fds), "unit": "count"},
         {"area": "soak", "name": f"threads {label}", "value": float(s.threads), "unit": "count"},
+        {"area": "soak", "name": f"PSS {label}", "value": s.pss_mib, "unit": "MiB"},
         {"area": "soak", "name": f"RSS {label}", "value": s.rss_mib, "unit": "MiB"},
     ]
     if s.tasks is not None:
@@ -230,79 +388,106 @@ def _rows(label: str, s: Sample, note: str) -> list[Row]:
     return rows
 
 
-def run(quick: bool) -> list[Row]:
-    cycles = 200 if quick else 1000
-    every = 50 if quick else 250
-    live_s = 20.0 if quick else 180.0
-    work = Path(tempfile.mkdtemp(prefix="appliance-soak-"))
-    audio_in = speech_wav(work / "speech.wav", live_s + 5)
-    procs = _Processes(work, audio_in)
-    pid, sock = procs.app.pid, procs.socket
+def _live(socket: Path, pid: int, seconds: float) -> tuple[list[Row], int, dict[str, Any]]:
     rows: list[Row] = []
-    try:
-        start_stop_cycles(sock, 20)  # warm-up: executor threads, imports, caches
-        before = sample(pid, sock)
-        rows += _rows("before (after 20 warm-up cycles)", before, "idle")
+    request(socket, {"cmd": "start"})
+    wait_state(socket, {"listening", "speaking"})
+    started = time.monotonic()
+    next_say, next_sample = started + 2, started + seconds / 4
+    answers = 0
+    while (now := time.monotonic()) - started < seconds:
+        if now >= next_say:
+            reply = request(socket, {"cmd": "say", "text": "Tell me more.", "role": "user"})
+            answers += bool(reply.get("ok"))
+            next_say = now + 6
+        if now >= next_sample and now - started < seconds - 1:
+            rows += _rows(f"live, after {round(now - started)} s", sample(pid, socket), "live")
+            next_sample = now + seconds / 4
+        time.sleep(0.2)  # pacing of the driver loop, not synchronisation
+    status = request(socket, {"cmd": "status"})
+    rows += _rows(f"live, after {seconds:g} s", sample(pid, socket), "live session")
+    request(socket, {"cmd": "stop"})
+    wait_state(socket, "idle")
+    return rows, answers, status
 
-        def along(n: int) -> None:
-            if n % every == 0 and n != cycles:
-                rows.extend(_rows(f"after {n} cycles", sample(pid, sock), "idle"))
 
-        took = start_stop_cycles(sock, cycles, on_cycle=along)
-        after_cycles = sample(pid, sock)
-        rows += _rows(f"after {cycles} cycles", after_cycles, "idle")
-        rows.append(
+def run(quick: bool) -> list[Row]:
+    cycles = 100 if quick else 1000
+    live_s = 60.0 if quick else 1800.0
+    window = xvfb_available()
+    where = f"PyAudio on the virtual sound server, {'window on Xvfb' if window else 'no screen'}"
+    work = Path(tempfile.mkdtemp(prefix="appliance-soak-"))
+    rows: list[Row] = []
+    with real_appliance(work, window=window) as (app, socket, log_path):
+        report = run_cycles(
+            app,
+            socket,
+            cycles,
+            seed=int(time.time()),
+            sample_at=tuple(sorted({0, 100, cycles})),
+            log_tail=lambda: log_path.read_text()[-3000:],
+        )
+        kinds = ", ".join(f"{report.kinds[k]} {k}" for k in CYCLE_KINDS)
+        note = f"{report.cycles} cycles ({kinds}), waits 0-2 s, {where}"
+        rows += [
             {
                 "area": "soak",
-                "name": "start->listening->stop->idle cycle",
-                "value": took / cycles * 1000,
+                "name": "crashes",
+                "value": float(report.crashed is not None),
+                "unit": "count",
+                "note": note,
+            },
+            {
+                "area": "soak",
+                "name": "error states",
+                "value": float(len(report.error_states)),
+                "unit": "count",
+                "note": note,
+            },
+            {
+                "area": "soak",
+                "name": "streams open while idle",
+                "value": float(sum(len(s) for _, s in report.idle_streams)),
+                "unit": "count",
+                "note": "pactl source-outputs + sink-inputs of the appliance after each stop",
+            },
+            {
+                "area": "soak",
+                "name": "start/stop cycle",
+                "value": report.seconds / max(1, report.cycles) * 1000,
                 "unit": "ms",
-                "note": f"mean of {cycles}, simulator on localhost",
-            }
-        )
-        request(sock, {"cmd": "start"})
-        wait_state(sock, {"listening", "speaking"})
-        live_started = time.monotonic()
-        next_say = live_started + 4
-        next_sample = live_started + live_s / 4
-        answers = 0
-        while (now := time.monotonic()) - live_started < live_s:
-            if now >= next_say:
-                reply = request(sock, {"cmd": "say", "text": "Tell me more.", "role": "user"})
-                answers += bool(reply.get("ok"))
-                next_say = now + 6
-            if now >= next_sample and now - live_started < live_s - 1:
-                minute = round(now - live_started)
-                rows += _rows(f"live, after {minute} s", sample(pid, sock), "live session")
-                next_sample = now + live_s / 4
-            time.sleep(0.2)  # pacing of the driver loop, not synchronisation
-        status = request(sock, {"cmd": "status"})
-        after_live = sample(pid, sock)
-        rows += _rows(f"live, after {live_s:g} s", after_live, "live session")
-        request(sock, {"cmd": "stop"})
-        wait_state(sock, "idle")
-        after = sample(pid, sock)
-        rows += _rows("after everything (idle)", after, "idle")
-        for name, delta in before.growth(after).items():
-            unit = "MiB" if name == "rss_mib" else "count"
+                "note": f"mean of {report.cycles}, including the random waits",
+            },
+        ]
+        for n, s in sorted(report.samples.items()):
+            rows += _rows(f"at cycle {n}", s, "idle")
+        for problem in [report.crashed, *report.error_states[:5]]:
+            if problem:
+                print(f"soak: {problem}", file=sys.stderr)
+        if report.crashed is None:
+            live_rows, answers, status = _live(socket, app.pid, live_s)
+            rows += live_rows
             rows.append(
                 {
                     "area": "soak",
-                    "name": f"growth of {name.removesuffix('_mib')}",
-                    "value": delta,
-                    "unit": unit,
-                    "note": f"{cycles} cycles + {live_s:g} s live",
+                    "name": "playback underruns (live)",
+                    "value": float(status["playback"]["underruns"]),
+                    "unit": "count",
+                    "note": f"{answers} spoken answers in {live_s:g} s",
                 }
             )
-        rows.append(
-            {
-                "area": "soak",
-                "name": "playback underruns (live)",
-                "value": float(status["playback"]["underruns"]),
-                "unit": "count",
-                "note": f"{answers} spoken answers asked for, plus the microphone's turns",
-            }
-        )
-        return rows
-    finally:
-        procs.close()
+            after = sample(app.pid, socket)
+            rows += _rows("after everything (idle)", after, "idle")
+            first = report.samples.get(0)
+            if first is not None:
+                for name, delta in first.growth(after).items():
+                    rows.append(
+                        {
+                            "area": "soak",
+                            "name": f"growth of {name.removesuffix('_mib')}",
+                            "value": delta,
+                            "unit": "MiB" if name.endswith("_mib") else "count",
+                            "note": f"cycle 0 -> after {cycles} cycles + {live_s:g} s live",
+                        }
+                    )
+    return rows
