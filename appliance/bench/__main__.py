@@ -8,6 +8,7 @@ import json
 import pkgutil
 import platform
 import sys
+import textwrap
 import time
 import traceback
 from pathlib import Path
@@ -23,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--soak", action="store_true", help="also run the long soak (slow)")
     args = parser.parse_args(argv)
-    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name != "__main__")
+    # "_name" modules are helpers; a module without run() is a helper too (e.g. xvfb)
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name[0] != "_")
     if not args.soak:
         names = [n for n in names if n != "soak"]
     if args.only:
@@ -35,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name}", file=sys.stderr, flush=True)
         try:
             module = importlib.import_module(f"appliance.bench.{name}")
+            if not callable(getattr(module, "run", None)):
+                print("   (a helper, not an area)", file=sys.stderr)
+                continue
             rows += module.run(args.quick)
         except Exception as exc:
             traceback.print_exc()
@@ -53,22 +58,32 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failures else 0
 
 
-def format_table(rows: list[Row]) -> str:
-    header = ("area", "measure", "value", "unit", "conditions")
+def format_table(rows: list[Row], note_width: int = 72) -> str:
+    """The rows as a plain-text table; ``n`` is the number of raw samples behind a value, and
+    long notes wrap within their column."""
+    header = ("area", "measure", "value", "unit", "n", "what it includes, conditions")
     lines = [
         (
             r.get("area", ""),
             r.get("name", ""),
             _num(r.get("value")),
             r.get("unit", ""),
-            r.get("note", ""),
+            str(len(r["samples"])) if r.get("samples") else "",
+            textwrap.wrap(r.get("note", ""), note_width) or [""],
         )
         for r in rows
     ]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=False)]
-    out = ["  ".join(str(x).ljust(w) for x, w in zip(header, widths, strict=True))]
+    columns = zip(header[:-1], *(x[:-1] for x in lines), strict=True)
+    widths = [max(len(str(x)) for x in col) for col in columns]
+    widths.append(max([len(header[-1])] + [len(part) for x in lines for part in x[-1]]))
+    indent = sum(widths[:-1]) + 2 * (len(widths) - 1)
+    out = ["  ".join(str(x).ljust(w) for x, w in zip(header, widths, strict=True)).rstrip()]
     out.append("  ".join("-" * w for w in widths))
-    out += ["  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)) for line in lines]
+    for line in lines:
+        first, *more = line[-1]
+        cells = [*line[:-1], first]
+        out.append("  ".join(str(x).ljust(w) for x, w in zip(cells, widths, strict=True)).rstrip())
+        out += [" " * indent + part for part in more]
     return "\n".join(out)
 
 

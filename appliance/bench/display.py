@@ -1,167 +1,182 @@
-"""Display benchmark: frame rate and CPU while the avatar moves, idle CPU, start-up, memory.
+"""Display benchmark: the real ``appliance run`` window on an X server, idle and speaking.
 
-Runs the real :class:`~appliance.display.DisplayLoop` on SDL's dummy video driver (no screen
-needed) in a child process, so SDL's global state and the memory figures belong to the display
-alone. On a Pi with a panel, run it with ``SDL_VIDEODRIVER=kmsdrm`` to include the real flip.
+For each size (800x480, the 7-inch panel; 1280x720; 1920x1080, a TV) the real
+``appliance run --config CONFIG`` is spawned in window mode (``display.size``, 30 fps) on a
+private Xvfb display (SDL's x11 driver), talking to the simulator, with its audio on PyAudio on
+the virtual sound server (WAV files when there is none). Then:
 
-Rows:
+* idle: the appliance not started, the idle screen shown;
+* speaking: a session started and the model answering out loud (``say``), so the avatar
+  scales with the audio being played; the simulator's voice pauses between words, and the
+  avatar comes to rest in those pauses like it would with a real voice.
 
-* ``avatar max fps`` at 800x480 and 1920x1080: frames drawn as fast as possible with a moving
-  avatar (the scale follows a 2.3 Hz sine, as a voice would);
-* ``CPU animating`` at the configured 30 fps (% of one core, whole process);
-* ``CPU idle``: the loop sleeping on an unchanging screen;
-* ``start to first frame``: from spawning ``python`` to the first frame drawn;
-* ``RSS``: resident memory of that process after the runs.
+In each phase, measured from outside the appliance:
+
+* ``fps presented``: frames that reached the window, counted by the X server (one DAMAGE event
+  per frame put into the window), per second, over the whole phase;
+* ``frame interval p95`` (speaking): the 95th percentile of the gaps between frames (X server
+  timestamps, 1 ms resolution): stutter shows here, not in the mean;
+* ``CPU appliance`` and ``CPU Xvfb``: utime + stime from ``/proc/PID/stat`` (all threads) over
+  the phase's wall-clock time, in % of one core. The appliance's figure is the whole process:
+  drawing, the worker (websocket, JSON, base64) and, while speaking, the audio streams. Xvfb's
+  is the X server's share of presenting (copying each frame into its framebuffer), which a
+  kiosk on KMSDRM does not have and a desktop's compositor has in its own way.
+
+The per-second values are kept as ``samples``. Compare figures within one run: these machines
+are shared.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import resource
-import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
-from appliance.bench import Row
+import numpy as np
 
-SIZES = ((800, 480), (1920, 1080))
+from appliance.bench import Row, row
+from appliance.bench._kiosk import Kiosk, Rig
+from appliance.bench._xserver import CpuMeter, cpu_seconds
 
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("SDL_VIDEODRIVER", "dummy")
-    env["SDL_AUDIODRIVER"] = "dummy"
-    env["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
-    return env
+SIZES = ((800, 480), (1280, 720), (1920, 1080))
+FPS = 30
 
 
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+@dataclass
+class Phase:
+    """What one measuring window saw."""
+
+    seconds: float
+    frames: int
+    fps: list[float]  # per second
+    cpu_app: list[float]  # % of one core, per second
+    cpu_x: list[float]
+    cpu_app_total: float  # over the whole window
+    cpu_x_total: float
+    intervals_ms: list[float]  # between consecutive frames (X server timestamps)
 
 
-def measure(quick: bool) -> list[Row]:
-    """The in-process measurements (run in the child)."""
-    from appliance.config import AppConfig, DisplayConfig
-    from appliance.display import DisplayLoop
-    from appliance.hub import Hub
-    from appliance.state import Phase, View
-
-    seconds = 1.0 if quick else 3.0
-    rows: list[Row] = []
-    for size in SIZES:
-        note = f"{size[0]}x{size[1]}, SDL {os.environ.get('SDL_VIDEODRIVER', 'auto')}"
-        hub = Hub()
-        config = AppConfig(display=DisplayConfig(mode="window", size=size, fps=30))
-        loop = DisplayLoop(hub, config)
-        hub.publish(View(phase=Phase.LIVE, speaking=True))
-
-        def scale(t: float) -> float:
-            return 1.0 + 0.75 * (1.0 + math.sin(2 * math.pi * 2.3 * t))
-
-        # as fast as possible
-        start, cpu, frames = time.monotonic(), time.process_time(), 0
-        while (now := time.monotonic()) - start < seconds:
-            hub.analyser.scale = scale(now - start)
-            frames += loop.draw(hub.view, now, force=True)
-        wall = time.monotonic() - start
-        rows.append(
-            {"area": "display", "name": "avatar max fps", "value": round(frames / wall, 1),
-             "unit": "fps", "note": note}
-        )  # fmt: skip
-
-        # paced by the loop at 30 fps
-        start, cpu, frames0 = time.monotonic(), time.process_time(), loop.frames
-        while (now := time.monotonic()) - start < seconds:
-            hub.analyser.scale = scale(now - start)
-            loop.step()
-        wall = time.monotonic() - start
-        rows.append(
-            {"area": "display", "name": "CPU animating", "unit": "%", "note": f"{note}, "
-             f"{(loop.frames - frames0) / wall:.0f} fps drawn at fps=30",
-             "value": round(100 * (time.process_time() - cpu) / wall, 1)}
-        )  # fmt: skip
-
-        if size == SIZES[0]:
-            hub.analyser.scale = 1.0
-            hub.publish(View())
-            for _ in range(40):  # let the smoothing settle and the idle frame be drawn
-                loop.step()
-            start, cpu = time.monotonic(), time.process_time()
-            while time.monotonic() - start < seconds:
-                loop.step()
-            wall = time.monotonic() - start
-            rows.append(
-                {"area": "display", "name": "CPU idle", "unit": "%", "note": note,
-                 "value": round(100 * (time.process_time() - cpu) / wall, 2)}
-            )  # fmt: skip
-        loop.close()
-    rows.append(
-        {"area": "display", "name": "RSS", "value": round(_rss_mib(), 1), "unit": "MiB",
-         "note": "display process after the runs (peak "
-         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)"}
-    )  # fmt: skip
-    return rows
-
-
-_FIRST_FRAME = """
-import sys
-from appliance.config import AppConfig, DisplayConfig
-from appliance.display import DisplayLoop
-from appliance.hub import Hub
-import time
-loop = DisplayLoop(Hub(), AppConfig(display=DisplayConfig(mode="window", size=(800, 480))))
-loop.draw(loop.hub.view, time.monotonic(), force=True)
-sys.stdout.write("frame\\n")
-sys.stdout.flush()
-"""
-
-
-def first_frame_ms() -> float:
-    """Milliseconds from spawning the interpreter to its first frame."""
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _FIRST_FRAME],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=_child_env(),
-        text=True,
+def measure(kiosk: Kiosk, xvfb_pid: int, seconds: float) -> Phase:
+    """Count frames and CPU for ``seconds``, in one-second steps."""
+    watcher = kiosk.watcher
+    whole = CpuMeter(app=kiosk.pid, x=xvfb_pid)
+    start = whole.started
+    fps: list[float] = []
+    cpu_app: list[float] = []
+    cpu_x: list[float] = []
+    step_start, step_app, step_x = start, cpu_seconds(kiosk.pid), cpu_seconds(xvfb_pid)
+    steps = max(1, round(seconds))
+    for i in range(1, steps + 1):
+        time.sleep(max(0.0, start + i * seconds / steps - time.perf_counter()))
+        now, app, x = time.perf_counter(), cpu_seconds(kiosk.pid), cpu_seconds(xvfb_pid)
+        wall = now - step_start
+        fps.append(len(watcher.frames(step_start, now)) / wall)
+        cpu_app.append(100 * (app - step_app) / wall)
+        cpu_x.append(100 * (x - step_x) / wall)
+        step_start, step_app, step_x = now, app, x
+    total, wall = whole.percent()
+    frames = watcher.frames(start, start + wall)
+    stamps = np.array([server_ms for _, server_ms in frames], dtype=np.int64)
+    return Phase(
+        seconds=wall,
+        frames=len(frames),
+        fps=fps,
+        cpu_app=cpu_app,
+        cpu_x=cpu_x,
+        cpu_app_total=total["app"],
+        cpu_x_total=total["x"],
+        intervals_ms=[float(d) for d in np.diff(stamps)],
     )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    elapsed = (time.monotonic() - start) * 1000
-    proc.wait(30)
-    if line.strip() != "frame":
-        raise RuntimeError("the display did not draw a first frame")
-    return elapsed
 
 
 def run(quick: bool) -> list[Row]:
-    """Run the display benchmarks (``quick``: 1 s per measurement instead of 3 s)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "appliance.bench.display", "--child", "quick" if quick else "full"],
-        capture_output=True,
-        text=True,
-        env=_child_env(),
-        timeout=120,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"display bench failed: {proc.stderr.strip()[-500:]}")
-    rows: list[Row] = json.loads(proc.stdout.strip().splitlines()[-1])
-    rows.append(
-        {"area": "display", "name": "start to first frame", "unit": "ms",
-         "value": round(first_frame_ms()), "note": "python start, imports, 800x480, dummy driver"}
-    )  # fmt: skip
+    idle_s = 2.0 if quick else 5.0
+    speak_s = 3.0 if quick else 8.0
+    rows: list[Row] = []
+    # the answer outlasts the measuring window (with room for the start of the session)
+    with Rig(answer_seconds=speak_s + 6) as rig:
+        for size in SIZES:
+            with Kiosk(rig, size, fps=FPS) as kiosk:
+                kiosk.first_frame()
+                kiosk.wait_ready()
+                kiosk.check_x11()
+                time.sleep(1.0)  # let the start-up settle (first status, key prefetch)
+                idle = measure(kiosk, rig.xvfb_pid, idle_s)
+                kiosk.speak()
+                time.sleep(0.5)  # the first words: the avatar is moving
+                speaking = measure(kiosk, rig.xvfb_pid, speak_s)
+                status = kiosk.ctl("status")
+                if status.get("state") != "speaking":
+                    raise kiosk.failed(f"the answer ended early (state {status.get('state')})")
+            rows += _rows(size, idle, speaking, rig.where)
+    return rows
+
+
+def _rows(size: tuple[int, int], idle: Phase, speaking: Phase, where: str) -> list[Row]:
+    window = f"{size[0]}x{size[1]}"
+    setup = "real `appliance run` window on Xvfb (SDL x11)"
+    notes = {
+        "idle": f"idle screen, not started; {idle.seconds:.0f} s",
+        "speaking": f"avatar following the spoken answer ({where}), word pauses included; "
+        f"{speaking.seconds:.0f} s",
+    }
+    rows: list[Row] = []
+    for label, phase in (("idle", idle), ("speaking", speaking)):
+        note = notes[label]
+        name = f"{window} {label}"
+        rows.append(
+            row(
+                "display",
+                f"{name}: fps presented",
+                phase.frames / phase.seconds,
+                "fps",
+                f"frames put into the {setup}, counted by the X server (DAMAGE events), "
+                f"display.fps {FPS}; {note}; samples: per second",
+                phase.fps,
+                digits=2,
+            )
+        )
+        if label == "speaking" and phase.intervals_ms:
+            rows.append(
+                row(
+                    "display",
+                    f"{name}: frame interval p95",
+                    float(np.percentile(phase.intervals_ms, 95)),
+                    "ms",
+                    f"gaps between those frames (X server timestamps, 1 ms steps; "
+                    f"{1000 / FPS:.1f} ms is on time); {note}",
+                    phase.intervals_ms,
+                    digits=1,
+                )
+            )
+        rows.append(
+            row(
+                "display",
+                f"{name}: CPU appliance",
+                phase.cpu_app_total,
+                "%",
+                "the whole appliance process, all threads (drawing, worker, audio), from "
+                f"/proc utime+stime; 100 = one core; {note}; samples: per second",
+                phase.cpu_app,
+                digits=2,
+            )
+        )
+        rows.append(
+            row(
+                "display",
+                f"{name}: CPU Xvfb",
+                phase.cpu_x_total,
+                "%",
+                "the X server process (copying the frames into its framebuffer), from /proc; "
+                f"100 = one core; {note}; samples: per second",
+                phase.cpu_x,
+                digits=2,
+            )
+        )
     return rows
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child"]:
-        print(json.dumps(measure(sys.argv[2:3] == ["quick"])))
-    else:
-        for row in run("--quick" in sys.argv):
-            print(f"{row['name']:<22} {row['value']:>8} {row['unit']:<4} {row.get('note', '')}")
+    from appliance.bench.__main__ import format_table
+
+    print(format_table(run("--quick" in sys.argv)))

@@ -1,0 +1,328 @@
+"""Helpers for the benchmarks that watch the real ``appliance run`` on an X display.
+
+* :func:`server_pid`: the pid of the X server (from :mod:`appliance.bench.xvfb`'s
+  ``virtual_display``), for its CPU time;
+* :class:`XWatcher`: an X client (python-xlib) that finds the appliance's window, counts the
+  frames presented into it with the DAMAGE extension (one ``DamageNotify`` per drawing
+  request that reaches the window, i.e. per ``pygame.display.flip()``), and reads its pixels;
+* :func:`cpu_seconds` and :func:`memory`: a process's CPU time (all threads) and PSS/USS from
+  ``/proc``.
+
+The frames are counted by the X server, not by the appliance's own loop: a frame that the
+loop drew but never presented does not count.
+
+Not a benchmark area itself (the leading underscore keeps ``scripts/bench`` from running it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def server_pid(display: str) -> int:
+    """The pid of the X server that listens for ``display`` (":N"): the process holding the
+    socket ``/tmp/.X11-unix/XN`` (``Xvfb -displayfd`` writes no lock file to read it from)."""
+    suffix = f"/.X11-unix/X{display.lstrip(':').partition('.')[0]}"
+    inodes = set()
+    with open("/proc/net/unix", encoding="ascii", errors="replace") as table:
+        for line in table:
+            parts = line.split()
+            if len(parts) >= 8 and parts[7].endswith(suffix):
+                inodes.add(f"socket:[{parts[6]}]")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                        return int(pid)
+    raise RuntimeError(f"no process serves the X display {display}")
+
+
+def kill_group(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
+    """SIGTERM the process group led by ``proc`` (started with ``start_new_session``), wait
+    up to ``grace`` seconds for ``proc``, then SIGKILL whatever is left of the group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(grace)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+# --- /proc ---------------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far, all its threads (``/proc/PID/stat``;
+    threads that ended are included, children are not)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    # after the command name: state is field 3, utime 14, stime 15 (1-based, man 5 proc)
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU % (of one core) of some processes over a wall-clock window."""
+
+    def __init__(self, **pids: int) -> None:
+        self.pids = pids
+        self.started = time.perf_counter()
+        self.cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def percent(self) -> tuple[dict[str, float], float]:
+        """Per name, CPU % since the start; and the window's length in seconds."""
+        wall = time.perf_counter() - self.started
+        return {
+            name: 100 * (cpu_seconds(pid) - self.cpu[name]) / wall
+            for name, pid in self.pids.items()
+        }, wall
+
+
+@dataclass(frozen=True)
+class Memory:
+    """From ``/proc/PID/smaps_rollup``, in MiB."""
+
+    rss: float
+    pss: float
+    uss: float  # Private_Clean + Private_Dirty: what the process alone holds
+
+
+def memory(pid: int) -> Memory:
+    fields: dict[str, int] = {}
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+        for line in rollup:
+            name, _, value = line.partition(":")
+            parts = value.split()
+            if len(parts) == 2 and parts[1] == "kB":
+                fields[name] = int(parts[0])
+    mib = 1024.0
+    return Memory(
+        rss=fields["Rss"] / mib,
+        pss=fields["Pss"] / mib,
+        uss=(fields["Private_Clean"] + fields["Private_Dirty"]) / mib,
+    )
+
+
+# --- X ---------------------------------------------------------------------------------------
+
+
+def _xlib() -> Any:
+    try:
+        import Xlib.display
+        import Xlib.error
+        import Xlib.ext.damage
+    except ImportError:
+        raise RuntimeError(
+            "python-xlib is missing: it comes with the dev extras (pip install -e '.[dev]')"
+        ) from None
+    return Xlib
+
+
+class WindowGone(RuntimeError):
+    """The window being watched was destroyed (SDL may replace its first window at once)."""
+
+
+class XWatcher:
+    """An X client on ``display`` that finds a top-level window of a given size and watches it.
+
+    :meth:`find_window` waits for the window to be mapped; :meth:`watch` starts counting the
+    frames presented into it (a thread reads the DamageNotify events and keeps their arrival
+    times and the server's timestamps); :meth:`frames` returns them; :meth:`coverage` reads
+    the window's pixels; :meth:`wait_drawn` waits for the first frame that fills the window.
+    """
+
+    def __init__(self, display: str) -> None:
+        self._xlib = _xlib()
+        from Xlib.display import Display
+
+        self.display_name = display
+        self.conn = Display(display)
+        if not self.conn.has_extension("DAMAGE"):
+            self.conn.close()
+            raise RuntimeError(f"the X server on {display} has no DAMAGE extension")
+        self.conn.damage_query_version()
+        self.root = self.conn.screen().root
+        self.window: Any = None
+        self._frames: list[tuple[float, int]] = []  # (perf_counter on arrival, server ms)
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._events: Any = None
+        self._thread: threading.Thread | None = None
+
+    # --- finding the window --------------------------------------------------------------------
+
+    def viewable_windows(self, size: tuple[int, int] | None = None) -> list[Any]:
+        """The mapped top-level windows (of ``size`` if given)."""
+        from Xlib import X
+
+        found = []
+        for window in self.root.query_tree().children:
+            try:
+                if window.get_attributes().map_state != X.IsViewable:
+                    continue
+                geometry = window.get_geometry()
+            except self._xlib.error.XError:
+                continue  # gone meanwhile
+            if size is None or (geometry.width, geometry.height) == tuple(size):
+                found.append(window)
+        return found
+
+    def find_window(
+        self,
+        size: tuple[int, int],
+        timeout: float,
+        alive: Callable[[], bool] | None = None,
+        poll: float = 0.005,
+    ) -> Any:
+        """Wait until a window of ``size`` is viewable; gives up early when ``alive()`` is
+        false (the process that should make it has exited)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            windows = self.viewable_windows(size)
+            if windows:
+                self.window = windows[0]
+                return self.window
+            if time.monotonic() > deadline or (alive is not None and not alive()):
+                raise RuntimeError(f"no {size[0]}x{size[1]} window appeared on the X display")
+            time.sleep(poll)  # polling the X server, not synchronisation
+
+    def coverage(self) -> float:
+        """Fraction (0..1) of the window's pixels that are not black (a sparse grid of them);
+        raises :class:`WindowGone` if the window no longer exists."""
+        import numpy as np
+        from Xlib import X
+
+        try:
+            geometry = self.window.get_geometry()
+            image = self.window.get_image(
+                0, 0, geometry.width, geometry.height, X.ZPixmap, 0xFFFFFFFF
+            )
+        except (self._xlib.error.BadDrawable, self._xlib.error.BadWindow) as exc:
+            raise WindowGone(f"window {self.window.id:#x}: {exc}") from None
+        data = np.frombuffer(image.data, dtype=np.uint8)
+        pixels = data[: geometry.width * geometry.height * 4].reshape(-1, 4)[::97, :3]
+        return float((pixels.max(axis=1) > 16).mean()) if len(pixels) else 0.0
+
+    def save_png(self, path: str) -> None:
+        """The window's pixels as a PNG (for looking at what was measured)."""
+        import numpy as np
+
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        import pygame
+        from Xlib import X
+
+        geometry = self.window.get_geometry()
+        w, h = geometry.width, geometry.height
+        image = self.window.get_image(0, 0, w, h, X.ZPixmap, 0xFFFFFFFF)
+        bgrx = np.frombuffer(image.data, dtype=np.uint8)[: w * h * 4].reshape(h, w, 4)
+        rgb = np.ascontiguousarray(bgrx[..., 2::-1].swapaxes(0, 1))
+        pygame.image.save(pygame.surfarray.make_surface(rgb), path)
+
+    # --- counting frames -----------------------------------------------------------------------
+
+    def watch(self) -> None:
+        """Start counting the frames presented into :attr:`window`; raises
+        :class:`WindowGone` if it no longer exists."""
+        from Xlib.display import Display
+        from Xlib.ext import damage
+
+        assert self.window is not None
+        self.unwatch()
+        # a connection of its own: the events go to the client that made the damage object,
+        # and this one is read by the thread alone
+        self._events = events = Display(self.display_name)
+        errors: list[object] = []
+        events.set_error_handler(lambda error, request: errors.append(error))
+        events.damage_query_version()
+        window = events.create_resource_object("window", self.window.id)
+        window.damage_create(damage.DamageReportRawRectangles)
+        events.sync()
+        if errors:
+            self.unwatch()
+            raise WindowGone(f"window {self.window.id:#x}: {errors[0]}")
+        # the server reports the whole window as damaged when the damage object is made: that
+        # is not a frame
+        while events.pending_events():
+            events.next_event()
+        code = events.extension_event.DamageNotify
+        self._thread = threading.Thread(
+            target=self._read, args=(events, code), name="x-damage", daemon=True
+        )
+        self._thread.start()
+
+    def unwatch(self) -> None:
+        """Stop counting frames and forget those counted."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+        if self._events is not None:
+            with contextlib.suppress(Exception):
+                self._events.close()
+        self._thread = self._events = None
+        self._stop = threading.Event()
+        with self._changed:
+            self._frames = []
+
+    def _read(self, events: Any, code: int) -> None:
+        fd = events.fileno()
+        while not self._stop.is_set():
+            if not select.select([fd], [], [], 0.1)[0]:
+                continue
+            try:
+                for _ in range(events.pending_events()):
+                    event = events.next_event()
+                    # one request can damage several rectangles: 0x80 in level means "more
+                    # rectangles of this request follow"; count the last one only
+                    if event.type == code and not event.level & 0x80:
+                        with self._changed:
+                            self._frames.append((time.perf_counter(), event.timestamp))
+                            self._changed.notify_all()
+            except Exception:
+                if self._stop.is_set():
+                    return
+                raise
+
+    def frames(self, start: float, end: float) -> list[tuple[float, int]]:
+        """The frames presented in ``[start, end)`` (``time.perf_counter`` on arrival): their
+        arrival times and the X server's timestamps (ms)."""
+        with self._changed:
+            return [f for f in self._frames if start <= f[0] < end]
+
+    def wait_drawn(
+        self,
+        threshold: float = 0.5,
+        timeout: float = 30.0,
+        alive: Callable[[], bool] | None = None,
+    ) -> float:
+        """Wait until more than ``threshold`` of the window is not black; returns the arrival
+        time of the frame that made it so (or the time it was seen, if it came before
+        :meth:`watch`). The pixels are read on each frame presented, never polled."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._changed:
+                seen = len(self._frames)
+                last = self._frames[-1][0] if seen else None
+            if self.coverage() > threshold:
+                return last if last is not None else time.perf_counter()
+            with self._changed:
+                if len(self._frames) == seen:
+                    self._changed.wait(0.05)
+            if time.monotonic() > deadline or (alive is not None and not alive()):
+                raise RuntimeError("the window was never drawn (still black)")
+
+    def close(self) -> None:
+        self.unwatch()
+        with contextlib.suppress(Exception):
+            self.conn.close()

@@ -1,0 +1,103 @@
+"""Memory of the real ``appliance run``, idle and during a live session.
+
+The appliance runs as in :mod:`appliance.bench.display` (window on Xvfb, the simulator, PyAudio
+on the virtual sound server) at 800x480 and 1920x1080. Read from ``/proc/PID/smaps_rollup`` of
+the appliance process:
+
+* PSS (proportional set size): its private pages plus its share of the pages it shares with
+  other processes (libraries, pygame's SDL, numpy). What it adds to the machine's memory, but
+  it depends on what else runs: a library mapped by three processes counts a third here;
+* USS (Private_Clean + Private_Dirty): the pages only this process holds, what stopping it
+  gives back.
+
+Idle: the idle screen, not started, after the start-up settled (samples every 0.5 s, the last
+one reported). Speaking: a session live and the model answering out loud (samples every 0.5 s,
+the highest reported).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from appliance.bench import Row, row
+from appliance.bench._kiosk import Kiosk, Rig
+from appliance.bench._xserver import Memory, memory
+
+SIZES = ((800, 480), (1920, 1080))
+
+
+def _samples(pid: int, seconds: float, every: float = 0.5) -> list[Memory]:
+    out = []
+    end = time.monotonic() + seconds
+    while True:
+        out.append(memory(pid))
+        if time.monotonic() + every > end:
+            return out
+        time.sleep(every)  # the sampling period
+
+
+def run(quick: bool) -> list[Row]:
+    live_s = 2.0 if quick else 5.0
+    rows: list[Row] = []
+    with Rig(answer_seconds=live_s + 6) as rig:
+        for size in SIZES:
+            with Kiosk(rig, size) as kiosk:
+                kiosk.first_frame()
+                kiosk.wait_ready()
+                kiosk.check_x11()
+                time.sleep(1.0)  # the start-up settles
+                idle = _samples(kiosk.pid, 1.0)
+                kiosk.speak()
+                live = _samples(kiosk.pid, live_s)
+                if kiosk.ctl("status").get("state") != "speaking":
+                    raise kiosk.failed("the answer ended before the samples were taken")
+            rows += _rows(size, idle, live, rig.where)
+    return rows
+
+
+def _rows(size: tuple[int, int], idle: list[Memory], live: list[Memory], where: str) -> list[Row]:
+    window = f"{size[0]}x{size[1]}"
+    setup = f"real `appliance run`, window {window} on Xvfb, {where}"
+    last = idle[-1]
+    peak = max(live, key=lambda m: m.pss)
+    rows: list[Row] = []
+    for label, phase, value, note in (
+        ("idle", idle, last, f"idle screen, not started; last of {len(idle)} samples"),
+        (
+            "speaking",
+            live,
+            peak,
+            f"session live, the model answering out loud; highest of {len(live)} samples",
+        ),
+    ):
+        rows.append(
+            row(
+                "memory",
+                f"{window} {label}: PSS",
+                value.pss,
+                "MiB",
+                "private pages + its share of pages shared with other processes (libraries: "
+                f"depends on what else runs); RSS {value.rss:.0f} MiB; {note}; {setup}",
+                [m.pss for m in phase],
+                digits=2,
+            )
+        )
+        rows.append(
+            row(
+                "memory",
+                f"{window} {label}: USS",
+                value.uss,
+                "MiB",
+                f"Private_Clean + Private_Dirty: what only this process holds; {note}; {setup}",
+                [m.uss for m in phase],
+                digits=2,
+            )
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    from appliance.bench.__main__ import format_table
+
+    print(format_table(run("--quick" in sys.argv)))
