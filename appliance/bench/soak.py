@@ -5,7 +5,8 @@ minutes) starts the simulator, a private X display (Xvfb) and ``appliance run`` 
 on that display and PyAudio on the virtual sound server: what a user runs, not a stand-in.
 Then:
 
-1. 1,000 start/stop cycles (``--quick``: 100) over the control socket. Each cycle picks at
+1. 1,000 start/stop cycles (``--quick``: 100) over the control socket, after 10 warm-up
+   cycles. Each cycle picks at
    random to stop while connecting, while listening or while the model speaks, after a random
    wait of 0 to 2 s. After each stop it waits for ``idle`` and asks the sound server for the
    appliance's capture and playback streams: there must be none.
@@ -49,6 +50,8 @@ from appliance.sim.process import SimProcess
 from appliance.sim.voice import synth_speech
 
 MIB = 1024 * 1024
+WARM_UP_CYCLES = 10
+"""Cycles before cycle 0: the window, PortAudio and the executors are set up on the first ones."""
 CYCLE_KINDS = ("connecting", "listening", "speaking")
 """Where a cycle's stop lands: during the connection, while listening, while the model speaks."""
 
@@ -419,6 +422,10 @@ def run(quick: bool) -> list[Row]:
     work = Path(tempfile.mkdtemp(prefix="appliance-soak-"))
     rows: list[Row] = []
     with real_appliance(work, window=window) as (app, socket, log_path):
+        rows += _rows("at start", sample(app.pid, socket), "idle, before any session")
+        warm = run_cycles(app, socket, WARM_UP_CYCLES, seed=1, max_wait_s=0.3, sample_at=())
+        if not warm.clean:
+            raise RuntimeError(f"the warm-up cycles failed: {warm}")
         report = run_cycles(
             app,
             socket,
