@@ -351,6 +351,13 @@ class RecoveryConfig(Model):
         description="Renew the session at a quiet moment after this long (the service's "
         "sessions end after a maximum duration).",
     )
+    replay_turns: int = Field(
+        20,
+        ge=0,
+        le=200,
+        description="After a reconnect, the new session gets this many of the last turns' "
+        "text back, so the conversation goes on (0: start afresh).",
+    )
 
 
 class LoggingConfig(Model):
