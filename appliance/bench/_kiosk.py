@@ -89,11 +89,15 @@ class Kiosk:
         env = x11_env(rig.display, rig.env)  # SDL_VIDEODRIVER=x11 replaces an inherited dummy
         self.log_path = self.work / "appliance.log"
         self.watcher = XWatcher(rig.display)
-        with self.log_path.open("w") as log:
-            self.spawned = time.perf_counter()
-            self.proc = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-            )
+        try:
+            with self.log_path.open("w") as log:
+                self.spawned = time.perf_counter()
+                self.proc = subprocess.Popen(
+                    args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                )
+        except BaseException:
+            self.watcher.close()
+            raise
         self.pid = self.proc.pid
 
     def _config(self, fps: int) -> str:

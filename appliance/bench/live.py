@@ -1,15 +1,26 @@
-"""The whole appliance live on real PyAudio streams against the simulator.
+"""The whole appliance live on real PyAudio streams against the simulator, timed at the DAC.
 
 The real :class:`~appliance.app.Appliance` runs in this process on the virtual sound server
-(full-duplex), answers a spoken question, and is then interrupted by speech played into the
-microphone while the model talks. Measured:
+(full-duplex, no screen). Each round asks a spoken question, lets the model answer for a while,
+interrupts it by speaking into the microphone, lets it answer that, and interrupts the second
+answer with a press (the toggle, as the screen or the button posts it). The output stream's
+tap gives every block handed to the device with the moment its first frame reaches the DAC
+(PortAudio's ``outputBufferDacTime``), so the figures end where the listener is:
 
-* capture -> append: a microphone block's capture callback to its ``append`` being sent;
-* delta -> speaker: an audio delta's arrival to its first sample handed to the output stream;
-* barge-in time: ``speech_started`` handled to the first all-silent block given to the device;
-* truncate error: the ``audio_end_ms`` reported in the truncate minus what the output stream
-  really played of that item (counted in device frames from its first audible block);
-* CPU % of the process while live (audio path and session together), with the block size.
+* capture -> append: a microphone block's ADC time (its first frame, from PortAudio's
+  ``inputBufferAdcTime``) to its ``input_audio_buffer.append`` being sent;
+* delta -> DAC: the frame of an answer's first ``output_audio.delta`` handed over by the
+  websocket (before JSON and base64 decoding) to that audio's first sample at the DAC (the
+  block's DAC time plus the sample's place in the block);
+* barge-in: the ``speech_started`` frame handed over by the websocket (or the press) to the
+  end of the answer's audio at the DAC: what the device already holds still plays. The end is
+  where the first block filled after the playback was cleared begins at the DAC; the answer's
+  last non-silent sample is just before it, unless the cut fell in a pause between words
+  (then that sample came earlier, and timing it would make the barge-in look faster than it
+  is, even negative);
+* truncate error: the ``audio_end_ms`` sent in the truncate minus the answer's audio that
+  really reached the DAC (device frames from its first sample to its last, sample-exact);
+* CPU % of the process while live, and the device's output buffer (callback -> DAC).
 """
 
 from __future__ import annotations
@@ -22,19 +33,23 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from appliance.app import Appliance
+from appliance.audio.pcm import WIRE_RATE
 from appliance.audio.pyaudio_backend import PyAudioBackend
 from appliance.audio.wav import write_wav
-from appliance.bench import Row
+from appliance.bench import Row, row
 from appliance.bench.audio import _sound_server
 from appliance.config import validate
 from appliance.hub import Hub
+from appliance.realtime.protocol import Protocol, SpeechStarted
 from appliance.sim.process import SimProcess
+from appliance.state import Toggle
 
 
 def _speech_wav(path: Path, seconds: float) -> None:
@@ -55,14 +70,95 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _stats(name: str, values: list[float], unit: str, note: str) -> list[Row]:
-    if not values:
-        return []
-    arr = np.asarray(values)
-    return [
-        {"area": "live", "name": f"{name} {stat}", "value": float(v), "unit": unit, "note": note}
-        for stat, v in (("p50", np.percentile(arr, 50)), ("p95", np.percentile(arr, 95)))
-    ]
+@dataclass
+class Block:
+    """One block handed to the output device."""
+
+    at: float  # perf_counter in the callback, after the block was filled
+    dac: float  # perf_counter when its first frame reaches the DAC
+    samples: np.ndarray  # int16, interleaved
+
+
+@dataclass
+class Cut:
+    """One barge-in."""
+
+    kind: str  # "speech" or "press"
+    trigger: float  # speech_started received, or the press
+    at: float  # the playback cleared
+    reported_ms: int  # audio_end_ms sent in the truncate
+
+
+@dataclass
+class Trace:
+    """What the hooks saw, all on ``time.perf_counter``."""
+
+    blocks: list[Block] = field(default_factory=list)
+    first_deltas: list[float] = field(default_factory=list)  # an answer's first delta received
+    speech_started: list[float] = field(default_factory=list)
+    presses: list[float] = field(default_factory=list)
+    cuts: list[Cut] = field(default_factory=list)
+
+
+class _Hooks:
+    """Timestamps at the websocket frame, the playback push, the barge-in and the DAC."""
+
+    def __init__(self, app: Appliance, audio: PyAudioBackend, trace: Trace) -> None:
+        self.trace = trace
+        self.received = 0.0  # the frame being handled was handed over by the websocket then
+        self._seen_items: set[str] = set()
+        self._receive = Protocol.receive
+        hooks = self
+
+        def receive(proto: Protocol, frame: str | bytes) -> Any:
+            hooks.received = time.perf_counter()
+            return hooks._receive(proto, frame)
+
+        Protocol.receive = receive  # type: ignore[method-assign]
+
+        push = app.playback.push
+
+        def timed_push(item_id: str, pcm: bytes, content_index: int = 0) -> None:
+            if item_id not in self._seen_items:
+                self._seen_items.add(item_id)
+                trace.first_deltas.append(self.received)
+            push(item_id, pcm, content_index)
+
+        app.playback.push = timed_push  # type: ignore[method-assign]
+
+        on = app._on
+
+        async def timed_on(happening: Any, ws: Any, proto: Protocol) -> None:
+            if isinstance(happening, SpeechStarted):
+                trace.speech_started.append(self.received)
+            await on(happening, ws, proto)
+
+        app._on = timed_on  # type: ignore[method-assign]
+
+        barge_in = app._barge_in
+
+        def timed_barge_in(*, cancel_response: bool) -> None:
+            item = app.playback.current
+            barge_in(cancel_response=cancel_response)
+            at = time.perf_counter()
+            if item is None:
+                return
+            progress = app.playback.progress(item.item_id)
+            reported = progress.played_ms if progress is not None else item.played_ms
+            if cancel_response and trace.presses:
+                trace.cuts.append(Cut("press", trace.presses[-1], at, reported))
+            elif not cancel_response and trace.speech_started:
+                trace.cuts.append(Cut("speech", trace.speech_started[-1], at, reported))
+
+        app._barge_in = timed_barge_in  # type: ignore[method-assign]
+
+        def tap(data: bytes, now: float, dac: float) -> None:
+            trace.blocks.append(Block(now, dac, np.frombuffer(data, "<i2").copy()))
+
+        audio.output_tap = tap
+
+    def close(self) -> None:
+        Protocol.receive = self._receive  # type: ignore[method-assign]
 
 
 def run(quick: bool) -> list[Row]:
@@ -74,6 +170,7 @@ def _measure(quick: bool, where: str) -> list[Row]:
     work = Path(tempfile.mkdtemp(prefix="appliance-bench-live-"))
     sim = SimProcess("--answer-seconds", "6")
     url = sim.url
+    hooks: _Hooks | None = None
     try:
         config = validate(
             {
@@ -89,22 +186,9 @@ def _measure(quick: bool, where: str) -> list[Row]:
         )
         hub = Hub()
         audio = PyAudioBackend(config.audio)
-        blocks: list[tuple[float, np.ndarray]] = []
-        audio.output_tap = lambda data, t, _dac: blocks.append(
-            (t, np.frombuffer(data, "<i2").copy())
-        )
         app = Appliance(config, hub, audio)
-        app.playback.measure_latency()
-        cuts: list[tuple[float, int]] = []
-        barge_in = app._barge_in
-
-        def timed_barge_in(*, cancel_response: bool) -> None:
-            item = app.playback.current
-            barge_in(cancel_response=cancel_response)
-            if item is not None:
-                cuts.append((time.perf_counter(), app.playback.progress(item.item_id).played_ms))
-
-        app._barge_in = timed_barge_in  # type: ignore[method-assign]
+        trace = Trace()
+        hooks = _Hooks(app, audio, trace)
         states: list[tuple[float, str]] = []
         changed = threading.Condition()
 
@@ -124,93 +208,193 @@ def _measure(quick: bool, where: str) -> list[Row]:
                 raise RuntimeError(f"the appliance never reached {name!r}")
             return next(t for t, s in states if s == name and t >= after)
 
+        def wait_quiet(timeout: float = 20) -> None:
+            """Listening, and nothing played for a while (the last answer is over)."""
+            deadline = time.monotonic() + timeout
+            while not (
+                states
+                and states[-1][1] == "listening"
+                and not app.playback.playing
+                and not app.playback.queued_ms
+            ):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the appliance never went quiet")
+                time.sleep(0.05)  # polling the state, not synchronisation
+            time.sleep(0.3)  # the device plays out what it holds
+
         worker = threading.Thread(target=lambda: asyncio.run(app.run()), daemon=True)
         worker.start()
         question, interruption = work / "q.wav", work / "stop.wav"
         _speech_wav(question, 1.0)
         _speech_wav(interruption, 1.0)
         rounds = 2 if quick else 5
+        # interrupt at varied points of the answers (in a word, between words)
+        waits = np.random.default_rng(1).uniform(1.0, 2.0, size=(rounds, 2))
         cpu_live = wall_live = 0.0
-        for _ in range(rounds):
-            begin = time.perf_counter()
-            wait_state("listening", 0)
+        wait_state("listening", 0)
+        for first_wait, second_wait in waits:
+            wait_quiet()
             cpu0, t0 = _cpu(), time.perf_counter()
+            begin = time.perf_counter()
             _play(question)
             speaking = wait_state("speaking", begin)
-            threading.Event().wait(1.5)  # let the model talk a while before interrupting
-            _play(interruption)
-            wait_state("listening", speaking)
+            threading.Event().wait(first_wait)  # let the model talk before interrupting
+            _play(interruption)  # speech_started -> barge-in; then the model answers that
+            again = wait_state("speaking", wait_state("listening", speaking))
+            threading.Event().wait(second_wait)
+            trace.presses.append(time.perf_counter())
+            hub.post(Toggle())  # a press while it speaks interrupts it
+            wait_state("listening", again)
             cpu_live += _cpu() - cpu0
             wall_live += time.perf_counter() - t0
+        wait_quiet()
         app.request_stop()
         worker.join(10)
-        return _rows(app, config.audio.block_ms, blocks, cuts, cpu_live / wall_live, where, audio)
+        rows = _rows(trace, audio, config.audio.block_ms, where)
+        rows.append(
+            row(
+                "live",
+                "CPU while live",
+                100 * cpu_live / wall_live,
+                "%",
+                "this process: the appliance's worker and audio streams (no screen) and the "
+                f"bench's taps; 100 = one core; {where}, block {config.audio.block_ms} ms",
+                digits=1,
+            )
+        )
+        rows += _stats(
+            "capture->append",
+            list(app.capture_to_send_ms),
+            f"from a microphone block's ADC time (its first frame) to its append sent: "
+            f"includes the {config.audio.block_ms} ms block being captured, the input device "
+            f"buffer, conversion to 24 kHz and the hop to the worker; {where}",
+        )
+        return rows
     finally:
+        if hooks is not None:
+            hooks.close()
         sim.stop()
 
 
-def _rows(
-    app: Appliance,
-    block_ms: int,
-    blocks: list[tuple[float, np.ndarray]],
-    cuts: list[tuple[float, int]],
-    cpu: float,
-    where: str,
-    audio: PyAudioBackend,
-) -> list[Row]:
-    note = f"block {block_ms} ms, {where}, output {audio.output_rate} Hz"
+def _stats(name: str, values: list[float], note: str, unit: str = "ms") -> list[Row]:
+    """Two rows, p50 (with the samples) and p95."""
+    if not values:
+        return []
+    return [
+        row("live", f"{name} p50", float(np.percentile(values, 50)), unit, note, values),
+        row("live", f"{name} p95", float(np.percentile(values, 95)), unit, note),
+    ]
+
+
+def _rows(trace: Trace, audio: PyAudioBackend, block_ms: int, where: str) -> list[Row]:
+    blocks = trace.blocks
+    if not blocks:
+        raise RuntimeError("the output stream handed no blocks to the device")
+    rate = audio.output_rate
+    channels = max(1, round(len(blocks[0].samples) / max(1, audio.block_frames)))
+    at = np.array([b.at for b in blocks])
+    frames = np.array([len(b.samples) // channels for b in blocks])
+    loud = [np.nonzero(np.abs(b.samples) > 0)[0] // channels for b in blocks]
+    device_ms = float(np.median([(b.dac - b.at) * 1000 for b in blocks]))
+    setup = f"block {block_ms} ms, output {rate} Hz, {where}"
+    buffer = f"incl. the device buffer ~{device_ms:.0f} ms"
+
+    def first_sound(after: float) -> tuple[int, int] | None:
+        """(block, frame) of the first non-silent sample in a block filled after ``after``,
+        provided the output was silent for 200 ms before."""
+        start = int(np.searchsorted(at, after))
+        before = int(np.searchsorted(at, after - 0.2))
+        if any(len(loud[i]) for i in range(before, start)):
+            return None
+        for i in range(start, len(blocks)):
+            if len(loud[i]):
+                return i, int(loud[i][0])
+        return None
+
+    starts: list[tuple[int, int]] = []
+    delta_ms: list[float] = []
+    for received in trace.first_deltas:
+        found = first_sound(received)
+        if found is None:
+            continue
+        i, frame = found
+        starts.append(found)
+        delta_ms.append((blocks[i].dac + frame / rate - received) * 1000)
+
+    barge: dict[str, list[float]] = {"speech": [], "press": []}
+    errors_ms: list[float] = []
+    for cut in trace.cuts:
+        # the first block filled after the playback was cleared is silent, and so is all
+        # that follows: the answer's audio ends at the DAC where that block begins (its last
+        # non-silent sample is just before, unless the cut fell in a pause between words)
+        silent = next(
+            (i for i in range(int(np.searchsorted(at, cut.at)), len(blocks)) if not len(loud[i])),
+            None,
+        )
+        if silent is None:
+            continue
+        barge[cut.kind].append((blocks[silent].dac - cut.trigger) * 1000)
+        begun = [s for s in starts if s[0] < silent]
+        if begun:
+            b0, f0 = begun[-1]
+            heard = int(frames[b0:silent].sum()) - f0
+            errors_ms.append(cut.reported_ms - heard * 1000 / rate)
+
     rows: list[Row] = []
     rows += _stats(
-        "capture->append latency (from the ADC time of the block's first frame)",
-        list(app.capture_to_send_ms),
-        "ms",
-        note,
+        "delta->DAC",
+        delta_ms,
+        "an answer's first output_audio.delta frame handed over by the websocket to its first "
+        f"sample at the DAC: decoding, the playback buffer, the wait for the next output "
+        f"callback (up to one block), resampling, {buffer}; into silence; {setup}",
     )
-    first = [s * 1000 for s in app.playback.stats.first_sample_latency_s]
-    rows += _stats("delta->speaker latency (empty buffer)", first, "ms", note)
-    times = np.array([t for t, _ in blocks])
-    loud = np.array([np.abs(b).max() > 300 for _, b in blocks])
-    # the output stream asks for block_frames frames per callback, interleaved
-    frames = np.array([len(b) for _, b in blocks]) // max(
-        1, round(len(blocks[0][1]) / max(1, audio.block_frames))
+    end = (
+        "the end of the answer's audio at the DAC (its last sample; the first frame of the "
+        "first block filled after the playback was cleared)"
     )
-    barge_ms: list[float] = []
-    errors_ms: list[float] = []
-    for cut_time, reported_ms in cuts:
-        after = np.nonzero((times >= cut_time) & ~loud)[0]
-        if not len(after):
-            continue
-        silent_at = after[0]
-        barge_ms.append((times[silent_at] - cut_time) * 1000)
-        start = _answer_start(times, loud, silent_at)
-        true_ms = float(frames[start:silent_at].sum()) * 1000 / audio.output_rate
-        errors_ms.append(reported_ms - true_ms)
-    rows += _stats("barge-in time (speech_started -> silence)", barge_ms, "ms", note)
     rows += _stats(
-        "truncate error (reported - played)", errors_ms, "ms", f"{note}, resolution one block"
+        "barge-in (speech_started -> answer ends at DAC)",
+        barge["speech"],
+        f"the speech_started frame handed over by the websocket to {end}: clearing the "
+        f"playback, up to one block, {buffer} (what the device holds still plays); {setup}",
+    )
+    rows += _stats(
+        "barge-in (press -> answer ends at DAC)",
+        barge["press"],
+        f"a press of the toggle (posted to the worker, as the screen and the button do) to "
+        f"{end}: the hop to the worker, clearing the playback, up to one block, {buffer}; "
+        f"{setup}",
+    )
+    rows += _stats(
+        "truncate error (reported - heard)",
+        errors_ms,
+        "audio_end_ms sent in the truncate minus the answer's audio that reached the DAC "
+        "(device frames from its first to its last sample, sample-exact); positive: the "
+        "server is told more than was heard (audio held in the resampler); "
+        f"{setup}",
     )
     rows.append(
-        {
-            "area": "live",
-            "name": "CPU while live (audio path + session)",
-            "value": cpu * 100,
-            "unit": "%",
-            "note": f"{note}, one core = 100 %",
-        }
+        row(
+            "live",
+            "output device buffer",
+            device_ms,
+            "ms",
+            "from an output callback to its block's first frame at the DAC (PortAudio "
+            f"outputBufferDacTime), median over {len(blocks)} blocks; {setup}",
+        )
+    )
+    rows.append(
+        row(
+            "live",
+            "answers / barge-ins measured",
+            float(len(delta_ms)),
+            "count",
+            f"{len(delta_ms)} answers timed of {len(trace.first_deltas)}, "
+            f"{len(barge['speech'])} speech and {len(barge['press'])} press barge-ins of "
+            f"{len(trace.cuts)}; wire audio {WIRE_RATE} Hz",
+        )
     )
     return rows
-
-
-def _answer_start(times: np.ndarray, loud: np.ndarray, end: int, gap_s: float = 0.25) -> int:
-    """Index of the first audible block of the answer that ends at ``end``: walk back over
-    the short pauses between syllables until a silence longer than ``gap_s``."""
-    start = end
-    for i in range(end - 1, -1, -1):
-        if loud[i]:
-            start = i
-        elif times[start] - times[i] > gap_s:
-            break
-    return start
 
 
 if __name__ == "__main__":
