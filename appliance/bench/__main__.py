@@ -69,9 +69,12 @@ def format_table(rows: list[Row], note_width: int = 72) -> str:
             _num(r.get("value")),
             r.get("unit", ""),
             str(len(r["samples"])) if r.get("samples") else "",
-            textwrap.wrap(r.get("note", ""), note_width) or [""],
+            # a note repeated from the row above (p50, then p95) is not printed twice
+            ["as above"]
+            if i and r.get("note") and r.get("note") == rows[i - 1].get("note")
+            else textwrap.wrap(r.get("note", ""), note_width) or [""],
         )
-        for r in rows
+        for i, r in enumerate(rows)
     ]
     columns = zip(header[:-1], *(x[:-1] for x in lines), strict=True)
     widths = [max(len(str(x)) for x in col) for col in columns]

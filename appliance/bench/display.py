@@ -36,7 +36,7 @@ import numpy as np
 
 from appliance.bench import Row, row
 from appliance.bench._kiosk import Kiosk, Rig
-from appliance.bench._xserver import CpuMeter, cpu_seconds
+from appliance.bench._xserver import CLOCK_TICKS, CpuMeter, cpu_seconds
 
 SIZES = ((800, 480), (1280, 720), (1920, 1080))
 FPS = 30
@@ -120,6 +120,7 @@ def _rows(size: tuple[int, int], idle: Phase, speaking: Phase, where: str) -> li
         "speaking": f"avatar following the spoken answer ({where}), word pauses included; "
         f"{speaking.seconds:.0f} s",
     }
+    tick = f"CPU time is counted in steps of {1000 / CLOCK_TICKS:g} ms"
     rows: list[Row] = []
     for label, phase in (("idle", idle), ("speaking", speaking)):
         note = notes[label]
@@ -156,7 +157,7 @@ def _rows(size: tuple[int, int], idle: Phase, speaking: Phase, where: str) -> li
                 phase.cpu_app_total,
                 "%",
                 "the whole appliance process, all threads (drawing, worker, audio), from "
-                f"/proc utime+stime; 100 = one core; {note}; samples: per second",
+                f"/proc utime+stime; 100 = one core; {note}; samples: per second ({tick})",
                 phase.cpu_app,
                 digits=2,
             )
@@ -168,7 +169,7 @@ def _rows(size: tuple[int, int], idle: Phase, speaking: Phase, where: str) -> li
                 phase.cpu_x_total,
                 "%",
                 "the X server process (copying the frames into its framebuffer), from /proc; "
-                f"100 = one core; {note}; samples: per second",
+                f"100 = one core; {note}; samples: per second ({tick})",
                 phase.cpu_x,
                 digits=2,
             )
