@@ -597,6 +597,27 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete the ``.<name>.XXXXXXXX.tmp`` files a writer killed before its rename left beside
+    ``path`` (they may hold secrets, and nothing else would ever remove them).
+
+    Called with the lock held: every writer holds it from its temporary file's creation to the
+    rename, so any such file that exists now belongs to a writer that died.
+    """
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]+\.tmp")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if pattern.fullmatch(name):
+            stale = path.parent / name
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(os.lstat(stale).st_mode):
+                    stale.unlink()
+                    log.info("removed %s, left by an interrupted write", stale)
+
+
 def _write_atomic(path: Path, text: str, *, secret: bool | None = None) -> None:
     """Replace ``path`` with ``text`` atomically, keeping its owner, group and mode.
 
@@ -626,6 +647,7 @@ def _write_atomic(path: Path, text: str, *, secret: bool | None = None) -> None:
             with contextlib.suppress(KeyError):
                 gid = grp.getgrnam(SERVICE_GROUP).gr_gid
                 mode = 0o640
+    _remove_stale_temporaries(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
