@@ -14,6 +14,10 @@ Each run gets the event as one line of JSON on stdin, and in its environment
 ``message`` is also given as ``APPLIANCE_TEXT``). Event types: ``started``, ``stopped``,
 ``state``, ``transcript``, ``error``, ``function_call``.
 
+Of the service's own environment a hook gets only ``PATH``, ``LANG`` and ``HOME``: the rest may
+hold secrets (``APPLIANCE_OPENAI__KEY``, provisioning headers given as ``APPLIANCE_*``
+overrides, systemd's credentials directory and notify socket) that are no business of a hook.
+
 Hooks never hold up the appliance: :meth:`HookRunner.dispatch` only queues the event and
 returns. Each command has its own small queue, so its runs happen one at a time and in order;
 at most :data:`MAX_RUNNING` hook processes run at once. When a command's queue is full (the
@@ -53,14 +57,18 @@ ENV_VALUE_MAX = 8192
 KILL_GRACE_S = 1.0
 """Between SIGTERM and SIGKILL for a hook that ran out of time."""
 
-# Not passed on to hooks: they belong to the service itself.
-_PRIVATE_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "CREDENTIALS_DIRECTORY")
+PASSED_ENV = ("PATH", "LANG", "HOME")
+"""The only variables of the service's environment a hook gets (an allow list: anything else,
+``APPLIANCE_*`` overrides included, may hold a secret)."""
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 _RESERVED = {"CONFIG", "EVENT"}
 
 
 def hook_env(event: Mapping[str, Any], base: Mapping[str, str]) -> dict[str, str]:
-    """The environment of a hook run for ``event``: ``base`` plus ``APPLIANCE_*`` variables."""
-    env = {k: v for k, v in base.items() if k not in _PRIVATE_ENV}
+    """The environment of a hook run for ``event``: ``PATH``, ``LANG`` and ``HOME`` from
+    ``base`` and the event's ``APPLIANCE_*`` variables; nothing else."""
+    env = {k: base[k] for k in PASSED_ENV if k in base}
+    env.setdefault("PATH", DEFAULT_PATH)
     for key, value in event.items():
         name = re.sub(r"[^A-Za-z0-9]+", "_", str(key)).strip("_").upper()
         if not name or name in _RESERVED:
@@ -137,8 +145,8 @@ class _Worker:
 class HookRunner:
     """Runs the configured hook commands on events. Lives on the appliance's asyncio loop.
 
-    ``environ`` is the base environment of the hooks (default: this process's environment,
-    without the service's private variables).
+    ``environ`` is where the hooks' ``PATH``, ``LANG`` and ``HOME`` come from (default: this
+    process's environment); nothing else of it is passed on.
     """
 
     def __init__(

@@ -7,11 +7,13 @@ whole: validation, Deep Chat fidelity, and the hardening gaps").
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
-from rig import _env
+from processes import wait_until
+from rig import _env, session_config
 
 # --- helpers -----------------------------------------------------------------------------------
 
@@ -62,3 +64,32 @@ def test_killed_config_set_leftovers_are_cleaned_on_the_next_write(tmp_path: Pat
     assert 'voice = "sage"' in path.read_text()
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted([".config.toml.lock", ".other.toml.x1y2z3.tmp", "config.toml"]), left
+
+
+# --- 12: hooks get a clean environment ----------------------------------------------------------
+
+
+def test_hooks_get_no_secret_from_the_environment(sim, start, tmp_path: Path) -> None:
+    dump = tmp_path / "hook-env.json"
+    dump_it = (
+        "import json, os, sys\n"
+        "with open(sys.argv[1] + '.part', 'w') as f:\n"
+        "    json.dump(dict(os.environ), f)\n"
+        "os.replace(sys.argv[1] + '.part', sys.argv[1])\n"
+    )
+    hook = [sys.executable, "-c", dump_it, str(dump)]
+    secrets = {
+        "APPLIANCE_OPENAI__KEY": "sk-proj-HOOKLEAK0123456789",
+        "APPLIANCE_REALTIME__PROVISIONING__HEADERS": '{"X-Device": "HOOKLEAK-token"}',
+        "AWS_SECRET_ACCESS_KEY": "HOOKLEAK-aws",
+        "LANG": "C.UTF-8",
+    }
+    config = session_config(sim, "ga", realtime={"auto_start": True}, hooks={"started": [hook]})
+    app = start(config, env=secrets)
+    app.wait_state("listening")
+    wait_until(dump.exists, 10, "the started hook to run")
+    env = json.loads(dump.read_text())
+    assert "HOOKLEAK" not in json.dumps(env)
+    extra = {k for k in env if not k.startswith("APPLIANCE_")} - {"PATH", "LANG", "HOME"}
+    assert not extra, f"not for hooks: {sorted(extra)}"
+    assert env["APPLIANCE_EVENT"] == "started" and env["LANG"] == "C.UTF-8" and env["PATH"]
