@@ -7,6 +7,7 @@ import importlib
 import json
 import pkgutil
 import platform
+import signal
 import sys
 import textwrap
 import time
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--soak", action="store_true", help="also run the long soak (slow)")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the areas' cleanup (Xvfb, appliance processes) runs
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     # "_name" modules are helpers; a module without run() is a helper too (e.g. xvfb)
     names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name[0] != "_")
     if not args.soak:
