@@ -1,0 +1,50 @@
+"""The bench's rows and table: raw samples kept with their median and p95, notes wrapped."""
+
+from __future__ import annotations
+
+import os
+
+from appliance.bench import row
+from appliance.bench.__main__ import format_table
+from appliance.bench._xserver import cpu_seconds, memory
+
+
+def test_row_keeps_samples_with_median_and_p95() -> None:
+    r = row("live", "delta->DAC p50", 51.23456, "ms", "what it includes", [50, 52, 51, 70])
+    assert r["value"] == 51.235
+    assert r["samples"] == [50.0, 52.0, 51.0, 70.0]
+    assert r["median"] == 51.5
+    assert 52 < r["p95"] <= 70
+
+
+def test_row_without_samples_is_the_old_shape() -> None:
+    assert row("gpio", "x", 1.0, "ms", "n") == {
+        "area": "gpio",
+        "name": "x",
+        "value": 1.0,
+        "unit": "ms",
+        "note": "n",
+    }
+
+
+def test_table_wraps_long_notes_counts_samples_and_says_as_above() -> None:
+    note = "a long explanation of what the figure includes " * 4
+    rows = [
+        row("live", "p50", 1.0, "ms", note, [1, 2, 3]),
+        row("live", "p95", 2.0, "ms", note),
+        {"area": "gpio", "name": "old row", "value": 3.0, "unit": "%"},
+    ]
+    lines = format_table(rows, note_width=40).splitlines()
+    assert all(len(line) <= 40 + 30 for line in lines)
+    assert lines[2].split()[:5] == ["live", "p50", "1", "ms", "3"]
+    p95 = next(line for line in lines if line.startswith("live  p95"))
+    assert p95.endswith("as above")
+    assert lines[-1].split() == ["gpio", "old", "row", "3", "%"]
+
+
+def test_proc_readers_on_this_process() -> None:
+    spent = cpu_seconds(os.getpid())
+    sum(i * i for i in range(200_000))  # burn a little CPU
+    assert cpu_seconds(os.getpid()) >= spent
+    mem = memory(os.getpid())
+    assert 0 < mem.uss <= mem.pss <= mem.rss
