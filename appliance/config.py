@@ -35,7 +35,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from appliance.secrets import REDACTOR
+from appliance.secrets import REDACTOR, mask_url
 
 DEFAULT_CONFIG_PATH = Path("/etc/appliance/config.toml")
 ENV_PREFIX = "APPLIANCE_"
@@ -682,7 +682,19 @@ def redacted(config: AppConfig) -> dict[str, Any]:
         prov["headers"] = {name: REDACTED for name in prov.get("headers", {})}
         if prov.get("body") is not None:
             prov["body"] = REDACTED
-    return data
+    return masked_urls(data)
+
+
+def masked_urls(value: Any) -> Any:
+    """``value`` (plain data) with every URL's credentials masked (see
+    :func:`appliance.secrets.mask_url`): ``https://user:pass@host``, ``?token=...``."""
+    if isinstance(value, str):
+        return mask_url(value)
+    if isinstance(value, dict):
+        return {k: masked_urls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked_urls(v) for v in value]
+    return value
 
 
 def schema() -> dict[str, Any]:

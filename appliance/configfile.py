@@ -41,6 +41,7 @@ from pydantic import BaseModel, SecretStr
 
 from appliance import config as cfg
 from appliance.config import AppConfig, ConfigError
+from appliance.secrets import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,8 @@ def _plain(value: Any, *, reveal: bool, secret: bool = False) -> Any:
         return [_plain(v, reveal=reveal) for v in value]
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, str) and not reveal:
+        return mask_url(value)  # credentials inside a URL: user:pass@, ?token=
     return value
 
 

@@ -1,8 +1,11 @@
-"""Keeping secrets out of logs, screens, events and error text.
+"""Keeping secrets out of logs, screens, events and error text, and text from outside safe in them.
 
 :class:`Redactor` knows the configured secrets (API key, ephemeral keys, provisioning header
 values) and the shapes of OpenAI keys, and scrubs any text. :class:`RedactingFilter` applies it
-to every log record.
+to every log record. :func:`printable` takes the control characters and terminal escape
+sequences out of text that came from outside (a server's reply, an error event): the redactor
+applies it to everything it scrubs, so they reach neither ``last_error`` nor the log.
+:func:`mask_url` hides the credentials a URL may carry (``user:pass@``, query values).
 """
 
 from __future__ import annotations
@@ -10,12 +13,75 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 REDACTED = "***"
 # OpenAI-style keys and ephemeral keys, bearer tokens.
 _PATTERNS = re.compile(
     r"(sk-[A-Za-z0-9_\-]{6,}|ek_[A-Za-z0-9_\-]{4,}|(?i:bearer)\s+[A-Za-z0-9_\-.=:/+]{4,})"
 )
+
+
+# Terminal escape sequences (CSI, OSC, other ESC sequences), removed whole.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI: colours, cursor moves, clearing the screen
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, hyperlinks
+    r"|\x1b[ -/]*[0-~]?"  # any other ESC sequence
+)
+# Other control characters (C0 but tab and newline, DEL, C1), zero-width and bidirectional
+# formatting characters (they can make a text read differently from what it is), and the
+# Unicode line separators.
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff]"
+)
+
+
+def printable(text: str, *, keep_lines: bool = False) -> str:
+    """``text`` from outside made safe for one line of a log, a status field or the screen.
+
+    Terminal escape sequences are removed; other control and formatting characters become
+    spaces. Unless ``keep_lines`` (for text of our own that may span lines), newlines and
+    tabs become spaces too and runs of spaces collapse into one: the result is one line.
+    """
+    text = _ESCAPES.sub("", text.replace("\r\n", "\n"))
+    text = _CONTROLS.sub(" ", text)
+    if keep_lines:
+        return text
+    return " ".join(text.split())
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the credentials it may carry replaced by ``***``: the user and password
+    (``https://***@host``), and the value of each query and fragment parameter
+    (``?token=***``). Text that is not a URL is returned unchanged."""
+    if not _URL.match(url):
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # a malformed port or host: show the scheme only
+        return url.split("://", 1)[0] + "://" + REDACTED
+    netloc = host if ":" not in host else f"[{host}]"
+    if port is not None:
+        netloc += f":{port}"
+    if parts.username is not None or parts.password is not None:
+        netloc = f"{REDACTED}@{netloc}"
+    return urlunsplit(
+        (parts.scheme, netloc, parts.path, _mask_params(parts.query), _mask_params(parts.fragment))
+    )
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _mask_params(text: str) -> str:
+    if not text:
+        return text
+    pairs = parse_qsl(text, keep_blank_values=True)
+    if not pairs:  # not key=value pairs: hide it whole
+        return REDACTED
+    return "&".join(f"{quote(name, safe='')}={REDACTED}" for name, _value in pairs)
 
 
 class Redactor:
@@ -32,6 +98,7 @@ class Redactor:
                     self._secrets.add(value)
 
     def __call__(self, text: str) -> str:
+        text = printable(text, keep_lines=True)
         with self._lock:
             secrets = sorted(self._secrets, key=len, reverse=True)
         for secret in secrets:
@@ -58,6 +125,14 @@ class RedactingFilter(logging.Filter):
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # Text arguments are data (often from outside: server messages, transcripts, causes):
+        # each is put on one line, so none can forge a log line of its own.
+        if isinstance(record.args, tuple):
+            record.args = tuple(printable(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: printable(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
         message = record.getMessage()
         clean = self.redactor(message)
         if record.exc_info and record.exc_info[1] is not None:

@@ -20,6 +20,7 @@ import pygame
 from appliance.display import art
 from appliance.display.style import RGBA, Filter, apply_filters
 from appliance.display.theme import assets_dir
+from appliance.secrets import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,9 @@ def load_avatar(src: str | None) -> pygame.Surface:
             return svg_surface(path.read_text(encoding="utf-8"), 512)
         return _rgba(pygame.image.load(str(path)))
     except Exception as exc:  # any failure: network, file, decoder
-        log.warning("avatar.src %r unusable (%s); using the default avatar", src, _cause(exc))
+        log.warning(
+            "avatar.src %r unusable (%s); using the default avatar", mask_url(src), _cause(exc)
+        )
         return default_avatar()
 
 

@@ -8,6 +8,7 @@ whole: validation, Deep Chat fidelity, and the hardening gaps").
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,51 @@ def test_hooks_get_no_secret_from_the_environment(sim, start, tmp_path: Path) ->
     extra = {k for k in env if not k.startswith("APPLIANCE_")} - {"PATH", "LANG", "HOME"}
     assert not extra, f"not for hooks: {sorted(extra)}"
     assert env["APPLIANCE_EVENT"] == "started" and env["LANG"] == "C.UTF-8" and env["PATH"]
+
+
+# --- 13: no credentials from URLs in `config show/get`; no control characters from outside ------
+
+URL_SECRETS = ("alice", "s3cr3t-pass", "tok-0123456789", "sig-abcdef")
+
+
+def test_config_show_and_get_mask_credentials_in_urls(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "[openai]\n"
+        'api_base = "https://alice:s3cr3t-pass@proxy.example.com"\n'
+        "[realtime.provisioning]\n"
+        'url = "https://keys.example.com/realtime?token=tok-0123456789"\n'
+        "[realtime.avatar]\n"
+        'src = "https://cdn.example.com/face.png?sig=sig-abcdef"\n'
+    )
+    shown = cli("config", "show", "--config", str(path))
+    assert shown.returncode == 0, shown.stderr
+    assert "keys.example.com/realtime?token=***" in shown.stdout
+    for key in ("openai.api_base", "realtime.provisioning.url", "realtime.avatar", "realtime"):
+        got = cli("config", "get", "--config", str(path), key)
+        assert got.returncode == 0, got.stderr
+        assert not any(s in got.stdout for s in URL_SECRETS), (key, got.stdout)
+    assert not any(s in shown.stdout for s in URL_SECRETS), shown.stdout
+
+
+HOSTILE = "nope\x1b[2J\x1b]0;owned\x07\r\nERROR appliance: forged line\x07\x9b31m"
+
+
+def test_control_characters_from_a_server_reach_neither_status_nor_log(sim, start) -> None:
+    config = session_config(sim, "ga", recovery={"max_attempts": 0})
+    app = start(config)
+    sim.script({"fault": "http", "path": "/provision", "status": 403, "count": 1, "body": HOSTILE})
+    app.ctl("start")
+    status = app.wait_state("error")
+    assert "answered HTTP 403" in status["last_error"] and "nope" in status["last_error"]
+    assert "forged line" in status["last_error"]
+    control = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+    assert not control.search(status["last_error"]), repr(status["last_error"])
+    app.ctl("start")  # a server error event, then the socket closes
+    app.wait_state("listening")
+    sim.script({"fault": "error", "fatal": False, "code": "x", "message": HOSTILE})
+    app.wait_event(lambda e: e["type"] == "error" and "forged" in e["message"], 10, "server error")
+    wait_until(lambda: app.log().count("forged line") >= 2, 10, "both errors in the log")
+    log = app.log()
+    assert not control.search(log.replace("\n", "")), repr(log[-2000:])
+    assert not re.search(r"^ERROR appliance: forged line", log, re.MULTILINE)
