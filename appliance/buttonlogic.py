@@ -15,8 +15,22 @@ nothing. Without one (``hold_s=None``), a press is reported as soon as the butto
 
 from __future__ import annotations
 
+from appliance.state import Input, Mute, Toggle
+
 PRESS = "press"
 HOLD = "hold"
+
+
+def action_event(action: str) -> Input | None:
+    """The state-machine input for a configured button action: ``toggle``, ``mute`` or
+    ``none``. The physical button, ``appliance press`` and the screen share this mapping."""
+    if action == "toggle":
+        return Toggle()
+    if action == "mute":
+        return Mute()
+    if action == "none":
+        return None
+    raise ValueError(f"unknown button action {action!r}; use toggle, mute or none")
 
 
 class ButtonLogic:

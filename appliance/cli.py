@@ -203,15 +203,24 @@ def setup_logging(level: str) -> None:
 # --- run ---------------------------------------------------------------------------------------
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    config = cfgmod.load(args.config)
+def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """``appliance run``'s options as a config layer (kept by reloads, see config.load)."""
+    overrides: dict[str, Any] = {}
     if args.display:
-        config.display.mode = args.display
+        overrides["display"] = {"mode": args.display}
     if args.socket:
-        config.control.socket = args.socket
+        overrides["control"] = {"socket": str(args.socket)}
     if args.auto_start:
-        config.realtime.auto_start = True
-    setup_logging(args.log_level or config.logging.level)
+        overrides["realtime"] = {"auto_start": True}
+    if args.log_level:
+        overrides["logging"] = {"level": args.log_level}
+    return overrides
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    overrides = run_overrides(args)
+    config = cfgmod.load(args.config, overrides=overrides)
+    setup_logging(config.logging.level)
     from appliance.audio.backend import AudioError
     from appliance.service import run
 
@@ -219,6 +228,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return run(
             config,
             config_path=args.config,
+            overrides=overrides,
             audio_in=args.audio_in,
             audio_out=args.audio_out,
         )
@@ -268,9 +278,8 @@ def _previous(path: Path) -> cfgmod.AppConfig | None:
 
 def _how_to_apply(old: cfgmod.AppConfig | None, new: cfgmod.AppConfig) -> str:
     """Say whether a change applies live (reload) or needs a restart."""
-    from appliance.configfile import restart_needed
 
-    restart = restart_needed(old, new) if old is not None else []
+    restart = cfgmod.restart_needed(old, new) if old is not None else []
     if restart:
         return f"needs a restart for {', '.join(restart)}: `sudo systemctl restart appliance`"
     return "apply it with `appliance reload` (or `sudo systemctl reload appliance`)"

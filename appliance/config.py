@@ -503,8 +503,11 @@ def load(
     *,
     environ: Mapping[str, str] | None = None,
     required: bool = False,
+    overrides: Mapping[str, Any] | None = None,
 ) -> AppConfig:
-    """Load the configuration file (TOML/JSON/Deep Chat JSON) and apply env overrides.
+    """Load the configuration in layers: the file (TOML/JSON/Deep Chat JSON), then the
+    ``APPLIANCE_*`` environment variables, then ``overrides`` (the command line's ``--socket``,
+    ``--display``, ``--auto-start``...), so a reload that reads the file again keeps them.
 
     ``path=None`` uses ``$APPLIANCE_CONFIG`` or ``/etc/appliance/config.toml``; a missing default
     file gives the defaults, a missing explicit file is an error.
@@ -528,8 +531,51 @@ def load(
             data = from_deepchat(parse_text(text, fmt=guess_format(path, text)))
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-    data = merge(data, env_overrides(environ))
+    data = merge(merge(data, env_overrides(environ)), overrides or {})
     return validate(data, source=str(path), text=text)
+
+
+# --- what changed between two configurations ------------------------------------------------------
+
+RESTART_FIELDS = (
+    "audio",
+    "display",
+    "gpio",
+    "control",
+    "logging",
+    "realtime.avatar",
+    "realtime.buttons",
+)
+"""Fields (and sections) read once at start: changing them needs ``systemctl restart``.
+
+Everything else is applied by a reload (``systemctl reload appliance``): the session config
+(sent to a live session with ``session.update``), keys and provisioning, hooks, the
+recovery policy."""
+
+
+def changed_fields(old: AppConfig, new: AppConfig) -> list[str]:
+    """Dotted names of the leaves that differ between two configurations (secrets included,
+    compared by value, never shown)."""
+    out: list[str] = []
+    _diff(old.model_dump(), new.model_dump(), "", out)
+    return out
+
+
+def restart_needed(old: AppConfig, new: AppConfig) -> list[str]:
+    """The changed fields that only take effect after a restart (see :data:`RESTART_FIELDS`)."""
+    return [
+        name
+        for name in changed_fields(old, new)
+        if any(name == f or name.startswith(f + ".") for f in RESTART_FIELDS)
+    ]
+
+
+def _diff(a: Any, b: Any, prefix: str, out: list[str]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            _diff(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k), out)
+    elif a != b:
+        out.append(prefix)
 
 
 # --- messages --------------------------------------------------------------------------------

@@ -48,23 +48,6 @@ log = logging.getLogger(__name__)
 SERVICE_GROUP = "appliance"
 """Group given to a configuration file created by root, so that the service can read it."""
 
-RESTART_FIELDS = (
-    "audio",
-    "display",
-    "gpio",
-    "control",
-    "logging",
-    "realtime.avatar",
-    "realtime.buttons",
-)
-"""Fields (and sections) read once at start: changing them needs ``systemctl restart``.
-
-Everything else is applied by a reload (``systemctl reload appliance``): the session config
-(sent to a live session with ``session.update``), keys and provisioning, hooks, the
-loading and error texts, the recovery policy.
-"""
-
-
 # --- reading -----------------------------------------------------------------------------------
 
 
@@ -265,36 +248,6 @@ def edit(path: Path, editor: str | None = None, *, interactive: bool | None = No
             return True
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def restart_needed(old: AppConfig, new: AppConfig) -> list[str]:
-    """The changed fields that only take effect after ``systemctl restart appliance``.
-
-    See :data:`RESTART_FIELDS`; every other change is applied by a reload.
-    """
-    return [
-        name
-        for name in changed_fields(old, new)
-        if any(name == f or name.startswith(f + ".") for f in RESTART_FIELDS)
-    ]
-
-
-def changed_fields(old: AppConfig, new: AppConfig) -> list[str]:
-    """Dotted names of the leaves that differ between two configurations (secrets included,
-    compared by value, never shown)."""
-    a = _plain(old, reveal=True)
-    b = _plain(new, reveal=True)
-    out: list[str] = []
-    _diff(a, b, "", out)
-    return out
-
-
-def _diff(a: Any, b: Any, prefix: str, out: list[str]) -> None:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b), key=str):
-            _diff(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k), out)
-    elif a != b:
-        out.append(prefix)
 
 
 # --- the read-validate-write cycle -------------------------------------------------------------

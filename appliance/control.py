@@ -21,18 +21,36 @@ import logging
 import os
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from appliance import state
-from appliance.gpio import virtual_press
+from appliance.bus import Bus
 
-if TYPE_CHECKING:
-    from appliance.app import Appliance
+
+class Commands(Protocol):
+    """What the control socket asks of the appliance (:class:`appliance.app.Appliance`)."""
+
+    bus: Bus
+
+    def status(self) -> dict[str, Any]: ...
+
+    def command(self, name: str) -> dict[str, Any]:
+        """``start``, ``stop``, ``toggle``, ``mute`` or ``unmute``."""
+        ...
+
+    def press(self, hold: bool) -> dict[str, Any]: ...
+
+    async def say(self, text: str, role: str, respond: bool | None) -> dict[str, Any]: ...
+
+    async def update_config(self, changes: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def reload(self) -> dict[str, Any]: ...
+
+    async def snapshot(self, path: Path) -> dict[str, Any]: ...
+
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 64 * 1024
-SNAPSHOT_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 10.0
 CLIENT_LIMIT = 64
 """Commands handled at the same time; more wait their turn."""
@@ -42,8 +60,11 @@ CONNECTION_LIMIT = 256
 """Open connections of any kind; beyond it new ones are refused at once."""
 
 
+SIMPLE = frozenset({"start", "stop", "toggle", "mute", "unmute"})
+
+
 class ControlServer:
-    def __init__(self, app: Appliance, path: Path, mode: int = 0o660) -> None:
+    def __init__(self, app: Commands, path: Path, mode: int = 0o660) -> None:
         self.app = app
         self.path = Path(path)
         self.mode = mode
@@ -134,21 +155,12 @@ class ControlServer:
     async def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
         app = self.app
         cmd = request["cmd"]
-        simple: dict[str, state.Input] = {
-            "start": state.Start(),
-            "stop": state.Stop(),
-            "toggle": state.Toggle(),
-            "mute": state.Mute(True),
-            "unmute": state.Mute(False),
-        }
         if cmd == "status":
             return {"ok": True, **app.status()}
-        if cmd in simple:
-            app.handle(simple[cmd])
-            return {"ok": True, "state": app.machine.view.state, "muted": app.machine.view.muted}
+        if cmd in SIMPLE:
+            return app.command(cmd)
         if cmd == "press":  # what the physical button does, with the same action mapping
-            virtual_press(app.hub, app.config.gpio, bool(request.get("hold")))
-            return {"ok": True, "state": app.machine.view.state, "muted": app.machine.view.muted}
+            return app.press(bool(request.get("hold")))
         if cmd == "say":
             text = request.get("text")
             if not isinstance(text, str) or not text.strip():
@@ -165,23 +177,13 @@ class ControlServer:
             path = Path(str(request.get("path") or "")).expanduser()
             if not path.name:
                 return {"ok": False, "error": "snapshot needs a file path"}
-            future = app.hub.request_snapshot(path.absolute())
-            try:
-                saved = await asyncio.wait_for(asyncio.wrap_future(future), SNAPSHOT_TIMEOUT_S)
-            except TimeoutError:
-                return {"ok": False, "error": "no screen renderer answered (is the display up?)"}
-            except Exception as exc:
-                return {"ok": False, "error": f"snapshot failed: {exc}"}
-            return {"ok": True, "path": str(saved)}
+            return await app.snapshot(path.absolute())
         return {"ok": False, "error": f"unknown command {cmd!r}"}
 
     async def _stream_events(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        from appliance.app import EVENT_QUEUE_SIZE
-
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(EVENT_QUEUE_SIZE)
-        self.app.subscribers.add(queue)
+        queue = self.app.bus.subscribe()
         try:
             await _reply(writer, {"ok": True, "type": "subscribed", **self.app.status()})
             hangup = asyncio.ensure_future(reader.read())
@@ -193,7 +195,7 @@ class ControlServer:
                     return
                 await _reply(writer, getter.result())
         finally:
-            self.app.subscribers.discard(queue)
+            self.app.bus.unsubscribe(queue)
 
 
 async def _reply(writer: asyncio.StreamWriter, payload: dict[str, Any]) -> None:

@@ -23,34 +23,12 @@ import time
 import warnings
 from typing import Any
 
-from appliance.buttonlogic import HOLD, PRESS, ButtonLogic
+from appliance.buttonlogic import HOLD, PRESS, ButtonLogic, action_event
 from appliance.config import GpioConfig
 from appliance.hub import Hub
 from appliance.led import Pattern, brightness, lit, next_change, parse_patterns
-from appliance.state import Input, Mute, Toggle
 
 log = logging.getLogger("appliance.gpio")
-
-
-# --- actions -----------------------------------------------------------------------------------
-
-
-def action_event(action: str) -> Input | None:
-    """The state-machine input for a configured action: ``toggle``, ``mute`` or ``none``."""
-    if action == "toggle":
-        return Toggle()
-    if action == "mute":
-        return Mute()
-    if action == "none":
-        return None
-    raise ValueError(f"unknown button action {action!r}; use toggle, mute or none")
-
-
-def virtual_press(hub: Hub, config: GpioConfig, hold: bool) -> None:
-    """Do what a short press (or, with ``hold``, a hold) of the button does."""
-    event = action_event(config.hold if hold else config.press)
-    if event is not None:
-        hub.post(event)
 
 
 # --- button ------------------------------------------------------------------------------------

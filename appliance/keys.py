@@ -1,12 +1,11 @@
-"""Where ephemeral keys come from: a static key, a provisioning URL, or minting with a real key.
+"""Fetching ephemeral keys over HTTP: a provisioning URL, or minting with a real key.
 
 A fresh key is fetched for every session: ephemeral keys are single use and expire (Deep Chat
-caches one forever, so its restarts fail once the key is stale). Order of the sources:
-
-1. ``realtime.ephemeral_key`` (a pre-minted key) for the first session;
-2. ``realtime.provisioning`` (Deep Chat's ``fetchEphemeralKey``, as a URL);
-3. minting with the real API key (``openai.key``, ``openai.key_file`` or the systemd credential
-   ``openai.key``) at the dialect's endpoint.
+caches one forever, so its restarts fail once the key is stale). Which source serves which
+session (the static ``realtime.ephemeral_key`` once, then ``realtime.provisioning`` (Deep Chat's
+``fetchEphemeralKey``, as a URL), then minting with the real API key: ``openai.key``,
+``openai.key_file`` or the systemd credential ``openai.key``) is the session's policy, in
+:meth:`appliance.realtime.session.Session.key_plan`; this module only does the requests.
 
 Errors are :class:`KeySourceError` with a message that names the source, the HTTP status and a
 short, redacted excerpt of the body; never the key or the provisioning headers.
@@ -20,7 +19,6 @@ import os
 import re
 import stat
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,14 +27,19 @@ import aiohttp
 
 from appliance.config import AppConfig
 from appliance.realtime.dialects import DIALECTS
-from appliance.recovery import SessionError, retryable_http_status
+from appliance.realtime.session import (
+    EphemeralKey,
+    Mint,
+    Provision,
+    SessionError,
+    has_api_key,
+    retryable_http_status,
+)
 from appliance.secrets import REDACTOR
 
 log = logging.getLogger(__name__)
 
 CREDENTIAL_NAME = "openai.key"
-PREFETCH_MAX_AGE_S = 45.0
-"""A key fetched ahead of time (``auto_fetch_ephemeral_key``) is used only while younger."""
 
 
 class KeySourceError(SessionError):
@@ -44,18 +47,6 @@ class KeySourceError(SessionError):
 
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message, retryable=retryable)
-
-
-@dataclass(frozen=True)
-class EphemeralKey:
-    value: str
-    source: str
-    dialect: str | None = None  # the dialect the reply's shape reveals, if any
-    expires_at: float | None = None
-    fetched_at: float = 0.0
-
-    def __repr__(self) -> str:  # never print the value
-        return f"EphemeralKey(source={self.source!r}, dialect={self.dialect!r})"
 
 
 def safe_url(url: str) -> str:
@@ -147,13 +138,28 @@ def read_api_key(config: AppConfig, environ: dict[str, str] | None = None) -> st
     return value
 
 
-class KeySource:
-    """Fetches a fresh ephemeral key per session from the configured source."""
+def key_source_configured(config: AppConfig, environ: dict[str, str] | None = None) -> bool:
+    """Some key source is configured (static key, provisioning URL or API key)."""
+    rt = config.realtime
+    return bool(rt.ephemeral_key or rt.provisioning or has_api_key(config, environ))
+
+
+def key_source_description(config: AppConfig) -> str:
+    """Where keys come from, for the log and ``status`` (never a secret)."""
+    rt = config.realtime
+    if rt.provisioning:
+        return f"provisioning URL {safe_url(rt.provisioning.url)}"
+    if rt.ephemeral_key:
+        return "static ephemeral key"
+    return "minted with the API key"
+
+
+class KeyFetcher:
+    """The HTTP side of keys: provisioning and minting. Which source to use when is decided by
+    :meth:`appliance.realtime.session.Session.key_plan`."""
 
     def __init__(self, config: AppConfig) -> None:
         self.config = config
-        self._static_used = False
-        self._prefetched: EphemeralKey | None = None
         rt = config.realtime
         if rt.ephemeral_key:
             REDACTOR.add(rt.ephemeral_key.get_secret_value())
@@ -162,53 +168,16 @@ class KeySource:
         if config.openai.key:
             REDACTOR.add(config.openai.key.get_secret_value())
 
-    @property
-    def configured(self) -> bool:
-        rt = self.config.realtime
-        o = self.config.openai
-        return bool(
-            rt.ephemeral_key
-            or rt.provisioning
-            or o.key
-            or o.key_file
-            or os.environ.get("CREDENTIALS_DIRECTORY")
-        )
-
-    def describe(self) -> str:
-        rt = self.config.realtime
-        if rt.provisioning:
-            return f"provisioning URL {safe_url(rt.provisioning.url)}"
-        if rt.ephemeral_key:
-            return "static ephemeral key"
-        return "minted with the API key"
-
-    async def prefetch(self, dialect: str) -> None:
-        """Fetch a key ahead of the first press (Deep Chat's ``autoFetchEphemeralKey``)."""
-        self._prefetched = await self.fetch(dialect)
-
-    async def fetch(self, dialect: str) -> EphemeralKey:
-        """A key for a new session in ``dialect`` ("ga" or "beta")."""
-        pre, self._prefetched = self._prefetched, None
-        if pre is not None and time.monotonic() - pre.fetched_at < PREFETCH_MAX_AGE_S:
-            return pre
-        rt = self.config.realtime
-        if rt.ephemeral_key and not self._static_used:
-            self._static_used = True
-            return EphemeralKey(rt.ephemeral_key.get_secret_value(), "static", None, None, _now())
-        if rt.provisioning:
-            return await self._provision()
+    async def fetch(self, plan: Provision | Mint) -> EphemeralKey:
+        """A fresh key as ``plan`` says. Raises :class:`KeySourceError`."""
+        if isinstance(plan, Provision):
+            return await self.provision()
         api_key = read_api_key(self.config)
-        if api_key:
-            return await self._mint(api_key, dialect)
-        if rt.ephemeral_key:
-            log.warning("the static ephemeral key is single use; configure realtime.provisioning")
-            return EphemeralKey(rt.ephemeral_key.get_secret_value(), "static", None, None, _now())
-        raise KeySourceError(
-            "no key source: set realtime.provisioning.url, openai.key_file or "
-            "realtime.ephemeral_key"
-        )
+        if not api_key:
+            raise KeySourceError("no API key: set openai.key_file or realtime.provisioning.url")
+        return await self.mint(api_key, plan.dialect)
 
-    async def _provision(self) -> EphemeralKey:
+    async def provision(self) -> EphemeralKey:
         prov = self.config.realtime.provisioning
         assert prov is not None
         where = f"provisioning URL {safe_url(prov.url)}"
@@ -229,9 +198,9 @@ class KeySource:
         except ValueError as exc:
             raise KeySourceError(f"{where}: {exc}: {excerpt(body, 60)}", retryable=True) from None
         REDACTOR.add(value)
-        return EphemeralKey(value, "provisioning", dialect, None, _now())
+        return EphemeralKey(value, "provisioning", dialect, provisioned_expiry(body), _now())
 
-    async def _mint(self, api_key: str, dialect_name: str) -> EphemeralKey:
+    async def mint(self, api_key: str, dialect_name: str) -> EphemeralKey:
         dialect = DIALECTS[dialect_name]
         url = self.config.openai.api_base + dialect.key_path
         where = f"key endpoint {safe_url(url)}"
@@ -254,20 +223,52 @@ class KeySource:
         return EphemeralKey(value, "minted", dialect_name, expires_at, _now())
 
 
+def provisioned_expiry(body: bytes) -> float | None:
+    """``expires_at`` (epoch seconds) of a JSON provisioning reply, where it says one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    secret = data.get("client_secret")
+    holder = secret if isinstance(secret, dict) and "value" not in data else data
+    value = holder.get("expires_at")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 < value < 1e11 else None
+
+
 def _now() -> float:
-    return time.monotonic()
+    return time.time()
 
 
 async def _request(
     method: str, url: str, timeout_s: float, where: str, **kwargs: Any
 ) -> tuple[int, bytes]:
+    """(status, body) of one request. The whole body is read, however it arrives (in several
+    TCP segments, chunked), up to 64 KiB (a key reply is well under 1 KiB): a larger
+    successful reply is an error; a larger error reply is cut there (only an excerpt of it is
+    shown anyway)."""
+    limit = 64 * 1024
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     try:
         async with (
             aiohttp.ClientSession(timeout=timeout) as http,
             http.request(method, url, **kwargs) as resp,
         ):
-            return resp.status, await resp.content.read(64 * 1024)
+            body = bytearray()
+            while len(body) <= limit:
+                chunk = await resp.content.read(limit + 1 - len(body))
+                if not chunk:
+                    break
+                body += chunk
+            if len(body) > limit and 200 <= resp.status < 300:
+                raise KeySourceError(
+                    f"{where}: the reply is larger than {limit // 1024} KiB; is the URL right?",
+                    retryable=True,
+                )
+            return resp.status, bytes(body[:limit])
     except TimeoutError:
         raise KeySourceError(
             f"{where} did not answer within {timeout_s:g} s", retryable=True

@@ -12,7 +12,9 @@ import asyncio
 import logging
 import signal
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from appliance.app import Appliance
 from appliance.audio.backend import AudioBackend, AudioError, NullBackend
@@ -42,13 +44,14 @@ def run(
     config: AppConfig,
     *,
     config_path: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
     audio_in: Path | None = None,
     audio_out: Path | None = None,
 ) -> int:
     """Run the appliance until SIGTERM/SIGINT. Returns the process exit code."""
     audio = make_audio(config, audio_in, audio_out)
     hub = Hub()
-    appliance = Appliance(config, hub, audio, config_path=config_path)
+    appliance = Appliance(config, hub, audio, config_path=config_path, overrides=overrides)
     crashed: list[BaseException] = []
 
     def worker() -> None:
@@ -68,9 +71,7 @@ def run(
         appliance.request_stop()
 
     def on_reload(_signum: int, _frame: object) -> None:
-        loop = appliance._loop
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(appliance.reload(), loop)
+        appliance.request_reload()
 
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)

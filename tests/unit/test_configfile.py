@@ -403,14 +403,14 @@ def test_restart_needed() -> None:
     live.realtime.config.voice = "verse"
     live.hooks.started = [["/bin/true"]]
     live.realtime.loading.text = "Hold on"
-    assert configfile.restart_needed(old, live) == []
-    assert "realtime.config.voice" in configfile.changed_fields(old, live)
+    assert cfg.restart_needed(old, live) == []
+    assert "realtime.config.voice" in cfg.changed_fields(old, live)
     restart = live.model_copy(deep=True)
     restart.audio.input_device = "USB"
     restart.display.mode = "window"
     restart.gpio.button_pin = 5
     restart.control.socket = Path("/tmp/x.sock")
-    assert configfile.restart_needed(old, restart) == [
+    assert cfg.restart_needed(old, restart) == [
         "audio.input_device",
         "control.socket",
         "display.mode",

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.buttonlogic import HOLD, PRESS, ButtonLogic
+from appliance.buttonlogic import HOLD, PRESS, ButtonLogic, action_event
+from appliance.state import Mute, Toggle
 
 
 def run(
@@ -93,3 +94,12 @@ def test_n_clean_presses_are_n_presses(cycles: list[tuple[float, float]]) -> Non
         edges += [(t, True), (t + down, False)]
         t += down + up
     assert [g for _, g in run(logic, edges, t + 1)] == [PRESS] * len(cycles)
+
+
+def test_button_actions_map_to_state_machine_inputs() -> None:
+    # the physical button, `appliance press` and the screen share this one mapping
+    assert action_event("toggle") == Toggle()
+    assert action_event("mute") == Mute()
+    assert action_event("none") is None
+    with pytest.raises(ValueError, match="use toggle, mute or none"):
+        action_event("explode")

@@ -21,7 +21,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from appliance.bench.gpio import MachineLoop
 from appliance.config import GpioConfig
-from appliance.gpio import GpioFrontend, start_gpio, virtual_press
+from appliance.gpio import GpioFrontend, start_gpio
 from appliance.hub import Hub
 from appliance.state import (
     AudioStarted,
@@ -257,19 +257,6 @@ def test_microphone_button_mutes(factory: MockFactory) -> None:
             assert machine.count(Toggle) == 0
         finally:
             frontend.close()
-
-
-def test_virtual_press_uses_the_same_mapping() -> None:
-    with MachineLoop() as machine:
-        virtual_press(machine.hub, config(), hold=False)
-        assert machine.wait_view(lambda v: v.state == "connecting")
-        virtual_press(machine.hub, config(), hold=True)
-        assert machine.wait_view(lambda v: v.muted)
-        virtual_press(machine.hub, config(hold="none"), hold=True)
-        virtual_press(machine.hub, config(press="mute"), hold=False)
-        assert machine.wait_view(lambda v: not v.muted)
-        assert machine.count(Toggle) == 1
-        assert machine.count(Mute) == 2
 
 
 # --- LED ---------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from appliance.realtime.protocol import (
     SpeechStarted,
     SpeechStopped,
 )
-from appliance.recovery import Backoff, Liveness, retryable_http_status
+from appliance.realtime.session import Backoff, Liveness, retryable_http_status
 
 
 def test_backoff_doubles_and_caps():

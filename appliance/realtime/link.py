@@ -1,0 +1,466 @@
+"""The asyncio shell around :class:`~appliance.realtime.session.Session`.
+
+:class:`Link` does the I/O the session decides on: it fetches keys (:mod:`appliance.keys`),
+opens the WebSocket (``websockets.connect``), reads frames, runs the timers, pumps the
+microphone, runs function calls, and opens and closes the audio device. It is handed a way to
+post state-machine inputs, the event bus and the audio parts, never the appliance itself.
+
+One user session runs as one task (:meth:`Link.start` ... :meth:`Link.cancel`); a newer start
+replaces it. What such a replaced or cancelled task raises on its way out is never reported as
+an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from appliance import state
+from appliance.audio.backend import AudioError
+from appliance.audio.lifecycle import AudioDevice
+from appliance.audio.playback import Playback
+from appliance.bus import Bus
+from appliance.config import AppConfig
+from appliance.functions import FunctionRunner
+from appliance.keys import KeyFetcher, KeySourceError, excerpt, safe_url
+from appliance.realtime.dialects import DialectError
+from appliance.realtime.session import (
+    HANDSHAKE_TIMEOUT_S,
+    Action,
+    Close,
+    Decision,
+    Feed,
+    GiveUp,
+    Interrupt,
+    Memory,
+    OpenAudio,
+    Play,
+    Publish,
+    Retry,
+    RunFunctions,
+    Send,
+    Session,
+    SessionError,
+    UseKey,
+)
+from appliance.secrets import REDACTOR
+
+log = logging.getLogger("appliance")
+
+CAPTURE_QUEUE_BLOCKS = 50
+"""Microphone blocks buffered while the network is slow (1 s at 20 ms); older ones are dropped."""
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+"""A larger server frame closes the connection (1009) instead of filling memory."""
+
+
+def _current() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
+
+
+class Link:
+    """Runs user sessions. ``post`` applies a state-machine input (on the loop's thread);
+    ``view`` returns the machine's current view (for the microphone's mute and phase)."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        *,
+        post: Callable[[state.Input], None],
+        view: Callable[[], state.View],
+        bus: Bus,
+        audio: AudioDevice,
+        playback: Playback,
+    ) -> None:
+        self.post = post
+        self.view = view
+        self.bus = bus
+        self.audio = audio
+        self.playback = playback
+        self.memory = Memory()
+        self.configure(config)
+        self.session: Session | None = None
+        self._last_error: str | None = None
+        self.session_id: str | None = None
+        self.capture_to_send_ms: deque[float] = deque(maxlen=2000)
+        """Latest microphone blocks' capture -> ``append`` sent times (bench)."""
+        self._task: asyncio.Task[None] | None = None
+        self._ws: Any = None
+        self._audio_generation = 0
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def configure(self, config: AppConfig) -> None:
+        """Use ``config`` from the next session on. What was learned about the server is kept
+        unless the server, the dialect or the key source changed."""
+        old = getattr(self, "config", None)
+        if old is not None and (old.openai, old.realtime.model_dump(exclude={"config"})) != (
+            config.openai,
+            config.realtime.model_dump(exclude={"config"}),
+        ):
+            self.memory = Memory()
+        self.config = config
+        self.keys = KeyFetcher(config)
+        self.functions = FunctionRunner(config.realtime.config.function_handler)
+
+    @property
+    def dialect(self) -> str:
+        session = self.session
+        if session is not None and session.connection_dialect:
+            return session.connection_dialect
+        return Session(self.config, self.memory).dialect()
+
+    @property
+    def last_error(self) -> str | None:
+        """The cause of the current trouble, or ``None`` once the session is live again."""
+        return self.session.last_error if self.session is not None else self._last_error
+
+    @property
+    def connected(self) -> bool:
+        return self.session is not None and self.session.protocol is not None
+
+    # --- the session task -------------------------------------------------------------------
+
+    def start(self) -> None:
+        previous = self._task
+        self._task = asyncio.get_running_loop().create_task(self._run(previous))
+
+    def cancel(self) -> asyncio.Task[None] | None:
+        """End the session task; returns it (still running its teardown) or ``None``. A task
+        that reports its own failure is not cancelled: it ends on its own."""
+        task = self._task
+        if task is None or task.done():
+            return None
+        if task is not _current():
+            task.cancel()
+        return task
+
+    async def wait_closed(self, timeout: float) -> None:
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+
+    def _superseded(self) -> bool:
+        """True in a session task that was cancelled or replaced by a newer one."""
+        task = _current()
+        return task is None or task is not self._task or task.cancelling() > 0
+
+    async def _run(self, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None and not previous.done():
+            previous.cancel()
+            with contextlib.suppress(BaseException):
+                await previous
+        session = self.session = Session(self.config, self.memory)
+        try:
+            while True:
+                decision = await self._connect_once(session)
+                if isinstance(decision, GiveUp):
+                    self._fail(decision.message)
+                    return
+                await self._carry_out(decision.actions, None)
+                if isinstance(decision, Retry):
+                    log.warning(
+                        "%s; reconnecting in %.1f s (attempt %d)",
+                        REDACTOR(decision.cause),
+                        decision.delay_s,
+                        decision.attempt,
+                    )
+                    await asyncio.sleep(decision.delay_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if self._superseded():
+                # stopped or replaced: what it raised on the way out is nobody's error
+                log.debug("a stopped session ended with %s: %s", type(exc).__name__, exc)
+            elif isinstance(exc, SessionError | DialectError):
+                self._fail(str(exc))
+            elif isinstance(exc, AudioError):
+                self._fail(f"audio: {exc}")
+            else:  # keep the worker alive whatever happens
+                log.exception("session failed")
+                self._fail(f"{type(exc).__name__}: {exc}")
+        finally:
+            self.playback.clear()
+            self.session_id = None
+
+    def _fail(self, message: str) -> None:
+        message = self._last_error = REDACTOR(message)
+        if self.session is not None:
+            self.session.last_error = message
+        log.error("error: %s", message)
+        self.bus.emit({"type": "error", "message": message, "fatal": True})
+        self.post(state.Failed(message))
+
+    async def _connect_once(self, session: Session) -> Decision:
+        """Get a key, connect, serve until the connection ends; the session's decision."""
+        plan = session.key_plan()
+        if isinstance(plan, GiveUp):
+            return plan
+        try:
+            key = plan.key if isinstance(plan, UseKey) else await self.keys.fetch(plan)
+        except KeySourceError as exc:
+            return session.failed(exc)
+        try:
+            url, headers = session.connecting(key, time.monotonic())
+        except DialectError as exc:
+            return GiveUp(str(exc))
+        where = safe_url(url)
+        stall_s = self.config.recovery.stall_timeout_s
+        try:
+            ws = await websockets.connect(
+                url,
+                additional_headers=headers,
+                open_timeout=HANDSHAKE_TIMEOUT_S,
+                max_size=MAX_FRAME_BYTES,
+                ping_interval=min(20.0, stall_s / 2),
+                ping_timeout=min(20.0, stall_s / 2),
+            )
+        except InvalidStatus as exc:
+            body = exc.response.body or b""
+            return session.refused(where, exc.response.status_code, excerpt(body))
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            return session.unreachable(where, excerpt(str(exc) or type(exc).__name__))
+        return await self._serve(session, ws)
+
+    async def _serve(self, session: Session, ws: Any) -> Decision:
+        """One connection, from the open socket to its end."""
+        self._ws = ws
+        sender: asyncio.Task[None] | None = None
+        timer = asyncio.get_running_loop().create_task(self._tick(session, ws))
+        try:
+            async for frame in ws:
+                for action in session.on_frame(frame, time.monotonic()):
+                    if isinstance(action, OpenAudio):
+                        if sender is None:
+                            sender = await self._open_audio(session, ws)
+                            self.session_id = session.session_id
+                            await self._carry_out(session.audio_opened(time.monotonic()), ws)
+                    else:
+                        await self._carry_out((action,), ws)
+        except ConnectionClosed:
+            pass
+        finally:
+            timer.cancel()
+            if sender is not None:
+                sender.cancel()
+            self._ws = None
+            await self.audio.close()  # the one place a session's audio is closed
+            self.playback.clear()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 2)
+        return session.on_closed(ws.close_code, ws.close_reason or "", time.monotonic())
+
+    async def _tick(self, session: Session, ws: Any) -> None:
+        interval = min(0.25, self.config.recovery.stall_timeout_s / 4)
+        while True:
+            await asyncio.sleep(interval)
+            audible = self.playback.audible_within(1.0)
+            await self._carry_out(session.on_timer(time.monotonic(), audible), ws)
+
+    async def _carry_out(self, actions: Iterable[Action], ws: Any) -> None:
+        """Do what the session asked, in order."""
+        for action in actions:
+            match action:
+                case Send(frame=frame):
+                    if ws is not None:
+                        await ws.send(frame)
+                case Feed(input=event):
+                    self.post(event)
+                case Publish(event=event):
+                    self._publish(event)
+                case Play(delta=delta):
+                    self.playback.push(delta.item_id, delta.pcm, delta.content_index)
+                case Interrupt(cancel_response=cancel):
+                    if self.playback.playing or self.playback.queued_ms:
+                        self.barge_in(cancel_response=cancel)
+                case RunFunctions(calls=calls):
+                    self._spawn(self._run_functions(calls.calls, ws))
+                case Close(code=code, reason=reason):
+                    if reason == "renewing":
+                        log.info("renewing the session before the service's time limit")
+                    if ws is not None:
+                        await ws.close(code, reason)
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "transcript":
+            log.info("%s: %s", event["role"], event["text"])
+        elif kind == "error" and event.get("code") is not None:  # a server's error event
+            log.warning("%s", event["message"])
+        self.bus.emit(event)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def _send_quietly(self, ws: Any, actions: list[Action]) -> None:
+        """Carry out from outside the reader; a closed socket is the session's business."""
+        with contextlib.suppress(ConnectionClosed):
+            await self._carry_out(actions, ws)
+
+    # --- what the user does -----------------------------------------------------------------
+
+    def barge_in(self, *, cancel_response: bool) -> None:
+        """Stop playback now, drop the queue and tell the server what was really played."""
+        played = self.playback.clear()
+        session, ws = self.session, self._ws
+        if session is None or ws is None:
+            return
+        actions = session.barge_in(played, cancel_response, time.monotonic())
+        if played is not None:
+            log.info("barge-in: %s truncated at %d ms", played.item_id, played.played_ms)
+        if actions:
+            self._spawn(self._send_quietly(ws, actions))
+
+    async def say(self, text: str, role: str, respond: bool | None) -> dict[str, Any]:
+        session, ws = self.session, self._ws
+        if session is None or ws is None or not self.connected:
+            return {"ok": False, "error": "not connected: start a session first"}
+        try:
+            actions = session.say(text, role, respond, time.monotonic())
+        except ValueError as exc:
+            return {"ok": False, "error": str(exc)}
+        await self._carry_out(actions, ws)
+        return {"ok": True}
+
+    async def update_config(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Deep Chat's ``updateConfig``: validate, remember for next sessions, and send now."""
+        session = self.session or Session(self.config, self.memory)
+        try:
+            new_cfg, actions = session.update_config(changes, time.monotonic())
+        except (ValueError, DialectError) as exc:
+            text = str(exc)
+            if hasattr(exc, "errors"):
+                text = "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                    for e in exc.errors()  # type: ignore[attr-defined]
+                )
+            return {"ok": False, "error": f"invalid config: {REDACTOR(text)}"}
+        self.functions = FunctionRunner(new_cfg.function_handler)
+        sent = bool(actions) and self._ws is not None
+        if sent:
+            await self._carry_out(actions, self._ws)
+        return {"ok": True, "sent": sent}
+
+    async def resend_session(self) -> bool:
+        """After a reload: send the whole new session config if connected."""
+        session, ws = self.session, self._ws
+        if session is None or ws is None:
+            return False
+        session.config = self.config
+        actions = session.resend_session(self.config.realtime.config, time.monotonic())
+        with contextlib.suppress(ConnectionClosed):
+            await self._carry_out(actions, ws)
+            return bool(actions)
+        return False
+
+    async def prefetch(self) -> None:
+        """Keep a key ready for the next press (``auto_fetch_ephemeral_key``), fetched again
+        shortly before it expires."""
+        while True:
+            session = Session(self.config, self.memory)
+            plan = session.prefetch_plan()
+            if plan is None:
+                return
+            kept = self.memory.prefetched
+            if kept is None or not kept.usable_at(time.time()):
+                try:
+                    kept = await self.keys.fetch(plan)
+                except KeySourceError as exc:
+                    self._fail(str(exc))
+                    return
+                session.keep_prefetched(kept)
+                log.info("key fetched ahead of the next press")
+            await asyncio.sleep(max(1.0, kept.refresh_at() - time.time()))
+
+    # --- audio ------------------------------------------------------------------------------
+
+    async def _open_audio(self, session: Session, ws: Any) -> asyncio.Task[None]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[np.ndarray, float]] = asyncio.Queue(CAPTURE_QUEUE_BLOCKS)
+
+        def put(block: np.ndarray, captured: float) -> None:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait((block, captured))
+
+        def on_capture(block: np.ndarray, captured: float) -> None:  # audio thread
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(put, block, captured)
+
+        self._audio_generation += 1
+        generation = self._audio_generation
+
+        def on_error(message: str) -> None:  # any thread
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._audio_failed, message, generation)
+
+        self.playback.clear()
+        await self.audio.open(self.playback, on_capture, on_error)
+        return loop.create_task(self._send_microphone(session, ws, queue))
+
+    def _audio_failed(self, message: str, generation: int) -> None:
+        current = generation == self._audio_generation and self.audio.is_open
+        if current and self.view().phase is state.Phase.LIVE:
+            self._fail(f"audio: {message}")
+
+    async def _send_microphone(
+        self, session: Session, ws: Any, queue: asyncio.Queue[tuple[np.ndarray, float]]
+    ) -> None:
+        tail_s = self.config.audio.echo_tail_ms / 1000
+        half_duplex = self.config.audio.echo == "half-duplex"
+        latencies = self.capture_to_send_ms
+        while True:
+            block, captured = await queue.get()
+            view = self.view()
+            if view.phase is not state.Phase.LIVE or view.muted:
+                continue  # muted: send nothing; server VAD sees a pause
+            if half_duplex and self.playback.audible_within(tail_s):
+                continue  # the model is talking: never let it hear itself
+            append = session.append(block.astype("<i2").tobytes())
+            if append is None:
+                return
+            try:
+                await ws.send(append.frame)
+            except ConnectionClosed:
+                return
+            latencies.append((time.perf_counter() - captured) * 1000)
+
+    # --- functions --------------------------------------------------------------------------
+
+    async def _run_functions(self, calls: Iterable[Any], ws: Any) -> None:
+        calls = list(calls)
+        results = await asyncio.gather(*(self.functions.call(c.name, c.arguments) for c in calls))
+        for call, result in zip(calls, results, strict=True):
+            log.info("function %s(%s) -> %s", call.name, call.arguments, json.dumps(result)[:200])
+            self.bus.emit(
+                {
+                    "type": "function_call",
+                    "name": call.name,
+                    "arguments": call.arguments,
+                    "call_id": call.call_id,
+                    "output": result,
+                }
+            )
+        session = self.session
+        if session is None:
+            return
+        pairs = [(c.call_id, r) for c, r in zip(calls, results, strict=True)]
+        await self._send_quietly(ws, session.function_results(pairs, time.monotonic()))
+
+    async def aclose(self) -> None:
+        for task in list(self._background):
+            task.cancel()
