@@ -67,6 +67,14 @@ MATRIX = [
         "nothing to do",
     ),
     Fault(
+        "provision_in_pieces",
+        "the provisioning reply arrives in pieces (two TCP segments, or chunked)",
+        "connecting, then listening",
+        "",
+        "state listening",
+        "nothing to do: the whole body is read (up to 64 KiB; a larger reply is an error)",
+    ),
+    Fault(
         "key_expired",
         "every key is already expired",
         "reconnecting, then error",

@@ -7,14 +7,19 @@ whole: validation, Deep Chat fidelity, and the hardening gaps").
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from processes import wait_until
 from rig import _env, session_config
+from splitserver import split_server, url
+
+from appliance import keys
 
 # --- helpers -----------------------------------------------------------------------------------
 
@@ -142,3 +147,30 @@ def test_control_characters_from_a_server_reach_neither_status_nor_log(sim, star
     log = app.log()
     assert not control.search(log.replace("\n", "")), repr(log[-2000:])
     assert not re.search(r"^ERROR appliance: forged line", log, re.MULTILINE)
+
+
+# --- 9: a key reply is read whole, whatever its segments or transfer encoding ------------------
+
+KEY_REPLY = json.dumps({"value": "ek_" + "k" * 40, "expires_at": 1}).encode()
+
+
+@pytest.mark.parametrize("mode", ["split", "chunked"])
+def test_a_reply_in_pieces_is_read_whole(mode: str) -> None:
+    with split_server(lambda: KEY_REPLY, mode) as server:
+        status, body = asyncio.run(keys._request("POST", url(server), 5, "provisioning URL"))
+    assert (status, body) == (200, KEY_REPLY)
+    assert keys.parse_provisioned(body) == ("ek_" + "k" * 40, "ga")
+
+
+@pytest.mark.parametrize("mode", ["split", "chunked"])
+def test_a_reply_larger_than_64_kib_is_a_clear_error(mode: str) -> None:
+    exactly = b'"' + b"k" * (64 * 1024 - 2) + b'"'
+    with split_server(lambda: exactly, mode) as server:
+        status, body = asyncio.run(keys._request("GET", url(server), 5, "provisioning URL"))
+    assert (status, body) == (200, exactly)  # 64 KiB is still fine
+    with (
+        split_server(lambda: exactly + b" ", mode) as server,
+        pytest.raises(keys.KeySourceError, match="larger than 64 KiB") as error,
+    ):
+        asyncio.run(keys._request("GET", url(server), 5, "provisioning URL"))
+    assert str(error.value).startswith("provisioning URL")
