@@ -59,26 +59,27 @@ def run(quick: bool) -> list[Row]:
 def _rows(size: tuple[int, int], idle: list[Memory], live: list[Memory], where: str) -> list[Row]:
     window = f"{size[0]}x{size[1]}"
     setup = f"real `appliance run`, window {window} on Xvfb, {where}"
-    last = idle[-1]
-    peak = max(live, key=lambda m: m.pss)
     rows: list[Row] = []
-    for label, phase, value, note in (
-        ("idle", idle, last, f"idle screen, not started; last of {len(idle)} samples"),
+    for label, phase, pick, note in (
+        ("idle", idle, lambda ms: ms[-1], f"idle screen, not started; last of {len(idle)} samples"),
         (
             "speaking",
             live,
-            peak,
+            max,
             f"session live, the model answering out loud; highest of {len(live)} samples",
         ),
     ):
+        pss = pick([m.pss for m in phase])
+        uss = pick([m.uss for m in phase])
+        rss = pick([m.rss for m in phase])
         rows.append(
             row(
                 "memory",
                 f"{window} {label}: PSS",
-                value.pss,
+                pss,
                 "MiB",
                 "private pages + its share of pages shared with other processes (libraries: "
-                f"depends on what else runs); RSS {value.rss:.0f} MiB; {note}; {setup}",
+                f"depends on what else runs); RSS {rss:.0f} MiB; {note}; {setup}",
                 [m.pss for m in phase],
                 digits=2,
             )
@@ -87,7 +88,7 @@ def _rows(size: tuple[int, int], idle: list[Memory], live: list[Memory], where: 
             row(
                 "memory",
                 f"{window} {label}: USS",
-                value.uss,
+                uss,
                 "MiB",
                 f"Private_Clean + Private_Dirty: what only this process holds; {note}; {setup}",
                 [m.uss for m in phase],
