@@ -1,6 +1,6 @@
 """The simulator's session configuration, held once and shown in either dialect.
 
-:class:`SessionConfig` is dialect-neutral. ``apply_ga`` / ``apply_beta`` merge an already
+:class:`ServedSession` is dialect-neutral. ``apply_ga`` / ``apply_beta`` merge an already
 validated ``session`` object (from key minting or ``session.update``) into it, with the real
 service's partial-update rules: absent fields stay, ``null`` clears, a new ``turn_detection``
 object is completed with defaults. ``to_ga`` / ``to_beta`` render the full session object
@@ -45,7 +45,7 @@ def complete_turn_detection(value: dict[str, Any] | None) -> dict[str, Any] | No
 
 
 @dataclass
-class SessionConfig:
+class ServedSession:
     """Everything a realtime session is configured with, independent of the dialect."""
 
     model: str = DEFAULT_MODEL
@@ -65,7 +65,7 @@ class SessionConfig:
     truncation: Any = "auto"
     prompt: Any = None
 
-    def copy(self) -> SessionConfig:
+    def copy(self) -> ServedSession:
         """A deep copy."""
         return copy.deepcopy(self)
 

@@ -7,17 +7,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from appliance.sim.config import SessionConfig
+from appliance.sim.config import ServedSession
 
 
 @dataclass
-class EphemeralKey:
+class IssuedKey:
     """One minted key and what it opens."""
 
     value: str
     expires_at: float
     dialect: str
-    config: SessionConfig
+    config: ServedSession
     used: bool = False
 
 
@@ -35,21 +35,21 @@ class KeyStore:
     def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.time) -> None:
         self.ttl = ttl
         self._clock = clock
-        self._keys: dict[str, EphemeralKey] = {}
+        self._keys: dict[str, IssuedKey] = {}
         self.issued = 0
 
     def mint(
         self,
         dialect: str,
-        config: SessionConfig,
+        config: ServedSession,
         *,
         ttl: float | None = None,
         expired: bool = False,
-    ) -> EphemeralKey:
+    ) -> IssuedKey:
         """A fresh key; ``expired=True`` makes one that is already past its time."""
         now = self._clock()
         lifetime = self.ttl if ttl is None else ttl
-        key = EphemeralKey(
+        key = IssuedKey(
             value="ek_" + secrets.token_hex(16),
             expires_at=now - 1 if expired else now + lifetime,
             dialect=dialect,
@@ -59,7 +59,7 @@ class KeyStore:
         self.issued += 1
         return key
 
-    def consume(self, value: str) -> EphemeralKey:
+    def consume(self, value: str) -> IssuedKey:
         """Use a key to open a session; raise :class:`KeyRefused` saying why it cannot."""
         key = self._keys.get(value)
         if key is None:

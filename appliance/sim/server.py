@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from appliance.sim.config import SessionConfig
+from appliance.sim.config import ServedSession
 from appliance.sim.keys import KeyRefused, KeyStore
 from appliance.sim.schema import Invalid, check
 from appliance.sim.script import Script, parse_command
@@ -369,7 +369,7 @@ class Simulator:
                 "We could not parse the JSON body of your request. Expected a JSON object.",
             ) from None
 
-    def _mint(self, dialect: str, config: SessionConfig, ttl: float | None = None) -> Any:
+    def _mint(self, dialect: str, config: ServedSession, ttl: float | None = None) -> Any:
         key = self.keys.mint(dialect, config, ttl=ttl, expired=self.script.expire_keys)
         log.info("minted an ephemeral key (%s)", dialect)
         return key
@@ -381,7 +381,7 @@ class Simulator:
         try:
             body = await self._json_body(request)
             check(body, GA_CLIENT_SECRET_BODY)
-            config = SessionConfig()
+            config = ServedSession()
             config.apply_ga(body["session"])
         except Invalid as exc:
             return _openai_error(400, exc.message, code=exc.code, param=exc.param)
@@ -405,7 +405,7 @@ class Simulator:
             body = await self._json_body(request)
             check(body, BETA_SESSIONS_BODY)
             fields = {k: v for k, v in body.items() if k != "client_secret"}
-            config = SessionConfig()
+            config = ServedSession()
             config.apply_beta(fields)
         except Invalid as exc:
             return _openai_error(400, exc.message, code=exc.code, param=exc.param)
@@ -435,7 +435,7 @@ class Simulator:
                 code="invalid_value",
                 param="shape",
             )
-        key = self._mint("ga", SessionConfig())
+        key = self._mint("ga", ServedSession())
         if shape == "text":
             return web.Response(text=key.value, content_type="text/plain")
         secret = {"value": key.value, "expires_at": int(key.expires_at)}
@@ -463,7 +463,7 @@ class Simulator:
         if token is None:
             return refuse(401, "missing 'Authorization: Bearer <key>' header", "missing_api_key")
         if secrets.compare_digest(token, self.api_key):
-            config = SessionConfig()
+            config = ServedSession()
         else:
             try:
                 config = self.keys.consume(token).config

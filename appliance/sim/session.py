@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from appliance.sim.config import SessionConfig
+from appliance.sim.config import ServedSession
 from appliance.sim.schema import Invalid, check
 from appliance.sim.script import ResponsePlan, Script
 from appliance.sim.shapes import AUDIO_EVENTS, CLIENT_EVENTS, ROLE_CONTENT
@@ -113,7 +113,7 @@ class SimSession:
     def __init__(
         self,
         dialect: str,
-        config: SessionConfig | None = None,
+        config: ServedSession | None = None,
         script: Script | None = None,
         *,
         delta_ms: int = 100,
@@ -122,7 +122,7 @@ class SimSession:
         if dialect not in ("ga", "beta"):
             raise ValueError(f"dialect must be 'ga' or 'beta', not {dialect!r}")
         self.dialect = dialect
-        self.config = config.copy() if config is not None else SessionConfig()
+        self.config = config.copy() if config is not None else ServedSession()
         self.script = script if script is not None else Script()
         self.delta_ms = delta_ms
         self._clock = clock

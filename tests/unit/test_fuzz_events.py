@@ -48,7 +48,7 @@ from appliance.realtime.protocol import (
     SpeechStopped,
     Transcript,
 )
-from appliance.sim.config import SessionConfig as SimConfig
+from appliance.sim.config import ServedSession as SimConfig
 from appliance.sim.script import Script
 from appliance.sim.session import SimSession
 from appliance.sim.voice import synth_speech

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.sim.config import SessionConfig
+from appliance.sim.config import ServedSession
 from appliance.sim.keys import KeyRefused, KeyStore
 
 
@@ -19,8 +19,8 @@ class Clock:
 def test_keys_expire_after_their_ttl() -> None:
     clock = Clock()
     store = KeyStore(ttl=60, clock=clock)
-    fresh = store.mint("ga", SessionConfig())
-    late = store.mint("ga", SessionConfig(), ttl=10)
+    fresh = store.mint("ga", ServedSession())
+    late = store.mint("ga", ServedSession(), ttl=10)
     clock.now += 30
     assert store.consume(fresh.value) is fresh
     with pytest.raises(KeyRefused, match="ephemeral key expired"):
@@ -30,7 +30,7 @@ def test_keys_expire_after_their_ttl() -> None:
 
 def test_keys_are_single_use_and_unknown_keys_are_refused() -> None:
     store = KeyStore()
-    key = store.mint("beta", SessionConfig(voice="verse"))
+    key = store.mint("beta", ServedSession(voice="verse"))
     assert store.consume(key.value).config.voice == "verse"
     with pytest.raises(KeyRefused, match="already used"):
         store.consume(key.value)
@@ -41,6 +41,6 @@ def test_keys_are_single_use_and_unknown_keys_are_refused() -> None:
 
 def test_expired_at_birth() -> None:
     store = KeyStore()
-    key = store.mint("ga", SessionConfig(), expired=True)
+    key = store.mint("ga", ServedSession(), expired=True)
     with pytest.raises(KeyRefused, match="expired"):
         store.consume(key.value)

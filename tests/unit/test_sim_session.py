@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from appliance.sim.config import SessionConfig
+from appliance.sim.config import ServedSession
 from appliance.sim.script import Script
 from appliance.sim.session import BYTES_PER_MS, Close, Drop, RawText, SimSession, Stall
 from appliance.sim.voice import synth_speech
@@ -49,7 +49,7 @@ def b64(pcm: bytes) -> str:
 
 
 def make(dialect: str = "ga", *, answer_seconds: float = 0.5, **config: Any) -> SimSession:
-    session = SimSession(dialect, SessionConfig(**config), Script(answer_seconds=answer_seconds))
+    session = SimSession(dialect, ServedSession(**config), Script(answer_seconds=answer_seconds))
     session.start()
     return session
 
@@ -103,7 +103,7 @@ def append_all(session: SimSession, pcm: bytes, chunk: int = 4800) -> list[Any]:
 
 
 def test_ga_session_created_has_the_ga_shape() -> None:
-    session = SimSession("ga", SessionConfig(instructions="Be brief."))
+    session = SimSession("ga", ServedSession(instructions="Be brief."))
     created = events(session.start())[0]
     assert created["type"] == "session.created"
     s = created["session"]
@@ -118,7 +118,7 @@ def test_ga_session_created_has_the_ga_shape() -> None:
 
 
 def test_beta_session_created_is_flat_and_followed_by_conversation_created() -> None:
-    session = SimSession("beta", SessionConfig(voice="verse"))
+    session = SimSession("beta", ServedSession(voice="verse"))
     outs = events(session.start())
     assert [o["type"] for o in outs] == ["session.created", "conversation.created"]
     s = outs[0]["session"]
