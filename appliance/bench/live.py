@@ -47,7 +47,7 @@ from appliance.bench import Row, row
 from appliance.bench.audio import _sound_server
 from appliance.config import validate
 from appliance.hub import Hub
-from appliance.realtime.protocol import Protocol, SpeechStarted
+from appliance.realtime.protocol import AudioDelta, Protocol, SpeechStarted
 from appliance.sim.process import SimProcess
 from appliance.state import Toggle
 
@@ -101,41 +101,33 @@ class Trace:
 
 
 class _Hooks:
-    """Timestamps at the websocket frame, the playback push, the barge-in and the DAC."""
+    """Timestamps at the websocket frame, the barge-in and the DAC.
+
+    Frames are timed where :meth:`Protocol.receive` gets them from the websocket (before JSON
+    and base64 decoding), and what they hold is read from its result: the first audio delta
+    of each item (answer), and ``speech_started``.
+    """
 
     def __init__(self, app: Appliance, audio: PyAudioBackend, trace: Trace) -> None:
-        self.trace = trace
-        self.received = 0.0  # the frame being handled was handed over by the websocket then
-        self._seen_items: set[str] = set()
         self._receive = Protocol.receive
-        hooks = self
+        seen_items: set[str] = set()
+        original = self._receive
 
-        def receive(proto: Protocol, frame: str | bytes) -> Any:
-            hooks.received = time.perf_counter()
-            return hooks._receive(proto, frame)
+        def receive(proto: Protocol, frame: str | bytes) -> list[Any]:
+            received = time.perf_counter()
+            happenings = original(proto, frame)
+            for happening in happenings:
+                if isinstance(happening, AudioDelta) and happening.item_id not in seen_items:
+                    seen_items.add(happening.item_id)
+                    trace.first_deltas.append(received)
+                elif isinstance(happening, SpeechStarted):
+                    trace.speech_started.append(received)
+            return happenings
 
         Protocol.receive = receive  # type: ignore[method-assign]
 
-        push = app.playback.push
-
-        def timed_push(item_id: str, pcm: bytes, content_index: int = 0) -> None:
-            if item_id not in self._seen_items:
-                self._seen_items.add(item_id)
-                trace.first_deltas.append(self.received)
-            push(item_id, pcm, content_index)
-
-        app.playback.push = timed_push  # type: ignore[method-assign]
-
-        on = app._on
-
-        async def timed_on(happening: Any, ws: Any, proto: Protocol) -> None:
-            if isinstance(happening, SpeechStarted):
-                trace.speech_started.append(self.received)
-            await on(happening, ws, proto)
-
-        app._on = timed_on  # type: ignore[method-assign]
-
-        barge_in = app._barge_in
+        link = app.link
+        barge_in = link.barge_in
 
         def timed_barge_in(*, cancel_response: bool) -> None:
             item = app.playback.current
@@ -150,7 +142,7 @@ class _Hooks:
             elif not cancel_response and trace.speech_started:
                 trace.cuts.append(Cut("speech", trace.speech_started[-1], at, reported))
 
-        app._barge_in = timed_barge_in  # type: ignore[method-assign]
+        link.barge_in = timed_barge_in  # type: ignore[method-assign]
 
         def tap(data: bytes, now: float, dac: float) -> None:
             trace.blocks.append(Block(now, dac, np.frombuffer(data, "<i2").copy()))
@@ -264,7 +256,7 @@ def _measure(quick: bool, where: str) -> list[Row]:
         )
         rows += _stats(
             "capture->append",
-            list(app.capture_to_send_ms),
+            list(app.link.capture_to_send_ms),
             f"from a microphone block's ADC time (its first frame) to its append sent: "
             f"includes the {config.audio.block_ms} ms block being captured, the input device "
             f"buffer, conversion to 24 kHz and the hop to the worker; {where}",
