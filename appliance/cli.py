@@ -220,6 +220,10 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     overrides = run_overrides(args)
     config = cfgmod.load(args.config, overrides=overrides)
+    # imported here, before anything starts, so that a bad handler is exit 2, not a crash loop
+    problem = cfgmod.handler_problem(config.realtime.config.function_handler, load=True)
+    if problem:
+        raise cfgmod.ConfigError(problem)
     setup_logging(config.logging.level)
     from appliance.audio.backend import AudioError
     from appliance.service import run
@@ -241,7 +245,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_config_validate(args: argparse.Namespace) -> int:
-    cfgmod.load(args.file, environ={})
+    config = cfgmod.load(args.file, environ={})
+    problem = cfgmod.handler_problem(config.realtime.config.function_handler)
+    if problem:
+        raise cfgmod.ConfigError(f"{args.file}: 1 problem\n  - {problem}", [problem])
     print(f"{args.file}: valid")
     return EXIT_OK
 

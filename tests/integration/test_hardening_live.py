@@ -174,3 +174,63 @@ def test_a_reply_larger_than_64_kib_is_a_clear_error(mode: str) -> None:
     ):
         asyncio.run(keys._request("GET", url(server), 5, "provisioning URL"))
     assert str(error.value).startswith("provisioning URL")
+
+
+# --- 1: a function_handler that cannot be imported is caught before anything starts -----------
+
+
+def handler_config(tmp_path: Path, handler: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[realtime.config]\nfunction_handler = "{handler}"\n'
+        '[audio]\nbackend = "none"\n[display]\nmode = "none"\n[gpio]\nenabled = false\n'
+        f'[control]\nsocket = "{tmp_path / "control.sock"}"\n'
+    )
+    return path
+
+
+def handler_modules(tmp_path: Path) -> tuple[Path, Path]:
+    """Modules that leave a marker file when their code runs: ``loud`` (raises at import),
+    ``pkg`` (its ``__init__``) with ``pkg.mod`` (fine, defines ``f``)."""
+    code = tmp_path / "code"
+    marker = tmp_path / "imported"
+    (code / "pkg").mkdir(parents=True)
+    touch = f"open({str(marker)!r}, 'a').write(__name__ + '\\n')\n"
+    (code / "loud.py").write_text(
+        touch + "def f(call):\n    return {}\n\nraise RuntimeError('boom at import')\n"
+    )
+    (code / "pkg" / "__init__.py").write_text(touch)
+    (code / "pkg" / "mod.py").write_text(touch + "def f(call):\n    return {}\n")
+    return code, marker
+
+
+def test_unimportable_function_handler(tmp_path: Path) -> None:
+    path = handler_config(tmp_path, "nosuchmod:f")
+    checked = cli("config", "validate", str(path))
+    assert checked.returncode == 2, checked.stdout
+    assert "realtime.config.function_handler" in checked.stderr and "nosuchmod" in checked.stderr
+    run = cli("run", "--config", str(path))
+    assert run.returncode == 2, run.stderr
+    assert "realtime.config.function_handler" in run.stderr and "nosuchmod" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_function_handler_checks_run_no_module_code_at_validation(tmp_path: Path) -> None:
+    code, marker = handler_modules(tmp_path)
+    env = _env(PYTHONPATH=f"{code}:{_env()['PYTHONPATH']}")
+    for handler in ("loud:f", "pkg.mod:f", "pkg.mod:nosuch", "pkg.nosuch:f"):
+        result = cli("config", "validate", str(handler_config(tmp_path, handler)), env=env)
+        assert not marker.exists(), f"{handler}: validation ran {marker.read_text()}"
+        expected = 0 if handler in ("loud:f", "pkg.mod:f") else 2
+        assert result.returncode == expected, (handler, result.stdout, result.stderr)
+        if expected:
+            assert "realtime.config.function_handler" in result.stderr, result.stderr
+    # `appliance run` imports it (it would anyway): a module failing at import is exit 2
+    run = cli("run", "--config", str(handler_config(tmp_path, "loud:f")), env=env)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "realtime.config.function_handler" in run.stderr and "boom at import" in run.stderr
+
+
+def test_function_handler_of_the_tests_validates(tmp_path: Path) -> None:
+    result = cli("config", "validate", str(handler_config(tmp_path, "handlers:get_weather")))
+    assert result.returncode == 0, result.stderr
