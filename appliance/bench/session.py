@@ -78,7 +78,7 @@ def run(quick: bool) -> list[Row]:
         worker.join(10)
         if not finished:
             raise RuntimeError("no answer from the simulator within the time limit")
-        capture = list(app.capture_to_send_ms)
+        capture = list(app.link.capture_to_send_ms)
         stats = app.playback.stats
         first = [s * 1000 for s in stats.first_sample_latency_s]
         queued = [s * 1000 for s in stats.queued_latency_s]
