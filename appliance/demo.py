@@ -13,12 +13,10 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -27,7 +25,7 @@ import tomli_w
 
 from appliance.audio.wav import write_wav
 from appliance.cli import format_event
-from appliance.control import request
+from appliance.process import ApplianceFailedToStart, ApplianceProcess
 from appliance.sim.process import SimProcess
 
 QUESTION = "Hello! What is the weather like in Paris today?"
@@ -124,28 +122,20 @@ def main(argv: list[str] | None = None) -> int:
     config = work / "config.toml"
     config.write_text(tomli_w.dumps(demo_config(sim_url, socket, display)))
     log_path = work / "appliance.log"
-    with log_path.open("w") as log:
-        app = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "appliance",
-                "run",
-                "--config",
-                str(config),
-                "--audio-in",
-                str(question),
-                "--audio-out",
-                str(args.out),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    try:
+        app = ApplianceProcess(
+            config,
+            log_path,
+            args=("--audio-in", str(question), "--audio-out", str(args.out)),
+            socket=socket,
+            ready_timeout=20,
         )
+    except ApplianceFailedToStart as exc:
+        print(exc, file=sys.stderr)
+        sim.stop()
+        return 1
     answered = threading.Event()
     try:
-        if not _wait_for(socket, app, 20):
-            print(log_path.read_text(), file=sys.stderr)
-            return 1
         _follow_events(socket, answered)
         # The simulator cannot understand speech; ask it to call the demo's function the way a
         # real model would for this question, then press "start".
@@ -157,19 +147,14 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             },
         )
-        request(socket, {"cmd": "start"})
+        app.request({"cmd": "start"})
         done = answered.wait(args.timeout)
         if display == "window" and done:
             print("\nThe window stays open: click the buttons, Ctrl-C to quit.")
             with _suppress_interrupt():
-                app.wait()
+                app.proc.wait()
     finally:
-        if app.poll() is None:
-            app.send_signal(signal.SIGTERM)
-            try:
-                app.wait(10)
-            except subprocess.TimeoutExpired:
-                app.kill()
+        app.stop(10)
         sim.stop()
     if not answered.is_set():
         print("\nno answer came; the appliance log:\n" + log_path.read_text(), file=sys.stderr)
@@ -187,19 +172,6 @@ def _script_sim(sim_url: str, action: dict) -> None:
         headers={"Content-Type": "application/json"},
     )
     urllib.request.urlopen(req, timeout=5).close()
-
-
-def _wait_for(socket: Path, app: subprocess.Popen, timeout: float) -> bool:
-    from appliance.control import ControlClientError
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and app.poll() is None:
-        try:
-            request(socket, {"cmd": "status"}, timeout=1)
-            return True
-        except (ControlClientError, OSError):
-            threading.Event().wait(0.1)
-    return False
 
 
 def _follow_events(socket: Path, answered: threading.Event) -> None:

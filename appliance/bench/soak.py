@@ -27,7 +27,6 @@ import contextlib
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from appliance.bench import Row
 from appliance.bench.xvfb import available as xvfb_available
 from appliance.bench.xvfb import virtual_display, x11_env
 from appliance.control import ControlClientError, request, stream
+from appliance.process import ApplianceProcess
 from appliance.sim.process import SimProcess
 from appliance.sim.voice import synth_speech
 
@@ -335,36 +335,9 @@ def real_appliance(
         stack.callback(sim.stop)
         if window:
             env = x11_env(stack.enter_context(virtual_display(800, 480)), env)
-        log = stack.enter_context(log_path.open("w"))
-        app = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "appliance", "run", "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        stack.callback(_terminate, app)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if request(socket, {"cmd": "status"}, timeout=2).get("ok"):
-                    break
-            except ControlClientError:
-                if app.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"the appliance did not start:\n{log_path.read_text()[-3000:]}"
-                    ) from None
-                time.sleep(0.05)  # waiting for the socket to appear
-        yield app, socket, log_path
-
-
-def _terminate(app: subprocess.Popen[Any]) -> None:
-    if app.poll() is None:
-        app.send_signal(signal.SIGTERM)
-        try:
-            app.wait(15)
-        except subprocess.TimeoutExpired:
-            app.kill()
-            app.wait()
+        app = ApplianceProcess(config, log_path, env=env, prefix=prefix, socket=socket)
+        stack.callback(app.stop)
+        yield app.proc, socket, log_path
 
 
 # --- the benchmark ---------------------------------------------------------------------------

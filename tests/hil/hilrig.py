@@ -18,9 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +29,7 @@ import tomli_w
 from processes import Sim, child_env, wait_until
 
 from appliance.control import request
+from appliance.process import ApplianceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLD_MS = 600
@@ -285,7 +283,7 @@ class PiRig(Rig):
         self.wiring = Wiring.from_env()
         self._changes: list[tuple[float, bool]] = []
         self._lock = threading.Lock()
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.process: ApplianceProcess | None = None
         # Pressed = the press pin pulls the (pulled-up) button pin to ground.
         self._press = DigitalOutputDevice(self.wiring.press, active_high=False, initial_value=False)
         self._sense = DigitalInputDevice(self.wiring.sense, pull_up=False)
@@ -298,23 +296,11 @@ class PiRig(Rig):
             path = tmp / "config.toml"
             path.write_text(tomli_w.dumps(config))
             self.log_path = tmp / "appliance.log"
-            with self.log_path.open("wb") as log:
-                self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "appliance", "run", "--config", str(path)],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=child_env(),
-                )
-            self.app = Control(tmp / "control.sock", self._log_tail)
-            wait_until(self._ready, 30, "the appliance's control socket")
+            self.process = ApplianceProcess(path, self.log_path, env=child_env())
+            self.app = Control(self.process.socket, self._log_tail)
         except BaseException:
             self.close()
             raise
-
-    def _ready(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise AssertionError(f"appliance exited {self.proc.returncode}:\n{self._log_tail()}")
-        return self.app.answers()
 
     def _log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]
@@ -338,13 +324,8 @@ class PiRig(Rig):
             return list(self._changes)
 
     def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.process is not None:
+            self.process.stop()
         self._press.close()
         self._sense.close()
         self.sim.stop()

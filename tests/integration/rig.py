@@ -8,7 +8,6 @@ with deadlines, never on fixed sleeps.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from isolation import private_shm
 from processes import Sim, child_env, wait_until
 
 from appliance.control import request
+from appliance.process import ApplianceFailedToStart, ApplianceProcess
 
 HANDLERS_DIR = Path(__file__).resolve().parent
 
@@ -55,9 +55,7 @@ class Appliance:
         config.setdefault("gpio", {"enabled": False})
         self.config_path = tmp / "config.toml"
         self.config_path.write_text(tomli_w.dumps(config))
-        # a private /dev/shm: no appliance can hang another through JACK (tests/isolation.py)
-        args = [*private_shm(), sys.executable, "-m", "appliance", "run"]
-        args += ["--config", str(self.config_path)]
+        args: list[str] = []
         if use_wav:
             args += ["--audio-out", str(self.audio_out)]
         if display is not None:
@@ -65,13 +63,17 @@ class Appliance:
         if audio_in is not None:
             args += ["--audio-in", str(audio_in)]
         self.log_path = tmp / "appliance.log"
-        self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [*args, *extra_args],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+        self.process = ApplianceProcess(
+            self.config_path,
+            self.log_path,
+            args=[*args, *extra_args],
             env=_env(**(env or {})),
+            # a private /dev/shm: no appliance can hang another through JACK (isolation.py)
+            prefix=private_shm(),
+            socket=self.socket,
+            wait=False,
         )
+        self.proc = self.process.proc
         self.events: list[dict[str, Any]] = []
         self._events_cv = threading.Condition()
         self._watcher: subprocess.Popen[str] | None = None
@@ -80,16 +82,13 @@ class Appliance:
             self._watch_events()
 
     def _answers(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"appliance exited with {self.proc.returncode}:\n{self.log()}")
         try:
-            return request(self.socket, {"cmd": "status"}, timeout=2)["ok"]
-        except Exception:
-            return False
+            return self.process.answers()
+        except ApplianceFailedToStart as exc:
+            raise AssertionError(str(exc)) from None
 
     def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text()
+        return self.process.log()
 
     def ctl(self, cmd: str, **fields: Any) -> dict[str, Any]:
         return request(self.socket, {"cmd": cmd, **fields})
@@ -178,15 +177,7 @@ class Appliance:
         if self._watcher is not None and self._watcher.poll() is None:
             self._watcher.kill()
             self._watcher.wait()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-        return self.proc.returncode
+        return self.process.stop()
 
 
 # --- audio helpers -----------------------------------------------------------------------------
