@@ -87,8 +87,9 @@ MATRIX = [
         "a static `ephemeral_key` used a second time",
         "error",
         "already used",
-        "refused the connection: HTTP 401",
-        "keys are single use: configure `realtime.provisioning` or a key file",
+        "static ephemeral key was already used",
+        "fails at once, not retried (keys are single use): configure `realtime.provisioning` "
+        "or a key file",
     ),
     Fault(
         "socket_refused",
