@@ -379,14 +379,17 @@ class Session:
         return self._conn.protocol if self._conn and self._conn.ready else None
 
     def dialect(self, key_dialect: str | None = None) -> str:
-        """The dialect for the next connection. ``key_dialect`` is what a provisioning
-        reply's shape suggests; it no longer counts once the server refused beta."""
+        """The dialect for the next connection. With ``auto``: GA for a GA model (the beta
+        API only ever served the preview models); for a preview model, the shape of the
+        provisioning reply (``key_dialect``) or else beta; and GA for good once the server
+        refused beta."""
         wanted = self.config.openai.dialect
         if wanted != "auto":
             return wanted
-        if self.memory.beta_refused:
+        by_model = guess(self.config.realtime.config.model)
+        if self.memory.beta_refused or by_model == "ga":
             return "ga"
-        return key_dialect or guess(self.config.realtime.config.model)
+        return key_dialect or by_model
 
     def key_plan(self, wall: float | None = None) -> KeyPlan:
         """Where the next connection's key comes from (a fresh one every time)."""

@@ -94,9 +94,15 @@ def go_live(session: Session, now: float = 0.0, k: EphemeralKey | None = None) -
 # --- dialects: the GA fallback sticks (bugs 1 and 2) ----------------------------------------
 
 
+def test_a_ga_model_is_never_tried_on_beta_whatever_the_reply_shape():
+    session = session_for(provisioned())  # dialect "auto", the default GA model
+    session.connecting(key(dialect="beta"), 0.0)  # Deep Chat's example: the beta shape
+    assert session.connection_dialect == "ga"
+
+
 def test_after_a_beta_refusal_ga_is_used_even_when_the_next_key_looks_beta():
     memory = Memory()
-    session = session_for(provisioned(), memory)  # dialect "auto"
+    session = session_for(provisioned(config={"model": BETA_MODEL}), memory)  # "auto"
     url, headers = session.connecting(key(dialect="beta"), 0.0)  # the reply's shape: beta
     assert session.connection_dialect == "beta" and headers.get("OpenAI-Beta")
     assert isinstance(session.on_frame(beta_refusal(), 0.1)[0], Close)
