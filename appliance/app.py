@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -100,6 +101,8 @@ class Appliance:
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self.running = threading.Event()
+        """Set once the worker's loop serves inputs (in-process harnesses wait for it)."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -107,6 +110,7 @@ class Appliance:
         """Serve until :meth:`request_stop`; then stop the session and clean up."""
         self._loop = asyncio.get_running_loop()
         self.hub.attach(self._loop, self.handle)
+        self.running.set()
         await self.control.start()
         if not key_source_configured(self.config):
             log.warning(

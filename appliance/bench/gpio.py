@@ -1,101 +1,21 @@
 """GPIO benchmark: button edge -> state machine latency, and LED blink timing.
 
 Runs on gpiozero's mock pins (no hardware needed): a real :class:`~appliance.hub.Hub` attached
-to a real asyncio loop running a real :class:`~appliance.state.Machine` (:class:`MachineLoop`,
-the appliance's worker without the session), with :func:`appliance.gpio.start_gpio` on top.
+to a real asyncio loop running a real :class:`~appliance.state.Machine`
+(:class:`~appliance.harness.MachineLoop`, the appliance's worker without the session), with
+:func:`appliance.gpio.start_gpio` on top.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import statistics
-import threading
 import time
-from collections.abc import Callable
 
 from appliance.bench import Row
 from appliance.config import GpioConfig
-from appliance.hub import Hub
-from appliance.state import Connect, Effect, Failed, Input, Machine, Stop, Toggle, View
-
-
-class MachineLoop:
-    """A real :class:`Machine` on a real asyncio loop in its own thread, attached to a Hub.
-
-    Each posted input is applied with ``machine.handle(event)`` and the view published with
-    ``hub.publish(machine.view)``, as the appliance's worker does. ``on_effect(effect)`` is
-    called on the loop thread for every effect (answer ``Connect`` by posting ``Connected()``).
-    :attr:`applied` and :attr:`effects` record ``(monotonic time, item)`` for every input and
-    effect. Use as a context manager, or call :meth:`close`.
-    """
-
-    def __init__(
-        self, hub: Hub | None = None, *, on_effect: Callable[[Effect], None] | None = None
-    ) -> None:
-        self.hub = hub or Hub()
-        self.machine = Machine()
-        self.on_effect = on_effect
-        self.applied: list[tuple[float, Input]] = []
-        self.effects: list[tuple[float, Effect]] = []
-        self._changed = threading.Condition()
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._serve, args=(ready,), name="machine-loop", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
-        self.hub.attach(self.loop, self.handle)
-
-    def _serve(self, ready: threading.Event) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.call_soon(ready.set)
-        self.loop.run_forever()
-
-    def handle(self, event: Input) -> None:
-        """Apply one input (on the loop thread)."""
-        effects = self.machine.handle(event)
-        now = time.monotonic()
-        self.hub.publish(self.machine.view)
-        with self._changed:
-            self.applied.append((now, event))
-            self.effects.extend((now, effect) for effect in effects)
-            self._changed.notify_all()
-        if self.on_effect is not None:
-            for effect in effects:
-                self.on_effect(effect)
-
-    def post_later(self, delay: float, event: Input) -> None:
-        """Apply ``event`` after ``delay`` seconds (thread-safe)."""
-        self.loop.call_soon_threadsafe(self.loop.call_later, delay, self.handle, event)
-
-    def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-        """Block until ``predicate()`` is true (checked after each input); False on timeout."""
-        with self._changed:
-            return self._changed.wait_for(predicate, timeout)
-
-    def wait_view(self, predicate: Callable[[View], bool], timeout: float = 5.0) -> bool:
-        """Block until ``predicate(hub.view)`` is true; False on timeout."""
-        return self.wait_until(lambda: predicate(self.hub.view), timeout)
-
-    def count(self, kind: type) -> int:
-        """How many inputs of type ``kind`` were applied so far."""
-        with self._changed:
-            return sum(isinstance(event, kind) for _, event in self.applied)
-
-    def close(self) -> None:
-        if self.loop.is_closed():
-            return
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-        self.loop.close()
-
-    def __enter__(self) -> MachineLoop:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+from appliance.harness import MachineLoop
+from appliance.state import Connect, Failed, Input, Stop, Toggle
 
 
 def _percentile(values: list[float], q: float) -> float:

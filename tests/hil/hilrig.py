@@ -8,14 +8,14 @@ A rig is the simulator, a running appliance and the two wires the tests use:
   LED pin's recorded history).
 
 :class:`PiRig` runs ``appliance run`` as a separate process on the real GPIO and sound card.
-:class:`VirtualRig` runs the same appliance in this process (:func:`start_in_process`), because
-mock pins cannot be shared with another process; it is what ``scripts/test`` runs, so the HIL
+:class:`VirtualRig` runs the same appliance in this process
+(:class:`appliance.harness.InProcessAppliance`), because mock pins cannot be shared with another
+process; it is what ``scripts/test`` runs, so the HIL
 tests keep working between hardware runs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import threading
@@ -29,6 +29,7 @@ import tomli_w
 from processes import Sim, child_env, wait_until
 
 from appliance.control import request
+from appliance.harness import InProcessAppliance
 from appliance.process import ApplianceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,42 +122,6 @@ class Control:
         assert reply["ok"], reply
 
 
-def start_in_process(config_path: Path, pin_factory: Any) -> Callable[[], None]:
-    """Run the appliance in this process (worker thread + GPIO on ``pin_factory``), as
-    ``appliance run --config`` does, minus the signals and the screen. Returns ``stop()``."""
-    from appliance.app import Appliance
-    from appliance.config import load
-    from appliance.gpio import start_gpio
-    from appliance.hub import Hub
-    from appliance.service import make_audio
-
-    config = load(config_path)
-    hub = Hub()
-    app = Appliance(
-        config,
-        hub,
-        make_audio(config, None, config_path.parent / "out.wav"),
-        config_path=config_path,
-    )
-    worker = threading.Thread(target=lambda: asyncio.run(app.run()), name="appliance-worker")
-    worker.start()
-    gpio = start_gpio(hub, config.gpio, pin_factory=pin_factory)
-    if gpio is None:
-        app.request_stop()
-        worker.join(10)
-        raise AssertionError("start_gpio returned None on the mock pins")
-
-    def stop() -> None:
-        gpio.close()
-        hub.stopping.set()
-        wait_until(lambda: app._loop is not None, 10, "the worker loop")
-        app.request_stop()
-        worker.join(15)
-        assert not worker.is_alive(), "the appliance worker did not stop"
-
-    return stop
-
-
 # --- rigs --------------------------------------------------------------------------------------
 
 
@@ -232,12 +197,12 @@ class VirtualRig(Rig):
         self.wiring = Wiring()
         self.factory = MockFactory(pin_class=MockPWMPin)
         self.sim = Sim()
-        self._stop: Callable[[], None] | None = None
+        self._inproc: InProcessAppliance | None = None
         try:
             config = appliance_config(self.sim, tmp, self.wiring, {"backend": "wav"})
             path = tmp / "config.toml"
             path.write_text(tomli_w.dumps(config))
-            self._stop = start_in_process(path, self.factory)
+            self._inproc = InProcessAppliance(path, self.factory, tmp / "out.wav")
             self.app = Control(tmp / "control.sock", lambda: "(in-process appliance)")
             wait_until(self.app.answers, 20, "the control socket")
         except BaseException:
@@ -268,9 +233,9 @@ class VirtualRig(Rig):
         return out
 
     def close(self) -> None:
-        if self._stop is not None:
-            self._stop()
-            self._stop = None
+        if self._inproc is not None:
+            self._inproc.stop()
+            self._inproc = None
         self.sim.stop()
 
 

@@ -2,7 +2,7 @@
 
 Real gpiozero ``Button``/``PWMLED``/``LED`` objects on ``MockFactory`` pins; the test drives the
 button pin and reads the LED pin's recorded history. The state machine is the real one, on a
-real asyncio loop in a thread (:class:`~appliance.bench.gpio.MachineLoop`).
+real asyncio loop in a thread (:class:`~appliance.harness.MachineLoop`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pytest
 from gpiozero import LED, Button
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from appliance.bench.gpio import MachineLoop
 from appliance.config import GpioConfig
 from appliance.gpio import GpioFrontend, start_gpio
+from appliance.harness import MachineLoop
 from appliance.hub import Hub
 from appliance.state import (
     AudioStarted,
