@@ -12,8 +12,10 @@ socket calls the commands below (``status``, ``say``, ``reload``...).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -280,15 +282,19 @@ class Appliance:
         """Deep Chat's ``updateConfig``: validate, remember for next sessions, and send now."""
         return await self.link.update_config(changes)
 
-    async def snapshot(self, path: Path) -> dict[str, Any]:
-        future = self.hub.request_snapshot(path)
-        try:
-            saved = await asyncio.wait_for(asyncio.wrap_future(future), SNAPSHOT_TIMEOUT_S)
-        except TimeoutError:
-            return {"ok": False, "error": "no screen renderer answered (is the display up?)"}
-        except Exception as exc:
-            return {"ok": False, "error": f"snapshot failed: {exc}"}
-        return {"ok": True, "path": str(saved)}
+    async def snapshot(self) -> dict[str, Any]:
+        """The screen as PNG (base64) in the reply. The renderer writes it into a private
+        directory of this process, never to a path a client names."""
+        with tempfile.TemporaryDirectory(prefix="appliance-snapshot-") as folder:
+            future = self.hub.request_snapshot(Path(folder) / "screen.png")
+            try:
+                saved = await asyncio.wait_for(asyncio.wrap_future(future), SNAPSHOT_TIMEOUT_S)
+                png = await asyncio.to_thread(saved.read_bytes)
+            except TimeoutError:
+                return {"ok": False, "error": "no screen renderer answered (is the display up?)"}
+            except Exception as exc:
+                return {"ok": False, "error": f"snapshot failed: {exc}"}
+        return {"ok": True, "png": base64.b64encode(png).decode("ascii")}
 
     async def reload(self) -> dict[str, Any]:
         """Re-read the config file (command-line overrides kept); apply what can be applied
@@ -300,10 +306,15 @@ class Appliance:
             log.error("reload refused, keeping the running config: %s", exc)
             self._notify("ready")
             return {"ok": False, "error": str(exc)}
+        try:
+            self.link.configure(new)  # all or nothing: raises before anything changed
+        except Exception as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+            self._notify("ready")
+            return {"ok": False, "error": str(exc)}
         restart = config_module.restart_needed(self.config, new)
         old_session = self.config.realtime.config
         self.config = new
-        self.link.configure(new)
         self.hooks.update(new.hooks)
         sent = False
         if new.realtime.config != old_session:

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     csub = config.add_subparsers(metavar="ACTION")
     validate = csub.add_parser("validate", help="check a config file (exit 0 or 2)")
     validate.add_argument("file", type=Path)
+    validate.add_argument(
+        "--strict", action="store_true", help="keys the appliance ignores are errors, not warnings"
+    )
     validate.set_defaults(func=cmd_config_validate)
     show = csub.add_parser("show", help="print the effective config, secrets redacted")
     config_opt(show)
@@ -220,11 +223,10 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     overrides = run_overrides(args)
     config = cfgmod.load(args.config, overrides=overrides)
-    # imported here, before anything starts, so that a bad handler is exit 2, not a crash loop
-    problem = cfgmod.handler_problem(config.realtime.config.function_handler, load=True)
-    if problem:
-        raise cfgmod.ConfigError(problem)
+    _import_function_handler(config.realtime.config.function_handler)
     setup_logging(config.logging.level)
+    for note in config.ignored_keys:  # a Deep Chat JSON's keys that do nothing here
+        logging.getLogger("appliance").warning("config %s: %s", _config_path(args), note)
     from appliance.audio.backend import AudioError
     from appliance.service import run
 
@@ -241,16 +243,49 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
 
+def _import_function_handler(spec: object) -> None:
+    """Import ``function_handler`` now, before anything starts (the appliance would a moment
+    later): one that cannot be imported is exit 2 naming the field, not a traceback and a
+    restart loop under systemd. Its module's own code runs here, as it would anyway."""
+    if not isinstance(spec, str):
+        return
+    from appliance.functions import load_callable
+
+    field = cfgmod.HANDLER_FIELD
+    try:
+        load_callable(spec)
+    except ValueError as exc:
+        raise cfgmod.ConfigError(f"{field}: {exc}") from None
+    except Exception as exc:  # the module's own code failed while importing
+        module = spec.partition(":")[0]
+        raise cfgmod.ConfigError(
+            f"{field}: importing {module!r} failed: {type(exc).__name__}: {exc}"
+        ) from None
+
+
 # --- config ------------------------------------------------------------------------------------
 
 
 def cmd_config_validate(args: argparse.Namespace) -> int:
     config = cfgmod.load(args.file, environ={})
+    problems = []
     problem = cfgmod.handler_problem(config.realtime.config.function_handler)
     if problem:
-        raise cfgmod.ConfigError(f"{args.file}: 1 problem\n  - {problem}", [problem])
+        problems.append(problem)
+    ignored = config.ignored_keys
+    if args.strict:
+        problems += ignored
+    if problems:
+        head = f"{args.file}: {len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        raise cfgmod.ConfigError(head + "".join(f"\n  - {p}" for p in problems), problems)
+    _warn_ignored(args.file, ignored)
     print(f"{args.file}: valid")
     return EXIT_OK
+
+
+def _warn_ignored(path: Path, ignored: list[str]) -> None:
+    for note in ignored:
+        print(f"warning: {path}: {note}", file=sys.stderr)
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
@@ -320,6 +355,7 @@ def cmd_config_import(args: argparse.Namespace) -> int:
     path = _config_path(args)
     old = _previous(path)
     new = import_deepchat(path, args.file)
+    _warn_ignored(args.file, cfgmod.ignored_in(args.file.read_text(encoding="utf-8"), "x.json"))
     print(f"imported {args.file}; {_how_to_apply(old, new)}")
     return EXIT_OK
 
@@ -376,7 +412,28 @@ def cmd_update_config(args: argparse.Namespace) -> int:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    return _send(args, {"cmd": "snapshot", "path": str(args.file.absolute())})
+    """The appliance sends the PNG; this command writes it, as the user who runs it."""
+    import base64
+
+    from appliance.control import ControlClientError, request
+
+    try:
+        reply = request(socket_path(args), {"cmd": "snapshot"})
+    except ControlClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if not reply.get("ok"):
+        print(f"error: {reply.get('error', 'failed')}", file=sys.stderr)
+        return EXIT_FAILED
+    path = args.file.expanduser().absolute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(reply["png"]))
+    except OSError as exc:
+        print(f"error: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps({"path": str(path)}))
+    return EXIT_OK
 
 
 def cmd_events(args: argparse.Namespace) -> int:

@@ -6,7 +6,10 @@ A client sends one request line, e.g. ``{"cmd": "status"}``, and gets one reply 
 
 Commands: ``status``, ``start``, ``stop``, ``toggle``, ``mute``, ``unmute``, ``press``
 (``hold``), ``say`` (``text``, ``role``, ``respond``), ``update-config`` (``config``),
-``snapshot`` (``path``), ``reload``, ``events``.
+``snapshot`` (the reply carries the PNG, base64), ``reload``, ``events``.
+
+Input is bounded: a request line over 64 KiB gets an error reply, and what an ``events``
+subscriber sends is read and thrown away.
 
 The socket is created with mode 0660 (group ``appliance`` under systemd); other users cannot
 connect.
@@ -45,7 +48,9 @@ class Commands(Protocol):
 
     async def reload(self) -> dict[str, Any]: ...
 
-    async def snapshot(self, path: Path) -> dict[str, Any]: ...
+    async def snapshot(self) -> dict[str, Any]:
+        """``{"ok": true, "png": BASE64}``: the screen now."""
+        ...
 
 
 log = logging.getLogger(__name__)
@@ -125,7 +130,11 @@ class ControlServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             line = await asyncio.wait_for(reader.readline(), REQUEST_TIMEOUT_S)
-        except (TimeoutError, ValueError):
+        except TimeoutError:
+            return
+        except ValueError:  # the line is over the stream's limit: it was not read whole
+            limit = MAX_REQUEST_BYTES // 1024
+            await _reply(writer, {"ok": False, "error": f"request too long (over {limit} KiB)"})
             return
         try:
             request = json.loads(line)
@@ -173,11 +182,8 @@ class ControlServer:
             return await app.update_config(changes)
         if cmd == "reload":
             return await app.reload()
-        if cmd == "snapshot":
-            path = Path(str(request.get("path") or "")).expanduser()
-            if not path.name:
-                return {"ok": False, "error": "snapshot needs a file path"}
-            return await app.snapshot(path.absolute())
+        if cmd == "snapshot":  # the PNG comes back in the reply; the client writes it
+            return await app.snapshot()
         return {"ok": False, "error": f"unknown command {cmd!r}"}
 
     async def _stream_events(
@@ -186,7 +192,7 @@ class ControlServer:
         queue = self.app.bus.subscribe()
         try:
             await _reply(writer, {"ok": True, "type": "subscribed", **self.app.status()})
-            hangup = asyncio.ensure_future(reader.read())
+            hangup = asyncio.ensure_future(_until_hangup(reader))
             while True:
                 getter = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({getter, hangup}, return_when=asyncio.FIRST_COMPLETED)
@@ -196,6 +202,13 @@ class ControlServer:
                 await _reply(writer, getter.result())
         finally:
             self.app.bus.unsubscribe(queue)
+
+
+async def _until_hangup(reader: asyncio.StreamReader) -> None:
+    """Wait for a subscriber to hang up, throwing away whatever it sends meanwhile (kept, it
+    would grow the appliance's memory without bound)."""
+    while await reader.read(4096):
+        pass
 
 
 async def _reply(writer: asyncio.StreamWriter, payload: dict[str, Any]) -> None:

@@ -102,17 +102,19 @@ class Link:
         self._background: set[asyncio.Task[Any]] = set()
 
     def configure(self, config: AppConfig) -> None:
-        """Use ``config`` from the next session on. What was learned about the server is kept
-        unless the server, the dialect or the key source changed."""
+        """Use ``config`` from the next session on. All or nothing: what it needs is built
+        first (the function handler imported), so a failure raises before anything changed.
+        What was learned about the server is kept unless the server, the dialect or the key
+        source changed."""
+        keys = KeyFetcher(config)
+        functions = FunctionRunner(config.realtime.config.function_handler)
         old = getattr(self, "config", None)
         if old is not None and (old.openai, old.realtime.model_dump(exclude={"config"})) != (
             config.openai,
             config.realtime.model_dump(exclude={"config"}),
         ):
             self.memory = Memory()
-        self.config = config
-        self.keys = KeyFetcher(config)
-        self.functions = FunctionRunner(config.realtime.config.function_handler)
+        self.config, self.keys, self.functions = config, keys, functions
 
     @property
     def dialect(self) -> str:
@@ -340,7 +342,7 @@ class Link:
         """Deep Chat's ``updateConfig``: validate, remember for next sessions, and send now."""
         session = self.session or Session(self.config, self.memory)
         try:
-            new_cfg, actions = session.update_config(changes, time.monotonic())
+            _new, actions = session.update_config(changes, time.monotonic())
         except (ValueError, DialectError) as exc:
             text = str(exc)
             if hasattr(exc, "errors"):
@@ -349,7 +351,6 @@ class Link:
                     for e in exc.errors()  # type: ignore[attr-defined]
                 )
             return {"ok": False, "error": f"invalid config: {REDACTOR(text)}"}
-        self.functions = FunctionRunner(new_cfg.function_handler)
         sent = bool(actions) and self._ws is not None
         if sent:
             await self._carry_out(actions, self._ws)

@@ -665,6 +665,12 @@ class Session:
         """Deep Chat's ``updateConfig``: validate ``changes`` against the session config (raises
         ``ValueError`` / :class:`DialectError`), keep it for later connections, and the
         ``session.update`` carrying just those fields if connected."""
+        if any(_plain_name(name) == "functionhandler" for name in changes):
+            # it names code to import and run: only the configuration file may do that
+            raise ValueError(
+                "function_handler comes only from the configuration file "
+                "(realtime.config.function_handler; then `appliance reload`)"
+            )
         conn = self._conn
         protocol = conn.protocol if conn else None
         if protocol is None:
@@ -702,6 +708,10 @@ class Session:
     def is_quiet(self, audible: bool) -> bool:
         conn = self._conn
         return conn is None or conn.liveness.is_quiet(audible)
+
+
+def _plain_name(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
 
 
 def _needs_update(cfg: SessionConfig) -> bool:
