@@ -220,6 +220,14 @@ MATRIX = [
         "session settings are sent with `session.update`",
     ),
     Fault(
+        "socket_flood",
+        "a control-socket client sends without end (an endless line, or data to `events`)",
+        "unchanged",
+        "request too long (over 64 KiB)",
+        "",
+        "nothing to do: input is bounded; the client gets an error reply or is ignored",
+    ),
+    Fault(
         "disk_full",
         "disk full while writing the config",
         "`config set` fails",

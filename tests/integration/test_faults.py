@@ -6,6 +6,7 @@ recovery. Retries are made fast (short backoff) so the whole matrix runs in seco
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -403,6 +404,24 @@ def test_disk_full_when_writing_config(tmp_path, fault):
     assert path.read_bytes() == before
     leftovers = {p.name for p in tmp_path.iterdir()} - {"config.toml", ".config.toml.lock"}
     assert not leftovers, f"temporary files left behind: {leftovers}"
+
+
+@row("socket_flood")
+def test_socket_flood(sim, start, fault):
+    app = start(session_config(sim, "ga", realtime={"auto_start": True}))
+    app.wait_state("listening")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(app.socket))
+        sock.sendall(b"{" + b" " * (100 * 1024))
+        reply = json.loads(sock.makefile().readline())
+    assert reply["ok"] is False and fault.shown in reply["error"]
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(app.socket))
+        sock.sendall(b'{"cmd": "events"}\n')
+        sock.makefile("rb").readline()
+        for _ in range(16):
+            sock.sendall(b"y" * (1 << 20))
+        assert app.ctl("status")["state"] == "listening"  # unchanged, still serving
 
 
 # --- the table itself ----------------------------------------------------------------------
