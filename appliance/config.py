@@ -23,18 +23,26 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    PrivateAttr,
     SecretStr,
+    Strict,
+    Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from appliance.realtime.rules import guess
+from appliance.realtime.rules import problems as dialect_rules
 from appliance.secrets import REDACTOR, mask_url
 
 DEFAULT_CONFIG_PATH = Path("/etc/appliance/config.toml")
@@ -51,6 +59,7 @@ class Model(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
+        allow_inf_nan=False,
     )
 
 
@@ -68,6 +77,30 @@ def _usable_path(value: Path | None) -> Path | None:
 
 UsablePath = Annotated[Path, AfterValidator(_usable_path)]
 """A file system path the OS can open (no NUL byte)."""
+
+# Strict scalars: a setting written as true, 30 or 1.5 is taken as it is, never converted from
+# another type ("yes", 1 as a boolean, true as a number, "800" as a number): a typo or a wrong
+# type is an error that names the field, not a value nobody meant. Floats accept whole numbers,
+# and (``allow_inf_nan=False`` above) no infinity or NaN.
+Bool = Annotated[bool, Strict()]
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
+Pin = Annotated[int, Strict(), Field(ge=0, le=63)]
+"""A BCM GPIO number."""
+
+
+def _check_url(value: str, schemes: tuple[str, ...], example: str) -> str:
+    """``value`` if it is a URL of one of ``schemes`` with a usable host and port."""
+    if not re.match(rf"^({'|'.join(schemes)})://[^/\s]+", value, re.IGNORECASE):
+        raise ValueError(f"must be a URL like {example}")
+    try:
+        port = urlsplit(value).port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError("the port must be a number from 1 to 65535")
+    return value
+
 
 Style = dict[str, Any]
 """A CSS-like style object (camelCase or kebab-case keys); see ``appliance.display``."""
@@ -97,9 +130,8 @@ class OpenAIConfig(Model):
     @field_validator("api_base")
     @classmethod
     def _check_base(cls, value: str) -> str:
-        if not re.match(r"^(https?|wss?)://[^/\s]+", value):
-            raise ValueError("must be a URL like https://api.openai.com or http://127.0.0.1:8765")
-        return value.rstrip("/")
+        example = "https://api.openai.com or http://127.0.0.1:8765"
+        return _check_url(value, ("https?", "wss?"), example).rstrip("/")
 
 
 # --- [realtime] -----------------------------------------------------------------------------
@@ -114,24 +146,22 @@ class ProvisioningConfig(Model):
         default_factory=dict, description="Sent with the request; values are treated as secrets."
     )
     body: dict[str, Any] | str | None = Field(None, description="JSON object or text body.")
-    timeout_s: float = Field(10.0, gt=0, le=120)
+    timeout_s: Float = Field(10.0, gt=0, le=120)
 
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
+        return _check_url(value, ("https?",), "https://keys.example.com/realtime")
 
 
 class TurnDetection(Model):
     type: Literal["server_vad", "semantic_vad"] = "server_vad"
-    threshold: float | None = Field(None, ge=0, le=1)
-    prefix_padding_ms: int | None = Field(None, ge=0)
-    silence_duration_ms: int | None = Field(None, ge=0)
+    threshold: Float | None = Field(None, ge=0, le=1)
+    prefix_padding_ms: Int | None = Field(None, ge=0, le=10_000)
+    silence_duration_ms: Int | None = Field(None, ge=0, le=10_000)
     eagerness: Literal["low", "medium", "high", "auto"] | None = None
-    create_response: bool | None = None
-    interrupt_response: bool | None = None
+    create_response: Bool | None = None
+    interrupt_response: Bool | None = None
 
 
 class Transcription(Model):
@@ -149,7 +179,82 @@ class Tool(OpenModel):
 
 class WebhookHandler(Model):
     url: str
-    timeout_s: float = Field(10.0, gt=0)
+    timeout_s: Float = Field(10.0, gt=0, le=300)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _check_url(value, ("https?",), "https://hooks.example.com/function")
+
+
+# GA session fields that Deep Chat passes through as they are (RealtimeSessionCreateRequest).
+
+
+class TokenLimits(Model):
+    post_instructions: Int | None = Field(None, ge=1)
+
+
+class RetentionRatio(Model):
+    """``truncation = {type = "retention_ratio", retention_ratio = 0.8}``."""
+
+    type: Literal["retention_ratio"]
+    retention_ratio: Float = Field(ge=0, le=1)
+    token_limits: TokenLimits | None = None
+
+
+class PromptReference(Model):
+    """A stored prompt template: ``prompt = {id = "pmpt_...", variables = {...}}``."""
+
+    id: str = Field(min_length=1)
+    variables: dict[str, Any] | None = None
+    version: str | None = None
+
+
+class Tracing(Model):
+    workflow_name: str | None = None
+    group_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class FunctionChoice(Model):
+    """``tool_choice = {type = "function", name = "..."}``: this function, now."""
+
+    type: Literal["function"]
+    name: str = Field(min_length=1)
+
+
+class McpChoice(Model):
+    """``tool_choice = {type = "mcp", server_label = "...", name = "..."}``."""
+
+    type: Literal["mcp"]
+    server_label: str = Field(min_length=1)
+    name: str | None = None
+
+
+def _choice_kind(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return {"function": "FunctionChoice", "mcp": "McpChoice"}.get(kind)
+
+
+ToolChoiceObject = Annotated[
+    Annotated[FunctionChoice, Tag("FunctionChoice")] | Annotated[McpChoice, Tag("McpChoice")],
+    Discriminator(
+        _choice_kind,
+        custom_error_type="tool_choice",
+        custom_error_message='must be "auto", "none", "required", {type = "function", name = '
+        '"..."} or {type = "mcp", server_label = "...", name = "..."}',
+    ),
+]
+
+
+class SessionAudioOutput(Model):
+    speed: Float | None = Field(None, ge=0.25, le=1.5)
+
+
+class SessionAudio(Model):
+    """GA's nested ``audio`` as Deep Chat passes it: ``audio.output.speed``."""
+
+    output: SessionAudioOutput | None = None
 
 
 class SessionConfig(Model):
@@ -161,17 +266,47 @@ class SessionConfig(Model):
     model: str = "gpt-realtime-2"
     instructions: str | None = None
     voice: str | None = None
-    speed: float | None = Field(None, ge=0.25, le=1.5)
-    temperature: float | None = Field(None, ge=0, le=2)
-    max_response_output_tokens: int | Literal["inf"] | None = None
+    speed: Float | None = Field(None, ge=0.25, le=1.5)
+    temperature: Float | None = Field(None, ge=0, le=2)
+    max_response_output_tokens: Int | Literal["inf"] | None = None
     turn_detection: TurnDetection | None = None
-    input_audio_transcription: bool | Transcription | None = None
+    input_audio_transcription: Bool | Transcription | None = None
     noise_reduction: Literal["near_field", "far_field"] | None = None
     tools: list[Tool] = Field(default_factory=list)
-    tool_choice: str | dict[str, Any] | None = None
+    tool_choice: Literal["auto", "none", "required"] | ToolChoiceObject | None = Field(
+        None, description='"auto", "none", "required", {type = "function", name} or {type = "mcp"}.'
+    )
     function_handler: str | WebhookHandler | None = Field(
         None, description='"package.module:function" (sync or async) or {url = "..."}.'
     )
+    truncation: Literal["auto", "disabled"] | RetentionRatio | None = Field(
+        None, description='GA: "auto", "disabled" or {type = "retention_ratio", ...}.'
+    )
+    prompt: PromptReference | None = Field(None, description="GA: a stored prompt template.")
+    tracing: Literal["auto"] | Tracing | None = Field(
+        None, description='"auto" or {workflow_name, group_id, metadata}.'
+    )
+    include: list[Literal["item.input_audio_transcription.logprobs"]] | None = None
+    audio: SessionAudio | None = Field(None, description="GA's audio.output.speed.")
+
+    @property
+    def output_speed(self) -> float | None:
+        """The voice's speed: ``speed``, or GA's ``audio.output.speed``."""
+        if self.speed is not None:
+            return self.speed
+        out = self.audio.output if self.audio is not None else None
+        return out.speed if out is not None else None
+
+    @field_validator("audio")
+    @classmethod
+    def _one_speed(cls, value: SessionAudio | None, info: ValidationInfo) -> SessionAudio | None:
+        out = value.output if value is not None else None
+        speeds = (info.data.get("speed"), out.speed if out is not None else None)
+        if None not in speeds and speeds[0] != speeds[1]:
+            raise ValueError(
+                f"output.speed = {speeds[1]:g} and speed = {speeds[0]:g} say two things: keep one"
+            )
+        return value
 
     @field_validator("function_handler")
     @classmethod
@@ -195,7 +330,7 @@ class AvatarStyles(Model):
 
 class AvatarConfig(Model):
     src: str | None = Field(None, description="Image file path or URL (fetched once, cached).")
-    max_scale: float = Field(2.5, description="Maximum scale; values < 1 fall back to 2.5.")
+    max_scale: Float = Field(2.5, le=10, description="Maximum scale; values < 1 fall back to 2.5.")
     styles: AvatarStyles = Field(default_factory=AvatarStyles)
 
     @field_validator("max_scale", mode="before")
@@ -240,7 +375,7 @@ class ButtonsConfig(Model):
 class LoadingConfig(Model):
     text: str = "Loading"
     html: str | None = None
-    display: bool = True
+    display: Bool = True
     style: Style = Field(default_factory=dict)
 
 
@@ -258,8 +393,8 @@ class RealtimeConfig(Model):
     provisioning: ProvisioningConfig | None = Field(
         None, description="Deep Chat's fetchEphemeralKey, as a URL.", alias="fetchEphemeralKey"
     )
-    auto_fetch_ephemeral_key: bool = False
-    auto_start: bool = False
+    auto_fetch_ephemeral_key: Bool = False
+    auto_start: Bool = False
     config: SessionConfig = Field(default_factory=SessionConfig)
     avatar: AvatarConfig = Field(default_factory=AvatarConfig)
     buttons: ButtonsConfig = Field(default_factory=ButtonsConfig)
@@ -279,31 +414,40 @@ class AudioConfig(Model):
     backend: Literal["pyaudio", "wav", "none"] = Field(
         "pyaudio", description="pyaudio: sound card; wav: files (--audio-in/--audio-out)."
     )
-    input_device: str | int | None = Field(None, description="Name substring or index.")
-    output_device: str | int | None = Field(None, description="Name substring or index.")
+    input_device: str | Annotated[int, Strict(), Field(ge=0)] | None = Field(
+        None, description="Name substring or index."
+    )
+    output_device: str | Annotated[int, Strict(), Field(ge=0)] | None = Field(
+        None, description="Name substring or index."
+    )
     echo: Literal["half-duplex", "full-duplex"] = "half-duplex"
-    echo_tail_ms: int = Field(300, ge=0, le=5000, description="Half-duplex mic hold-off.")
-    block_ms: int = Field(20, ge=5, le=200, description="Audio block (latency vs CPU).")
-    playback_buffer_s: float = Field(120.0, gt=0, le=600, description="Jitter buffer bound.")
+    echo_tail_ms: Int = Field(300, ge=0, le=5000, description="Half-duplex mic hold-off.")
+    block_ms: Int = Field(20, ge=5, le=200, description="Audio block (latency vs CPU).")
+    playback_buffer_s: Float = Field(120.0, gt=0, le=600, description="Jitter buffer bound.")
+
+
+ScreenSide = Annotated[int, Strict(), Field(ge=64, le=16384)]
 
 
 class DisplayConfig(Model):
     mode: Literal["fullscreen", "window", "none"] = "fullscreen"
-    size: tuple[int, int] | None = Field(None, description="[width, height]; default: screen.")
-    fps: int = Field(30, ge=1, le=120)
+    size: tuple[ScreenSide, ScreenSide] | None = Field(
+        None, description="[width, height]; default: screen."
+    )
+    fps: Int = Field(30, ge=1, le=120)
 
 
 class GpioConfig(Model):
-    enabled: bool = True
-    button_pin: str | int | None = Field(17, description="gpiozero pin: 17, GPIO17, BOARD11.")
-    microphone_pin: str | int | None = None
-    pull_up: bool = True
-    bounce_ms: int = Field(30, ge=0, le=1000)
-    hold_ms: int = Field(800, ge=100, le=10000)
+    enabled: Bool = True
+    button_pin: str | Pin | None = Field(17, description="gpiozero pin: 17, GPIO17, BOARD11.")
+    microphone_pin: str | Pin | None = None
+    pull_up: Bool = True
+    bounce_ms: Int = Field(30, ge=0, le=1000)
+    hold_ms: Int = Field(800, ge=100, le=10000)
     press: Literal["toggle", "mute", "none"] = "toggle"
     hold: Literal["toggle", "mute", "none"] = "mute"
-    led_pin: str | int | None = Field(27, description="gpiozero pin of the LED, or none.")
-    active_high: bool = True
+    led_pin: str | Pin | None = Field(27, description="gpiozero pin of the LED, or none.")
+    active_high: Bool = True
     patterns: dict[str, Any] = Field(
         default_factory=dict, description="LED pattern per state (see README)."
     )
@@ -325,7 +469,15 @@ class GpioConfig(Model):
 
 class ControlConfig(Model):
     socket: UsablePath = Path("/run/appliance/control.sock")
-    mode: int = Field(0o660, description="Socket permissions.")
+    mode: Int = Field(0o660, description="Socket permissions: 0o000 to 0o777, e.g. 0o660.")
+
+    @field_validator("mode")
+    @classmethod
+    def _check_mode(cls, value: int) -> int:
+        if not 0 <= value <= 0o777:
+            octal = f"; this is {oct(value)}" if value >= 0 else ""
+            raise ValueError(f"must be a permission mode from 0o000 to 0o777, like 0o660{octal}")
+        return value
 
 
 class HooksConfig(Model):
@@ -335,23 +487,24 @@ class HooksConfig(Model):
     transcript: list[list[str]] = Field(default_factory=list)
     error: list[list[str]] = Field(default_factory=list)
     function_call: list[list[str]] = Field(default_factory=list)
-    timeout_s: float = Field(10.0, gt=0)
+    timeout_s: Float = Field(10.0, gt=0, le=3600)
 
 
 class RecoveryConfig(Model):
-    max_attempts: int = Field(5, ge=0, le=100)
-    backoff_initial_s: float = Field(1.0, gt=0)
-    backoff_max_s: float = Field(30.0, gt=0)
-    stall_timeout_s: float = Field(
-        15.0, gt=0, description="Reconnect when an owed answer does not come for this long."
+    max_attempts: Int = Field(5, ge=0, le=100)
+    backoff_initial_s: Float = Field(1.0, gt=0, le=600)
+    backoff_max_s: Float = Field(30.0, gt=0, le=3600)
+    stall_timeout_s: Float = Field(
+        15.0, gt=0, le=600, description="Reconnect when an owed answer does not come for this long."
     )
-    session_max_s: float = Field(
+    session_max_s: Float = Field(
         3300.0,
         gt=0,
+        le=86400,
         description="Renew the session at a quiet moment after this long (the service's "
         "sessions end after a maximum duration).",
     )
-    replay_turns: int = Field(
+    replay_turns: Int = Field(
         20,
         ge=0,
         le=200,
@@ -374,6 +527,15 @@ class AppConfig(Model):
     hooks: HooksConfig = Field(default_factory=HooksConfig)
     recovery: RecoveryConfig = Field(default_factory=RecoveryConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    _ignored: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def ignored_keys(self) -> list[str]:
+        """What the file holds that the appliance does not use (the other keys of a Deep Chat
+        JSON), as ``"<path>: ignored: <why>"``: warnings of ``appliance config validate``
+        (errors with ``--strict``), logged when the appliance starts."""
+        return list(self._ignored)
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -410,18 +572,32 @@ def guess_format(path: Path, text: str) -> str:
     return "json" if text.lstrip().startswith("{") else "toml"
 
 
-def from_deepchat(data: dict[str, Any]) -> dict[str, Any]:
+def from_deepchat(data: dict[str, Any], ignored: list[str] | None = None) -> dict[str, Any]:
     """Turn a Deep Chat ``directConnection`` JSON (or its ``openAI`` object) into our shape.
 
-    Data already in our shape is returned unchanged.
+    Data already in our shape is returned unchanged. What a Deep Chat JSON holds that the
+    appliance does not use (keys beside ``directConnection`` or ``openAI``, ``openAI`` options
+    other than ``key`` and ``realtime``, the ``methods`` and ``events`` functions) is left
+    out; each such key is added to ``ignored`` as ``"<path>: ignored: <why>"``.
     """
+    notes: list[str] = []
+    prefix = ""
     if "directConnection" in data:
         inner = data["directConnection"]
         if not isinstance(inner, dict) or "openAI" not in inner:
             raise ConfigError("directConnection: expected an object with an openAI key")
-        data = inner["openAI"]
+        notes += [
+            f"{k}: ignored: only directConnection is read" for k in data if k != "directConnection"
+        ]
+        notes += [
+            f"directConnection.{k}: ignored: only directConnection.openAI is read"
+            for k in inner
+            if k != "openAI"
+        ]
+        data, prefix = inner["openAI"], "directConnection.openAI."
     elif "openAI" in data:
-        data = data["openAI"]
+        notes += [f"{k}: ignored: only openAI is read" for k in data if k != "openAI"]
+        data, prefix = data["openAI"], "openAI."
     else:
         ours = set(AppConfig.model_fields)
         if "key" not in data or set(data) & (ours - {"realtime"}):
@@ -439,12 +615,18 @@ def from_deepchat(data: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError("openAI.realtime: expected true or an object")
     realtime = dict(realtime)
     # Functions cannot travel in JSON; these Deep Chat keys have other homes here.
-    for dropped in ("methods", "events"):
-        realtime.pop(dropped, None)
+    for dropped, home in (
+        ("methods", "`appliance update-config` and `appliance say` do what they do"),
+        ("events", "[hooks] and `appliance events` give them"),
+    ):
+        if dropped in realtime:
+            realtime.pop(dropped)
+            notes.append(f"{prefix}realtime.{dropped}: ignored: functions; {home}")
     out["realtime"] = realtime
-    for name in data:  # other openAI-level options (chat, assistant, ...) do not apply here
-        out.setdefault("_ignored", []).append(f"openAI.{name}")
-    out.pop("_ignored", None)
+    # other openAI-level options (chat, assistant, ...) do not apply to a realtime kiosk
+    notes += [f"{prefix}{name}: ignored: not a realtime option" for name in data]
+    if ignored is not None:
+        ignored += notes
     return out
 
 
@@ -491,11 +673,51 @@ def _norm(name: str) -> str:
 def validate(data: dict[str, Any], *, source: str = "config", text: str | None = None) -> AppConfig:
     """Validate a dict into an :class:`AppConfig`, or raise :class:`ConfigError`."""
     try:
-        return AppConfig.model_validate(data)
+        config = AppConfig.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(err, text) for err in exc.errors()]
-        head = f"{source}: {len(problems)} problem{'s' if len(problems) > 1 else ''}"
-        raise ConfigError(head + "\n" + "\n".join(f"  - {p}" for p in problems), problems) from None
+        problems = _problems(exc.errors(), text)
+    else:
+        problems = _dialect_problems(config, text)
+        if not problems:
+            config._ignored = ignored_in(text, source) if text else []
+            return config
+    head = f"{source}: {len(problems)} problem{'s' if len(problems) > 1 else ''}"
+    raise ConfigError(head + "\n" + "\n".join(f"  - {p}" for p in problems), problems)
+
+
+def ignored_in(text: str, source: str) -> list[str]:
+    """The keys of the file ``source`` (its ``text``) that :func:`from_deepchat` leaves out."""
+    notes: list[str] = []
+    try:
+        from_deepchat(parse_text(text, fmt=guess_format(Path(source), text)), ignored=notes)
+    except ConfigError:
+        return []
+    return notes
+
+
+def dialect_of(config: AppConfig) -> str:
+    """The dialect sessions start in: ``openai.dialect``, or for ``auto`` the one its model
+    implies (beta for the ``*-realtime-preview`` models, else GA)."""
+    wanted = config.openai.dialect
+    return guess(config.realtime.config.model) if wanted == "auto" else wanted
+
+
+def _dialect_problems(config: AppConfig, text: str | None) -> list[str]:
+    """What the dialect the sessions will use cannot express: the rules the dialect mappings
+    apply (:mod:`appliance.realtime.rules`), so that what validates here is what the first
+    press sends."""
+    name = dialect_of(config)
+    out = []
+    for field, message in dialect_rules(name, config.realtime.config, model=True):
+        if config.openai.dialect == "auto":
+            chosen = "GA" if name == "ga" else name
+            message += (
+                f' (openai.dialect "auto" chose {chosen} for {config.realtime.config.model!r})'
+            )
+
+        line = _line_of(tuple(field.split(".")), text)
+        out.append(f"{message} [line {line}]" if line else message)
+    return out
 
 
 def load(
@@ -583,35 +805,22 @@ def _diff(a: Any, b: Any, prefix: str, out: list[str]) -> None:
 HANDLER_FIELD = "realtime.config.function_handler"
 
 
-def handler_problem(spec: str | WebhookHandler | None, *, load: bool = False) -> str | None:
-    """Why ``function_handler = spec`` cannot be used, or ``None``.
+def handler_problem(spec: str | WebhookHandler | None) -> str | None:
+    """Why ``function_handler = spec`` cannot be used, or ``None``, found without running any
+    code of the handler's modules.
 
-    Without ``load`` (``appliance config validate``) no code of the handler's modules runs:
-    importing a module runs it, and so does ``importlib.util.find_spec("pkg.mod")``, which
+    Importing a module runs it, and so does ``importlib.util.find_spec("pkg.mod")``, which
     imports ``pkg``. Validation is run by administrators, often as root, on a file that may
     name any module, and must not have effects; so the module is only *located*, one dotted
     part at a time with :class:`importlib.machinery.PathFinder` (which reads directories, never
     executes), and when it is Python source, its text is parsed (``ast``, not run) for a
-    top-level definition of the function. With ``load`` (``appliance run``, which imports the
-    handler anyway moments later) it is imported and resolved, so that a failure is a clear
-    exit 2 naming the field rather than a traceback and a restart loop.
+    top-level definition of the function. ``appliance run``, which imports the handler anyway,
+    imports it before anything starts (see ``cli.cmd_run``), so that a module failing there is
+    a clear exit 2 naming the field rather than a traceback and a restart loop.
     """
     if not isinstance(spec, str):
         return None
     module_name, _, attr = spec.partition(":")
-    if load:
-        from appliance.functions import load_callable
-
-        try:
-            load_callable(spec)
-        except ValueError as exc:
-            return f"{HANDLER_FIELD}: {exc}"
-        except Exception as exc:  # the module's own code failed while importing
-            return (
-                f"{HANDLER_FIELD}: importing {module_name!r} failed: "
-                f"{type(exc).__name__}: {REDACTOR(str(exc))}"
-            )
-        return None
     origin = _locate_module(module_name)
     if isinstance(origin, str) and origin.startswith("!"):
         return (
@@ -723,9 +932,62 @@ def _model_of(annotation: Any) -> Any:
     return None
 
 
+_MISMATCHES = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "float_type": "a number",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "literal_error": "",
+}
+"""Errors that only say a value is not of one branch's type. A field of several possible types
+(a union) gets one of them per branch: they are left out when the field has a more telling
+problem, and said once ("must be text or a whole number") when it has not."""
+
+
+def _problems(errors: list[Any], text: str | None) -> list[str]:
+    """One line per problem, with union branches' type mismatches folded."""
+    located = []
+    for err in errors:
+        loc = _field_path(tuple(err["loc"]), keep_last=err["type"] == "extra_forbidden")
+        located.append((_loc_name(loc) or "(top level)", err))
+    telling = [where for where, err in located if err["type"] not in _MISMATCHES]
+
+    def explained(where: str) -> bool:
+        return any(t == where or t.startswith((where + ".", where + "[")) for t in telling)
+
+    out: list[str] = []
+    mismatches: dict[str, list[Any]] = {}
+    for where, err in located:
+        if err["type"] not in _MISMATCHES:
+            out.append(_describe(err, text))
+        elif not explained(where):
+            mismatches.setdefault(where, []).append(err)
+    for where, group in mismatches.items():
+        if len(group) == 1:
+            out.append(_describe(group[0], text))
+            continue
+        nouns = []
+        for err in group:
+            if err["type"] == "literal_error":
+                nouns.append(f"one of {err.get('ctx', {}).get('expected', '')}")
+            elif _MISMATCHES[err["type"]] not in nouns:
+                nouns.append(_MISMATCHES[err["type"]])
+        msg = f"{where}: must be {', or '.join(nouns)} (got {_show(where, group[0].get('input'))})"
+        line = _line_of(_field_path(tuple(group[0]["loc"]), keep_last=False), text)
+        out.append(f"{msg} [line {line}]" if line else msg)
+    return out
+
+
 def _describe(err: Any, text: str | None) -> str:
     kind = err["type"]
     loc = _field_path(tuple(err["loc"]), keep_last=kind == "extra_forbidden")
+    if kind == "missing" and loc and isinstance(loc[-1], str):  # pydantic names its alias
+        loc = (*loc[:-1], re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", loc[-1]).lower())
     where = _loc_name(loc) or "(top level)"
     value = err.get("input")
     if kind == "extra_forbidden":
@@ -741,13 +1003,21 @@ def _describe(err: Any, text: str | None) -> str:
     elif kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         msg = f"{where}: {_show(where, value)} is not allowed; use one of {expected}"
+    elif kind == "value_error" and isinstance(value, dict | list):
+        msg = f"{where}: {err['msg'].removeprefix('Value error, ')}"  # the value says it
     else:
-        detail = err["msg"].removeprefix("Value error, ")
+        detail = _TYPE_MESSAGES.get(kind) or err["msg"].removeprefix("Value error, ")
         msg = f"{where}: {detail} (got {_show(where, value)})"
     line = _line_of(loc, text)
     return f"{msg} [line {line}]" if line else msg
 
 
+_TYPE_MESSAGES = {
+    "bool_type": "must be true or false (no quotes)",
+    "int_type": "must be a whole number (no quotes)",
+    "float_type": "must be a number (no quotes)",
+    "finite_number": "must be a finite number",
+}
 _BRANCHES = {"str", "int", "bool", "float", "dict", "list", "tuple", "literal", "none"}
 _SECRET_WORDS = ("key", "header", "token", "secret", "authorization", "body")
 
@@ -768,7 +1038,12 @@ def _field_path(loc: tuple[Any, ...], *, keep_last: bool) -> tuple[Any, ...]:
     def is_tag(item: Any) -> bool:
         if not isinstance(item, str):
             return False
-        return "[" in item or item.lower() in _BRANCHES or item in models
+        return (
+            "[" in item
+            or item.lower() in _BRANCHES
+            or item in models
+            or item.startswith("constrained-")
+        )
 
     last = len(loc) - 1
     return tuple(

@@ -274,10 +274,13 @@ def _update(
             ) from None
         fmt = cfg.guess_format(path, text or "")
         raw = cfg.parse_text(text, fmt=fmt) if text and text.strip() else {}
-        data = cfg.from_deepchat(raw)
+        dropped: list[str] = []
+        data = cfg.from_deepchat(raw, ignored=dropped)
         converted = data is not raw
         if converted:
             log.info("%s: Deep Chat JSON rewritten in the appliance's own shape", path)
+            for note in dropped:  # they did nothing; the rewritten file no longer holds them
+                log.warning("%s: left out of the rewritten file: %s", path, note)
         data = json.loads(json.dumps(data))  # a private deep copy
         change(data)
         new_text = _render(data, fmt)

@@ -13,7 +13,9 @@ them to its wire shape:
   (``client_secret.value``).
 
 A field a dialect cannot express (``temperature`` on GA) is a :class:`DialectError`, never a
-silent drop.
+silent drop. The rules are in :mod:`appliance.realtime.rules`, in one place: the mappings raise
+the first problem found, and validation reports them all against the dialect the configuration
+will use (``auto``: :func:`guess`).
 """
 
 from __future__ import annotations
@@ -24,12 +26,20 @@ from urllib.parse import quote
 
 from appliance.audio.pcm import WIRE_RATE
 from appliance.config import SessionConfig, Transcription
+from appliance.realtime.rules import BETA_MODEL_PREFIXES, Problem, guess, problems
+from appliance.realtime.rules import wanted as _wanted
+
+__all__ = ["BETA_MODEL_PREFIXES", "DIALECTS", "Dialect", "DialectError", "guess"]
 
 BETA_REFUSAL_CODE = "beta_api_shape_disabled"
 
 
 class DialectError(ValueError):
-    """A config field that this dialect cannot express."""
+    """A config field that this dialect cannot express. ``field`` is its dotted name."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,11 @@ def _tools(cfg: SessionConfig) -> list[dict[str, Any]]:
     return [tool.model_dump(exclude_none=True) for tool in cfg.tools]
 
 
+def _plain(value: Any) -> Any:
+    """A config value as JSON-ready data (models dumped without unset parts)."""
+    return value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
+
+
 class Dialect:
     """Base: what both dialects share. Subclasses fill in the wire specifics."""
 
@@ -72,8 +87,21 @@ class Dialect:
         return {"Authorization": f"Bearer {key}"}
 
     def session(self, cfg: SessionConfig, only: set[str] | None = None) -> dict[str, Any]:
-        """The ``session`` object for ``session.update`` (``only``: just these config fields)."""
+        """The ``session`` object for ``session.update`` (``only``: just these config fields).
+        Raises :class:`DialectError` for the first of :meth:`problems`."""
         raise NotImplementedError
+
+    def problems(self, cfg: SessionConfig, only: set[str] | None = None) -> list[Problem]:
+        """What this dialect cannot express in ``cfg`` (``only``: in just these fields)."""
+        return problems(self.name, cfg, only)
+
+    def _check(self, cfg: SessionConfig, only: set[str] | None) -> set[str]:
+        """The fields to send, once :meth:`problems` found nothing to refuse among them."""
+        found = self.problems(cfg, only)
+        if found:
+            field, message = found[0]
+            raise DialectError(message, field)
+        return _wanted(cfg, only)
 
     def mint_body(self, cfg: SessionConfig) -> dict[str, Any]:
         """The body that mints an ephemeral key carrying ``cfg``."""
@@ -97,15 +125,6 @@ class Dialect:
         }
 
 
-def _wanted(cfg: SessionConfig, only: set[str] | None) -> set[str]:
-    """Config fields to send: those given (``only``) or, for a full update, all that are set."""
-    if only is not None:
-        return only
-    data = cfg.model_dump(exclude_none=True)
-    names = {name for name, value in data.items() if value not in ([], {})}
-    return names - {"model", "function_handler"}
-
-
 class GA(Dialect):
     name = "ga"
     key_path = "/v1/realtime/client_secrets"
@@ -120,12 +139,7 @@ class GA(Dialect):
     )
 
     def session(self, cfg: SessionConfig, only: set[str] | None = None) -> dict[str, Any]:
-        wanted = _wanted(cfg, only)
-        if "temperature" in wanted and cfg.temperature is not None:
-            raise DialectError(
-                "realtime.config.temperature: the GA Realtime API has no temperature; "
-                'remove it, or set openai.dialect = "beta" for a beta-compatible host'
-            )
+        wanted = self._check(cfg, only)
         session: dict[str, Any] = {"type": "realtime"}
         audio_in: dict[str, Any] = {}
         audio_out: dict[str, Any] = {}
@@ -137,8 +151,8 @@ class GA(Dialect):
             session["instructions"] = cfg.instructions
         if "voice" in wanted:
             audio_out["voice"] = cfg.voice
-        if "speed" in wanted:
-            audio_out["speed"] = cfg.speed
+        if wanted & {"speed", "audio"} and cfg.output_speed is not None:
+            audio_out["speed"] = cfg.output_speed
         if "max_response_output_tokens" in wanted:
             session["max_output_tokens"] = cfg.max_response_output_tokens
         if "turn_detection" in wanted:
@@ -151,8 +165,9 @@ class GA(Dialect):
             audio_in["noise_reduction"] = None if nr is None else {"type": nr}
         if "tools" in wanted:
             session["tools"] = _tools(cfg)
-        if "tool_choice" in wanted:
-            session["tool_choice"] = cfg.tool_choice
+        for name in ("tool_choice", "truncation", "prompt", "tracing", "include"):
+            if name in wanted:  # GA fields Deep Chat passes as they are: the same shape here
+                session[name] = _plain(getattr(cfg, name))
         audio: dict[str, Any] = {}
         if audio_in:
             audio["input"] = audio_in
@@ -190,15 +205,17 @@ class Beta(Dialect):
         return {**super().ws_headers(key), "OpenAI-Beta": "realtime=v1"}
 
     def session(self, cfg: SessionConfig, only: set[str] | None = None) -> dict[str, Any]:
-        wanted = _wanted(cfg, only)
+        wanted = self._check(cfg, only)
         session: dict[str, Any] = {}
         if only is None:
             session["modalities"] = ["audio", "text"]
             session["input_audio_format"] = "pcm16"
             session["output_audio_format"] = "pcm16"
-        for name in ("instructions", "voice", "speed", "temperature", "tool_choice"):
+        for name in ("instructions", "voice", "temperature", "tool_choice", "tracing", "include"):
             if name in wanted:
-                session[name] = getattr(cfg, name)
+                session[name] = _plain(getattr(cfg, name))
+        if wanted & {"speed", "audio"} and cfg.output_speed is not None:
+            session["speed"] = cfg.output_speed  # beta's speed is flat
         if "max_response_output_tokens" in wanted:
             session["max_response_output_tokens"] = cfg.max_response_output_tokens
         if "turn_detection" in wanted:
@@ -224,10 +241,3 @@ class Beta(Dialect):
 
 
 DIALECTS: dict[str, Dialect] = {"ga": GA(), "beta": Beta()}
-
-BETA_MODEL_PREFIXES = ("gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview")
-
-
-def guess(model: str) -> str:
-    """The dialect for ``dialect = "auto"`` by model name: preview models were beta-era."""
-    return "beta" if model.startswith(BETA_MODEL_PREFIXES) else "ga"

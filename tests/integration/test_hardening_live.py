@@ -234,3 +234,101 @@ def test_function_handler_checks_run_no_module_code_at_validation(tmp_path: Path
 def test_function_handler_of_the_tests_validates(tmp_path: Path) -> None:
     result = cli("config", "validate", str(handler_config(tmp_path, "handlers:get_weather")))
     assert result.returncode == 0, result.stderr
+
+
+# --- 3: dialect rules refuse the configuration before anything starts ---------------------------
+
+
+def test_beta_with_the_default_model_is_refused_before_the_first_press(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[openai]\ndialect = "beta"\n[audio]\nbackend = "none"\n[display]\nmode = "none"\n'
+        f'[gpio]\nenabled = false\n[control]\nsocket = "{tmp_path / "control.sock"}"\n'
+    )
+    checked = cli("config", "validate", str(path))
+    assert checked.returncode == 2 and "realtime.config.model" in checked.stderr, checked.stderr
+    assert "gpt-4o-realtime-preview" in checked.stderr  # the model to use
+    run = subprocess.run(
+        [sys.executable, "-m", "appliance", "run", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env=_env(),
+    )
+    assert run.returncode == 2 and "realtime.config.model" in run.stderr, run.stderr
+
+
+# --- 5: a Deep Chat JSON's keys that do nothing are in the log at start -------------------------
+
+APPLIANCE_RUN = (sys.executable, "-m", "appliance", "run")
+
+
+def test_ignored_deep_chat_keys_are_logged_at_start(sim, tmp_path: Path) -> None:
+    path = tmp_path / "deepchat.json"
+    socket_path = tmp_path / "control.sock"
+    path.write_text(
+        json.dumps(
+            {
+                "directConnection": {
+                    "openAI": {
+                        "realtime": {"fetchEphemeralKey": f"{sim.url}/provision"},
+                        "chat": {"max_tokens": 100},
+                    }
+                },
+                "display": {"mode": "bogus"},
+            }
+        )
+    )
+    env = _env(
+        APPLIANCE_OPENAI__API_BASE=sim.url,
+        APPLIANCE_AUDIO__BACKEND="none",
+        APPLIANCE_GPIO__ENABLED="false",
+    )
+    log = tmp_path / "appliance.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                *APPLIANCE_RUN,
+                "--config",
+                str(path),
+                "--display",
+                "none",
+                "--socket",
+                str(socket_path),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            wait_until(lambda: "ready:" in log.read_text(), 20, "the appliance to start")
+        finally:
+            proc.terminate()
+            assert proc.wait(15) == 0
+    text = log.read_text()
+    for key in ("directConnection.openAI.chat", "display"):
+        assert f"WARNING appliance: config {path}: {key}: ignored" in text, text
+
+
+# --- 6: the GA session fields reach the (strict) server in the GA shape -------------------------
+
+
+def test_ga_fields_reach_the_server(sim, start) -> None:
+    ga_fields = {
+        "truncation": {"type": "retention_ratio", "retention_ratio": 0.8},
+        "prompt": {"id": "pmpt_123", "version": "2"},
+        "tracing": {"workflow_name": "kiosk"},
+        "include": ["item.input_audio_transcription.logprobs"],
+        "tool_choice": {"type": "function", "name": "get_weather"},
+        "audio": {"output": {"speed": 1.1}},
+    }
+    config = session_config(sim, "ga", realtime={"auto_start": True})
+    config["realtime"]["config"].update(ga_fields)
+    app = start(config)
+    app.wait_state("listening")
+    update = wait_until(lambda: sim.client_events("session.update"), 10, "session.update")[0]
+    sent = update["session"]
+    for name in ("truncation", "prompt", "tracing", "include", "tool_choice"):
+        assert sent[name] == ga_fields[name], name
+    assert sent["audio"]["output"]["speed"] == 1.1
+    assert sim.log()["errors"] == []  # the simulator refuses what the API would

@@ -32,7 +32,7 @@ api_base = "http://127.0.0.1:8765"
 [realtime.config]
 # The voice of the assistant
 voice = "alloy"  # warm
-# temperature = 0.8
+# speed = 1.0
 
 # --- the button
 [gpio]
@@ -74,9 +74,9 @@ def test_set_changes_only_that_line_and_keeps_comments(conf: Path) -> None:
 
 
 def test_set_fills_in_a_commented_sample_line(conf: Path) -> None:
-    configfile.set_value(conf, "realtime.config.temperature", "0.6")
-    assert "\ntemperature = 0.6\n" in conf.read_text()
-    assert "# temperature" not in conf.read_text()
+    configfile.set_value(conf, "realtime.config.speed", "1.2")
+    assert "\nspeed = 1.2\n" in conf.read_text()
+    assert "# speed" not in conf.read_text()
     assert "# The kitchen appliance" in conf.read_text()
 
 
@@ -445,7 +445,9 @@ def _uncommented_sample() -> str:
 def test_sample_config_is_valid_as_shipped_and_with_every_example() -> None:
     shipped = cfg.load(SAMPLE, environ={})
     assert shipped == AppConfig()  # everything commented out: the defaults
-    examples = cfg.validate(cfg.from_deepchat(tomllib.loads(_uncommented_sample())))
+    # every example is well-formed; they cannot all hold at once for one dialect (temperature
+    # is beta's, truncation and prompt are GA's), so the dialect rules are left out here
+    examples = AppConfig.model_validate(cfg.from_deepchat(tomllib.loads(_uncommented_sample())))
     assert examples.realtime.config.turn_detection is not None
     assert examples.realtime.provisioning is not None
 
