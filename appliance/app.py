@@ -28,7 +28,7 @@ from appliance.audio.backend import AudioBackend
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
 from appliance.bus import Bus
-from appliance.buttonlogic import action_event
+from appliance.buttonlogic import action_input
 from appliance.config import AppConfig, ConfigError
 from appliance.control import ControlServer
 from appliance.hooks import HookRunner
@@ -190,9 +190,9 @@ class Appliance:
 
     # --- state machine ----------------------------------------------------------------------
 
-    def handle(self, event: state.Input) -> None:
+    def handle(self, given: state.Input) -> None:
         """Apply one input (on the loop thread) and carry out the effects."""
-        for effect in self.machine.handle(event):
+        for effect in self.machine.handle(given):
             match effect:
                 case state.Connect():
                     self.link.start()
@@ -263,9 +263,9 @@ class Appliance:
     def press(self, hold: bool) -> dict[str, Any]:
         """What the physical button does (a short press, or a hold), same mapping."""
         gpio = self.config.gpio
-        event = action_event(gpio.hold if hold else gpio.press)
-        if event is not None:
-            self.handle(event)
+        wanted = action_input(gpio.hold if hold else gpio.press)
+        if wanted is not None:
+            self.handle(wanted)
         return self._outcome()
 
     def _outcome(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ PRESS = "press"
 HOLD = "hold"
 
 
-def action_event(action: str) -> Input | None:
+def action_input(action: str) -> Input | None:
     """The state-machine input for a configured button action: ``toggle``, ``mute`` or
     ``none``. The physical button, ``appliance press`` and the screen share this mapping."""
     if action == "toggle":

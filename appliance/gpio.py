@@ -23,7 +23,7 @@ import time
 import warnings
 from typing import Any
 
-from appliance.buttonlogic import HOLD, PRESS, ButtonLogic, action_event
+from appliance.buttonlogic import HOLD, PRESS, ButtonLogic, action_input
 from appliance.config import GpioConfig
 from appliance.hub import Hub
 from appliance.led import Pattern, brightness, lit, next_change, parse_patterns
@@ -69,9 +69,9 @@ class _ButtonDriver:
     def _fire(self, gesture: str) -> None:
         action = self.actions.get(gesture, "none")
         log.debug("%s button: %s -> %s", self.name, gesture, action)
-        event = action_event(action)
-        if event is not None:
-            self.hub.post(event)
+        wanted = action_input(action)
+        if wanted is not None:
+            self.hub.post(wanted)
 
     def close(self) -> None:
         self.button.when_pressed = None

@@ -26,7 +26,7 @@ from appliance.state import Effect, Input, Machine, View
 class MachineLoop:
     """A real :class:`Machine` on a real asyncio loop in its own thread, attached to a Hub.
 
-    Each posted input is applied with ``machine.handle(event)`` and the view published with
+    Each posted input is applied with ``machine.handle(given)`` and the view published with
     ``hub.publish(machine.view)``, as the appliance's worker does. ``on_effect(effect)`` is
     called on the loop thread for every effect (answer ``Connect`` by posting ``Connected()``).
     :attr:`applied` and :attr:`effects` record ``(monotonic time, item)`` for every input and
@@ -56,22 +56,22 @@ class MachineLoop:
         self.loop.call_soon(ready.set)
         self.loop.run_forever()
 
-    def handle(self, event: Input) -> None:
+    def handle(self, given: Input) -> None:
         """Apply one input (on the loop thread)."""
-        effects = self.machine.handle(event)
+        effects = self.machine.handle(given)
         now = time.monotonic()
         self.hub.publish(self.machine.view)
         with self._changed:
-            self.applied.append((now, event))
+            self.applied.append((now, given))
             self.effects.extend((now, effect) for effect in effects)
             self._changed.notify_all()
         if self.on_effect is not None:
             for effect in effects:
                 self.on_effect(effect)
 
-    def post_later(self, delay: float, event: Input) -> None:
-        """Apply ``event`` after ``delay`` seconds (thread-safe)."""
-        self.loop.call_soon_threadsafe(self.loop.call_later, delay, self.handle, event)
+    def post_later(self, delay: float, given: Input) -> None:
+        """Apply ``given`` after ``delay`` seconds (thread-safe)."""
+        self.loop.call_soon_threadsafe(self.loop.call_later, delay, self.handle, given)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
         """Block until ``predicate()`` is true (checked after each input); False on timeout."""
@@ -85,7 +85,7 @@ class MachineLoop:
     def count(self, kind: type) -> int:
         """How many inputs of type ``kind`` were applied so far."""
         with self._changed:
-            return sum(isinstance(event, kind) for _, event in self.applied)
+            return sum(isinstance(given, kind) for _, given in self.applied)
 
     def close(self) -> None:
         if self.loop.is_closed():

@@ -44,8 +44,8 @@ class Hub:
         self._loop = loop
         self._inbox = inbox
         early, self._early = self._early, []
-        for event in early:
-            self.post(event)
+        for given in early:
+            self.post(given)
 
     def publish(self, view: View) -> None:
         """Called by the worker after each state change."""
@@ -60,13 +60,13 @@ class Hub:
 
     # --- front-end side ---------------------------------------------------------------------
 
-    def post(self, event: Input) -> None:
+    def post(self, given: Input) -> None:
         """Send an input to the state machine from any thread."""
         if self._loop is None or self._inbox is None:
-            self._early.append(event)
+            self._early.append(given)
             return
         with contextlib.suppress(RuntimeError):  # loop closed during shutdown
-            self._loop.call_soon_threadsafe(self._inbox, event)
+            self._loop.call_soon_threadsafe(self._inbox, given)
 
     def on_view(self, listener: ViewListener) -> None:
         """Call ``listener(view)`` on every change (from the worker thread; keep it short)."""

@@ -229,10 +229,10 @@ class Machine:
     def __init__(self, *, muted: bool = False) -> None:
         self.view = View(muted=muted)
 
-    def handle(self, event: Input) -> list[Effect]:
+    def handle(self, given: Input) -> list[Effect]:
         v = self.view
         effects: list[Effect] = []
-        match event:
+        match given:
             case Toggle():
                 if v.phase in (Phase.IDLE, Phase.ERROR):
                     effects += self._start()

@@ -1,8 +1,12 @@
-"""Sans-I/O realtime protocol: server events in, typed happenings out; client events built here.
+"""Sans-I/O realtime protocol: server messages in, typed happenings out; client messages built
+here.
 
+The service calls what travels on the WebSocket "events"; in this code base they are *messages*
+(wire), to keep "event" for the appliance's bus and "input" for the state machine.
 :class:`Protocol` never touches a socket. :meth:`Protocol.receive` turns one server frame into a
-list of :data:`Happening` objects; the ``*_event`` methods build client events. The WebSocket
-client (:mod:`appliance.realtime.client`) and the app glue them to I/O.
+list of :data:`Happening` objects; the ``*_message`` methods build client messages. The session
+policy (:mod:`appliance.realtime.session`) decides which to send and the link
+(:mod:`appliance.realtime.link`) sends them.
 """
 
 from __future__ import annotations
@@ -218,16 +222,18 @@ class Protocol:
         event["event_id"] = f"evt_client_{next(self._ids)}"
         return event
 
-    def session_update_event(self, only: set[str] | None = None) -> dict[str, Any]:
+    def session_update_message(self, only: set[str] | None = None) -> dict[str, Any]:
         return self._stamp(self.dialect.session_update(self.config, only))
 
-    def append_event(self, pcm: bytes) -> dict[str, Any]:
+    def append_message(self, pcm: bytes) -> dict[str, Any]:
         return {
             "type": "input_audio_buffer.append",
             "audio": base64.b64encode(pcm).decode("ascii"),
         }
 
-    def truncate_event(self, item_id: str, content_index: int, audio_end_ms: int) -> dict[str, Any]:
+    def truncate_message(
+        self, item_id: str, content_index: int, audio_end_ms: int
+    ) -> dict[str, Any]:
         return self._stamp(
             {
                 "type": "conversation.item.truncate",
@@ -237,10 +243,10 @@ class Protocol:
             }
         )
 
-    def cancel_event(self) -> dict[str, Any]:
+    def cancel_message(self) -> dict[str, Any]:
         return self._stamp({"type": "response.cancel"})
 
-    def function_output_events(self, results: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    def function_output_messages(self, results: list[tuple[str, Any]]) -> list[dict[str, Any]]:
         """One ``function_call_output`` per (call_id, result), then one ``response.create``."""
         events = [
             self._stamp(
@@ -258,7 +264,7 @@ class Protocol:
         events.append(self._stamp({"type": "response.create"}))
         return events
 
-    def message_events(
+    def say_messages(
         self, text: str, role: str = "system", respond: bool | None = None
     ) -> list[dict[str, Any]]:
         """Deep Chat's ``sendMessage(text, role)``: the message, then ``response.create``.

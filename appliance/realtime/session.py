@@ -437,7 +437,7 @@ class Session:
         dialect = DIALECTS[dialect_name]
         cfg = self.config.realtime.config
         protocol = Protocol(dialect, cfg)
-        protocol.session_update_event()  # a config error shows before connecting
+        protocol.session_update_message()  # a config error shows before connecting
         self._conn = _Connection(dialect_name, protocol, now, Liveness(now))
         self.connections += 1
         url = dialect.ws_url(self.config.openai.api_base, cfg.model)
@@ -481,7 +481,7 @@ class Session:
             actions: list[Action] = []
             cfg = self.config.realtime.config
             if _needs_update(cfg):
-                actions.append(self._send(conn, conn.protocol.session_update_event(), now))
+                actions.append(self._send(conn, conn.protocol.session_update_message(), now))
             if self.connections > 1:
                 actions += self._replay(conn)
             actions.append(OpenAudio())
@@ -515,7 +515,7 @@ class Session:
         if self.config.recovery.replay_turns <= 0:
             return []
         return [
-            Send(json.dumps(conn.protocol.message_events(text, role, respond=False)[0]))
+            Send(json.dumps(conn.protocol.say_messages(text, role, respond=False)[0]))
             for role, text in list(self.turns)[-self.config.recovery.replay_turns :]
         ]
 
@@ -618,10 +618,10 @@ class Session:
         protocol = conn.protocol
         actions: list[Action] = []
         if cancel_response and protocol.response_active:
-            actions.append(Send(json.dumps(protocol.cancel_event())))
+            actions.append(Send(json.dumps(protocol.cancel_message())))
         if played is not None:
             conn.interrupted.add(played.item_id)
-            truncate = protocol.truncate_event(
+            truncate = protocol.truncate_message(
                 played.item_id, played.content_index, played.played_ms
             )
             actions.append(Send(json.dumps(truncate)))
@@ -642,7 +642,7 @@ class Session:
         conn = self._conn
         if conn is None or not conn.ready:
             return []
-        events = conn.protocol.function_output_events(results)
+        events = conn.protocol.function_output_messages(results)
         conn.liveness.expect(now)
         return [Send(json.dumps(event)) for event in events]
 
@@ -652,7 +652,7 @@ class Session:
         conn = self._conn
         if conn is None or not conn.ready:
             return []
-        events = conn.protocol.message_events(text, role, respond)
+        events = conn.protocol.say_messages(text, role, respond)
         if role in ("user", "assistant") and text.strip():
             self.turns.append((role, text))
         if events[-1]["type"] == "response.create":
@@ -688,7 +688,7 @@ class Session:
             return []
         conn.protocol.config = cfg
         try:
-            event = conn.protocol.session_update_event()
+            event = conn.protocol.session_update_message()
         except DialectError:
             return []
         return [self._send(conn, event, now)]
@@ -698,7 +698,7 @@ class Session:
         conn = self._conn
         if conn is None or not conn.ready:
             return None
-        return Send(json.dumps(conn.protocol.append_event(pcm)))
+        return Send(json.dumps(conn.protocol.append_message(pcm)))
 
     @staticmethod
     def _send(conn: _Connection, event: dict[str, Any], now: float) -> Send:

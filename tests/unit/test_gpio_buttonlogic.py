@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.buttonlogic import HOLD, PRESS, ButtonLogic, action_event
+from appliance.buttonlogic import HOLD, PRESS, ButtonLogic, action_input
 from appliance.state import Mute, Toggle
 
 
@@ -98,8 +98,8 @@ def test_n_clean_presses_are_n_presses(cycles: list[tuple[float, float]]) -> Non
 
 def test_button_actions_map_to_state_machine_inputs() -> None:
     # the physical button, `appliance press` and the screen share this one mapping
-    assert action_event("toggle") == Toggle()
-    assert action_event("mute") == Mute()
-    assert action_event("none") is None
+    assert action_input("toggle") == Toggle()
+    assert action_input("mute") == Mute()
+    assert action_input("none") is None
     with pytest.raises(ValueError, match="use toggle, mute or none"):
-        action_event("explode")
+        action_input("explode")

@@ -110,16 +110,16 @@ def test_server_error_event():
 
 def test_client_events():
     pr = proto(voice="alloy")
-    append = pr.append_event(b"\x00\x01")
+    append = pr.append_message(b"\x00\x01")
     assert append == {"type": "input_audio_buffer.append", "audio": "AAE="}
-    t = pr.truncate_event("it", 0, 1234.7)
+    t = pr.truncate_message("it", 0, 1234.7)
     assert (t["type"], t["item_id"], t["content_index"], t["audio_end_ms"]) == (
         "conversation.item.truncate",
         "it",
         0,
         1234,
     )
-    events = pr.function_output_events([("c1", {"ok": 1}), ("c2", {"error": "x"})])
+    events = pr.function_output_messages([("c1", {"ok": 1}), ("c2", {"error": "x"})])
     assert [e["type"] for e in events] == ["conversation.item.create"] * 2 + ["response.create"]
     assert events[0]["item"] == {
         "type": "function_call_output",
@@ -132,12 +132,12 @@ def test_client_events():
 
 def test_say_respond_defaults():
     pr = proto()
-    assert [e["type"] for e in pr.message_events("ctx")] == ["conversation.item.create"]
-    assert [e["type"] for e in pr.message_events("hi", "user")] == [
+    assert [e["type"] for e in pr.say_messages("ctx")] == ["conversation.item.create"]
+    assert [e["type"] for e in pr.say_messages("hi", "user")] == [
         "conversation.item.create",
         "response.create",
     ]
-    assert len(pr.message_events("ctx", "system", respond=True)) == 2
+    assert len(pr.say_messages("ctx", "system", respond=True)) == 2
 
 
 def test_update_config_validates_and_maps():
