@@ -40,7 +40,7 @@ import pygame
 from appliance.config import AppConfig
 from appliance.display.screen import Screen, Target
 from appliance.hub import Hub
-from appliance.state import Mute, Toggle, View
+from appliance.state import Mute, Phase, Toggle, View
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,11 @@ class DisplayLoop:
 
     def target_scale(self, view: View, now: float) -> float:
         """The meter's scale, or 1 once it has stopped changing while nothing is speaking
-        (a meter that is no longer fed keeps its last value)."""
+        (a meter that is no longer fed keeps its last value), and always 1 outside a session:
+        no voice plays then (Deep Chat's analyser hears silence), whatever the meter last
+        said."""
+        if view.phase is not Phase.LIVE:
+            return 1.0
         scale = float(self.hub.analyser.scale)
         if scale != self._meter_value:
             self._meter_value, self._meter_changed = scale, now
@@ -206,7 +210,9 @@ class DisplayLoop:
 
     def draw(self, view: View, now: float, *, force: bool = False) -> bool:
         """Draw a frame if anything visible changed (or ``force``); returns whether it did."""
-        dt = now - self._last
+        # Headless, frames are drawn only for snapshots, far apart: each shows the scale of
+        # its moment, not a smoothing from one long gone.
+        dt = now - self._last if self.window is not None else 0.0
         self._last = now
         scale = self.smoother.step(self.target_scale(view, now), dt)
         key = (

@@ -16,8 +16,11 @@ Layout (Deep Chat's, with captions added for people who cannot tell the states b
     |     Mic on       cause, notice         Start  |  button captions
     +-----------------------------------------------+
 
-The avatar grows with the voice by ``scale`` (1 .. ``avatar.max_scale``) around its centre; its
-base size is limited so that the largest scale still fits its area. CSS pixel sizes are
+The avatar grows with the voice by ``scale`` (1 .. ``avatar.max_scale``) around its centre. At
+rest it has Deep Chat's size (110 CSS px high, 8 px padding, a 1 px border, or its styles'),
+whatever ``max_scale``: like Deep Chat's CSS ``transform: scale()``, ``max_scale`` only bounds
+the growth. Where the screen has less room than ``max_scale`` asks for, the avatar grows to the
+edge of its area and stops there (Deep Chat would draw it over the buttons). CSS pixel sizes are
 multiplied by the UI scale ``min(width / 800, height / 480)``, so the 7-inch 800x480 panel shows
 Deep Chat's sizes and a 1920x1080 TV shows the same layout 2.25 times larger.
 """
@@ -318,22 +321,29 @@ class Screen:
         return w, h, pad, border
 
     def avatar_base_size(self) -> tuple[int, int]:
-        """The avatar's size on screen at scale 1 (limited so ``max_scale`` fits its area)."""
+        """The avatar's size on screen at rest (scale 1): its CSS size, whatever ``max_scale``
+        (only an avatar larger than its whole area is made to fit)."""
         w, h, pad, border = self._avatar_geometry()
         total_w = (w + 2 * (pad + border)) * self.ui
         total_h = (h + 2 * (pad + border)) * self.ui
         area = self.avatar_area
-        fit = min(
-            1.0, area.width / (total_w * self.max_scale), area.height / (total_h * self.max_scale)
-        )
+        fit = min(1.0, area.width / total_w, area.height / total_h)
         return max(4, int(total_w * fit)), max(4, int(total_h * fit))
+
+    @property
+    def largest_scale(self) -> float:
+        """The largest scale drawn: ``max_scale``, or less where the avatar's area has less
+        room (it stops at the area's edge)."""
+        base_w, base_h = self.avatar_base_size()
+        area = self.avatar_area
+        return max(1.0, min(self.max_scale, area.width / base_w, area.height / base_h))
 
     def _build_avatar(self) -> pygame.Surface:
         """The avatar drawn once at its largest size; frames scale it down."""
         _, h, pad, border = self._avatar_geometry()
         base_w, base_h = self.avatar_base_size()
-        total_w = max(4, min(2048, int(base_w * self.max_scale)))
-        total_h = max(4, min(2048, int(base_h * self.max_scale)))
+        total_w = max(4, min(2048, int(base_w * self.largest_scale)))
+        total_h = max(4, min(2048, int(base_h * self.largest_scale)))
         k = total_h / (h + 2 * (pad + border))  # screen px per CSS px at the largest scale
         style = self.avatar_image
         radius_len = style.border_radius or Length(50, "%")
@@ -378,6 +388,7 @@ class Screen:
 
     def avatar_rect(self, scale: float) -> pygame.Rect:
         """Where the avatar is drawn at ``scale`` (for tests and damage tracking)."""
+        scale = min(self.largest_scale, max(1.0, float(scale)))
         base_w, base_h = self.avatar_base_size()
         rect = pygame.Rect(0, 0, max(2, round(base_w * scale)), max(2, round(base_h * scale)))
         rect.center = self.avatar_area.center
@@ -546,7 +557,7 @@ class Screen:
             )
 
         self._draw_status(frame, view)
-        scale = min(self.max_scale, max(1.0, float(scale)))
+        scale = min(self.largest_scale, max(1.0, float(scale)))
         avatar = self._avatar(scale)
         frame.blit(avatar, avatar.get_rect(center=self.avatar_area.center))
 
