@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from appliance import config as cfgmod
-from appliance.secrets import RedactingFilter
+from appliance.redaction import RedactingFilter
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

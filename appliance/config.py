@@ -43,7 +43,7 @@ from pydantic.alias_generators import to_camel
 
 from appliance.realtime.rules import guess
 from appliance.realtime.rules import problems as dialect_rules
-from appliance.secrets import REDACTOR, mask_url
+from appliance.redaction import REDACTOR, mask_url
 
 DEFAULT_CONFIG_PATH = Path("/etc/appliance/config.toml")
 ENV_PREFIX = "APPLIANCE_"
@@ -423,6 +423,13 @@ class AudioConfig(Model):
     echo: Literal["half-duplex", "full-duplex"] = "half-duplex"
     echo_tail_ms: Int = Field(300, ge=0, le=5000, description="Half-duplex mic hold-off.")
     block_ms: Int = Field(20, ge=5, le=200, description="Audio block (latency vs CPU).")
+    output_latency_ms: Int = Field(
+        40,
+        ge=10,
+        le=500,
+        description="Output device buffer: what plays before a new answer is heard (and the "
+        "last of an interrupted one is flushed); smaller needs steadier CPU (underruns).",
+    )
     playback_buffer_s: Float = Field(120.0, gt=0, le=600, description="Jitter buffer bound.")
 
 
@@ -1106,7 +1113,7 @@ def redacted(config: AppConfig) -> dict[str, Any]:
 
 def masked_urls(value: Any) -> Any:
     """``value`` (plain data) with every URL's credentials masked (see
-    :func:`appliance.secrets.mask_url`): ``https://user:pass@host``, ``?token=...``."""
+    :func:`appliance.redaction.mask_url`): ``https://user:pass@host``, ``?token=...``."""
     if isinstance(value, str):
         return mask_url(value)
     if isinstance(value, dict):

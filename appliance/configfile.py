@@ -41,7 +41,7 @@ from pydantic import BaseModel, SecretStr
 
 from appliance import config as cfg
 from appliance.config import AppConfig, ConfigError
-from appliance.secrets import mask_url
+from appliance.redaction import mask_url
 
 log = logging.getLogger(__name__)
 

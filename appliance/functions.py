@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 
 from appliance.config import WebhookHandler
-from appliance.secrets import REDACTOR
+from appliance.redaction import REDACTOR
 
 log = logging.getLogger(__name__)
 

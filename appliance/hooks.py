@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from appliance.config import HooksConfig
-from appliance.secrets import REDACTOR
+from appliance.redaction import REDACTOR
 
 log = logging.getLogger(__name__)
 

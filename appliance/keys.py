@@ -35,7 +35,7 @@ from appliance.realtime.session import (
     has_api_key,
     retryable_http_status,
 )
-from appliance.secrets import REDACTOR
+from appliance.redaction import REDACTOR
 
 log = logging.getLogger(__name__)
 

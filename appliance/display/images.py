@@ -20,7 +20,7 @@ import pygame
 from appliance.display import art
 from appliance.display.style import RGBA, Filter, apply_filters
 from appliance.display.theme import assets_dir
-from appliance.secrets import mask_url
+from appliance.redaction import mask_url
 
 log = logging.getLogger(__name__)
 

@@ -53,7 +53,7 @@ from appliance.realtime.session import (
     SessionError,
     UseKey,
 )
-from appliance.secrets import REDACTOR
+from appliance.redaction import REDACTOR
 
 log = logging.getLogger("appliance")
 

@@ -51,7 +51,7 @@ from appliance.realtime.protocol import (
     SpeechStopped,
     Transcript,
 )
-from appliance.secrets import REDACTOR
+from appliance.redaction import REDACTOR
 
 HANDSHAKE_TIMEOUT_S = 15.0
 """From starting to connect until ``session.created``: the socket and the session both."""

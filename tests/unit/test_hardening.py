@@ -18,7 +18,7 @@ from appliance.cli import main
 from appliance.display.images import load_avatar
 from appliance.hooks import hook_env
 from appliance.keys import excerpt
-from appliance.secrets import REDACTOR, RedactingFilter, mask_url, printable
+from appliance.redaction import REDACTOR, RedactingFilter, mask_url, printable
 
 # --- 12: hooks get a clean environment ----------------------------------------------------------
 

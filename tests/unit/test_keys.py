@@ -6,7 +6,7 @@ import pytest
 
 from appliance.config import validate
 from appliance.keys import KeySourceError, excerpt, parse_provisioned, read_api_key, safe_url
-from appliance.secrets import Redactor
+from appliance.redaction import Redactor
 
 
 @pytest.mark.parametrize(
