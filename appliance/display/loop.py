@@ -222,6 +222,7 @@ class DisplayLoop:
             self.screen.pressed,
             self.screen.size,
             int((now - self._start) * self.config.display.fps) if view.loading_visible else 0,
+            self.screen.setup_key(view),
         )
         if not force and key == self._drawn:
             return False

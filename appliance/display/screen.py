@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ import pygame
 
 from appliance.config import AppConfig, ButtonConfig, ButtonStyles
 from appliance.display import images
+from appliance.display import setup as setup_facts
 from appliance.display.style import (
     EMPTY,
     RGBA,
@@ -51,7 +53,7 @@ from appliance.display.style import (
 )
 from appliance.display.text import Line, ellipsize, html_lines, wrap
 from appliance.display.theme import Theme, load_theme
-from appliance.state import ButtonState, View
+from appliance.state import ButtonState, Phase, View
 
 Target = Literal["toggle", "microphone"]
 Interaction = Literal["default", "hover", "click"]
@@ -79,11 +81,15 @@ STATUS_COLOR = {
     "error": "error",
 }
 
+SETUP_RECHECK_S = 2.0  # how often the setup screen looks again at the key file and addresses
+
 _FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/TTF", "/usr/share/fonts/dejavu")
 
 
-def _font_file(bold: bool) -> str | None:
+def _font_file(bold: bool, mono: bool = False) -> str | None:
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    if mono:
+        name = "DejaVuSansMono.ttf"
     for directory in _FONT_DIRS:
         path = Path(directory) / name
         if path.is_file():
@@ -179,7 +185,7 @@ class Screen:
             "microphone": self._button("microphone", rt.buttons.microphone),
             "toggle": self._button("toggle", rt.buttons.toggle),
         }
-        self._fonts: dict[tuple[int, bool], pygame.font.Font] = {}
+        self._fonts: dict[tuple[int, bool, bool], pygame.font.Font] = {}
         self._texts: OrderedDict[tuple, pygame.Surface] = OrderedDict()
         self._button_cache: dict[tuple, pygame.Surface] = {}
         self._avatar_cache: OrderedDict[int, pygame.Surface] = OrderedDict()
@@ -188,6 +194,14 @@ class Screen:
         self._avatar_src = images.load_avatar(rt.avatar.src)
         self._avatar_master = self._build_avatar()
         self._frame: pygame.Surface | None = None
+        self._sessions_started = False
+        self._setup_checked = -math.inf
+        self._missing_key: str | None = None
+        self._device = setup_facts.Device("", ())
+        self.setup_shown: str | None = None
+        """Why the last frame was the setup screen (what is missing), or None."""
+        self.setup_blocks: list[tuple[str, pygame.Rect]] = []
+        """The setup screen's lines of text and where they were drawn (for tests)."""
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -279,13 +293,13 @@ class Screen:
 
     # --- fonts and text ------------------------------------------------------------------------
 
-    def _font(self, role: str | float, bold: bool = False) -> pygame.font.Font:
+    def _font(self, role: str | float, bold: bool = False, mono: bool = False) -> pygame.font.Font:
         css = role if isinstance(role, int | float) else self.theme.font_sizes.get(role, 15)
         size = max(8, round(css * self.ui))
-        key = (size, bold)
+        key = (size, bold, mono)
         font = self._fonts.get(key)
         if font is None:
-            path = _font_file(bold)
+            path = _font_file(bold, mono)
             font = pygame.font.Font(path, size)
             if path is None and bold:
                 font.set_bold(True)
@@ -498,6 +512,8 @@ class Screen:
         button; an unavailable button takes no touches (Deep Chat's ``pointer-events: none``).
         The toggle stays touchable while loading, so a stuck connection can be cancelled.
         """
+        if self.setup_shown:
+            return "toggle"  # the whole setup screen: try again
         x, y = int(pos[0]), int(pos[1])
         for name, button in self.buttons.items():
             if button.hit.collidepoint(x, y):
@@ -543,6 +559,10 @@ class Screen:
         frame = target if target is not None else self.frame
         t = self.theme
         frame.fill(t.background)
+        self.setup_shown = self.setup_reason(view)
+        if self.setup_shown:
+            self._draw_setup(frame, self.setup_shown)
+            return frame
         if self.avatar_container.background:
             _fill(frame, self.avatar_container_rect, self.avatar_container.background)
         row = self.buttons_rect
@@ -578,6 +598,109 @@ class Screen:
 
         self._draw_middle(frame, view, now)
         return frame
+
+    # --- the setup screen --------------------------------------------------------------------
+
+    def setup_reason(self, view: View) -> str | None:
+        """What is missing when ``view`` must be the setup screen (Deep Chat's "insert key"
+        view, for a kiosk), else None: when no key source is configured and no session ever
+        started (a key source given by a reload shows with the first press), or when a
+        session failed for want of a key."""
+        if view.phase in (Phase.CONNECTING, Phase.LIVE):
+            self._sessions_started = True
+            return None
+        self._recheck()
+        if view.phase is Phase.ERROR and view.error_cause:
+            if setup_facts.KEY_MISSING.search(view.error_cause):
+                return self._missing_key or view.error_cause
+            return None
+        if view.phase is Phase.IDLE and not self._sessions_started:
+            return self._missing_key
+        return None
+
+    def setup_key(self, view: View) -> tuple | None:
+        """What the setup screen shows for ``view`` (None: not shown); a frame is drawn again
+        when it changes (an address came up, the key file was filled in)."""
+        reason = self.setup_reason(view)
+        return None if reason is None else (reason, self._device)
+
+    def setup_lines(self) -> list[str]:
+        """The setup screen's text, line by line."""
+        return [text for text, _rect in self.setup_blocks]
+
+    def _recheck(self) -> None:
+        now = time.monotonic()
+        if now - self._setup_checked < SETUP_RECHECK_S:
+            return
+        self._setup_checked = now
+        self._missing_key = setup_facts.missing_key(self.config)
+        if self._missing_key:
+            self._device = setup_facts.device()
+
+    def _draw_setup(self, frame: pygame.Surface, reason: str) -> None:
+        """What is missing, the commands to run over SSH, and how to reach this device."""
+        t = self.theme
+        width, height = self.size
+        margin = self.px(22)
+        room = width - 2 * margin
+        device = self._device
+        host = device.hostname or "this-device"
+        where = ", ".join(device.addresses[:3]) or "no network address yet"
+        title = self._font(24, bold=True)
+        body = self._font(15)
+        small = self._font(14)
+        mono = self._mono_fitting([cmd for _what, cmd in setup_facts.commands(self.config)], room)
+        blocks: list[tuple[str, pygame.Surface, int, bool]] = []  # text, surface, gap, boxed
+
+        def add(text: str, font: pygame.font.Font, color, gap: int = 0, boxed: bool = False):
+            lines = [text] if boxed else wrap(text, room, _measure(font), 3)
+            for i, line in enumerate(lines):
+                blocks.append((line, self._text(line, font, color), gap if i == 0 else 0, boxed))
+
+        add("Setup needed: no key for the voice service", title, t.text)
+        add(reason[:1].upper() + reason[1:] + ".", body, t.error, self.px(6))
+        add(
+            f"Log in to this device over SSH (ssh you@{host}.local), then",
+            body,
+            t.text,
+            self.px(16),
+        )
+        for what, command in setup_facts.commands(self.config):
+            add(what, small, t.caption, self.px(10))
+            add(command, mono, t.text, self.px(4), boxed=True)
+        add("Press the button, or touch the screen, to try again.", small, t.caption, self.px(16))
+        add(f"This device: {host}  ·  {where}", small, t.text, self.px(12))
+
+        pad_x, pad_y = self.px(8), self.px(4)
+        heights = [s.get_height() + g + (2 * pad_y if boxed else 0) for _, s, g, boxed in blocks]
+        column = min(room, max(s.get_width() + (2 * pad_x if b else 0) for _, s, _, b in blocks))
+        x = (width - column) // 2
+        y = max(margin // 2, (height - sum(heights)) // 2)
+        self.setup_blocks = []
+        for text, surface, gap, boxed in blocks:
+            y += gap
+            if boxed:
+                box = pygame.Rect(
+                    x, y, surface.get_width() + 2 * pad_x, surface.get_height() + 2 * pad_y
+                )
+                _fill(frame, box, (238, 238, 238, 255), radius=self.px(5))
+                rect = frame.blit(surface, (x + pad_x, y + pad_y))
+                y = box.bottom
+            else:
+                rect = frame.blit(surface, (x, y))
+                y = rect.bottom
+            self.setup_blocks.append((text, rect))
+
+    def _mono_fitting(self, texts: list[str], room: int) -> pygame.font.Font:
+        """The monospace font, 14 CSS px or smaller, in which every one of ``texts`` (plus its
+        box's padding) fits ``room``."""
+        css = 14.0
+        while True:
+            font = self._font(css, mono=True)
+            widest = max(font.size(text)[0] for text in texts) + 2 * self.px(8)
+            if widest <= room or css <= 7:
+                return font
+            css -= 0.5
 
     # --- drawing helpers -----------------------------------------------------------------------
 

@@ -91,8 +91,14 @@ def drive(hub: Hub, config: AppConfig, script: Callable[[], None]) -> None:
         raise errors[0]
 
 
+# A key source is configured: without one the idle screen is the setup screen.
+KEYED = {"realtime": {"provisioning": {"url": "https://keys.example.com/realtime"}}}
+
+
 def window_config(**display: object) -> AppConfig:
-    return AppConfig(display=DisplayConfig(mode="window", size=(800, 480), **display))
+    return AppConfig.model_validate(
+        {**KEYED, "display": {"mode": "window", "size": (800, 480), **display}}
+    )
 
 
 def test_click_and_touch_drive_the_state_machine(hub: Hub, tmp_path: Path) -> None:

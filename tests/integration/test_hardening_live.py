@@ -332,3 +332,35 @@ def test_ga_fields_reach_the_server(sim, start) -> None:
         assert sent[name] == ga_fields[name], name
     assert sent["audio"]["output"]["speed"] == 1.1
     assert sim.log()["errors"] == []  # the simulator refuses what the API would
+
+
+# --- 7: no key source: the screen says what to do ------------------------------------------------
+
+
+def test_a_device_without_a_key_shows_the_setup_screen(sim, start, tmp_path: Path) -> None:
+    import numpy as np
+    import pygame
+
+    from appliance.config import validate
+    from appliance.display import Screen
+    from appliance.state import View
+
+    config = session_config(sim, "ga", source="none")
+    app = start(config, env={"SDL_VIDEODRIVER": "dummy"})
+    shot = tmp_path / "setup.png"
+    result = app.cli("snapshot", str(shot))
+    assert result.returncode == 0, result.stderr
+    frame = pygame.image.load(str(shot))
+    full = {**config, "control": {"socket": str(app.socket)}, "display": {"mode": "none"}}
+    expected = Screen(validate(full), frame.get_size())
+    drawn = expected.render(View(), 1.0)
+    assert expected.setup_shown and "no key source" in expected.setup_shown.lower()
+    diff = np.abs(pygame.surfarray.array3d(frame).astype(int) - pygame.surfarray.array3d(drawn))
+    assert diff.max() <= 2  # the appliance shows the setup screen, as rendered here
+    # pressing shows why again: the session fails for want of a key, the setup screen stays
+    app.ctl("start")
+    status = app.wait_state("error")
+    assert "no key source" in status["last_error"]
+    assert app.cli("snapshot", str(shot)).returncode == 0
+    after = pygame.surfarray.array3d(pygame.image.load(str(shot))).astype(int)
+    assert np.abs(after - pygame.surfarray.array3d(drawn)).max() <= 2

@@ -9,6 +9,8 @@ to fail on the code before its fix.
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,8 @@ def avatar_width(frame: pygame.Surface, screen: Screen) -> int:
 
 
 def config(**realtime: Any) -> AppConfig:
+    """A configuration with a key source (else the idle screen is the setup screen)."""
+    realtime.setdefault("provisioning", {"url": "https://keys.example.com/realtime"})
     return validate({"realtime": realtime, "display": {"mode": "none"}})
 
 
@@ -95,3 +99,88 @@ def test_headless_snapshot_after_an_error_shows_the_avatar_at_rest(tmp_path: Pat
     save(shot, "snapshot_error_after_speech_800x480")
     assert avatar_width(shot, loop.screen) == rest
     loop.close()
+
+
+# --- 7: no key source: a setup screen says what is missing and what to run over SSH -----------
+
+
+def unkeyed(**openai: Any) -> AppConfig:
+    return validate({"openai": openai, "display": {"mode": "none"}})
+
+
+def this_machines_ipv4() -> set[str]:
+    """Non-loopback IPv4 addresses, as ``ip`` sees them (an independent look)."""
+    try:
+        out = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    except OSError:
+        return set()
+    found = {line.split()[3].split("/")[0] for line in out.splitlines() if len(line.split()) > 3}
+    return {a for a in found if not a.startswith("127.")}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_setup_screen_without_a_key_source(
+    size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    screen = Screen(unkeyed(), size)
+    frame = screen.render(View(), 1.0)
+    save(frame, f"setup_{size[0]}x{size[1]}")
+    text = "\n".join(screen.setup_lines())
+    assert "no key source" in text.lower()
+    assert "sudo appliance config set realtime.provisioning.url https://" in text
+    assert "sudo sh -c 'umask 077; cat > /etc/appliance/openai.key'" in text
+    assert "sudo systemctl restart appliance" in text
+    assert socket.gethostname() in text
+    addresses = this_machines_ipv4()
+    if addresses:
+        assert any(address in text for address in addresses), text
+    # it reads: every line inside the frame, none over another, the commands in full
+    rects = [rect for _text, rect in screen.setup_blocks]
+    bounds = frame.get_rect()
+    assert all(bounds.contains(rect) for rect in rects)
+    assert all(not a.colliderect(b) for i, a in enumerate(rects) for b in rects[i + 1 :])
+    assert min(rect.height for rect in rects) >= 12 * min(size[0] / 800, size[1] / 480)
+    # the whole screen retries: a touch anywhere is the toggle
+    assert screen.hit_test((5, 5)) == "toggle"
+
+
+def test_setup_screen_follows_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    key = tmp_path / "openai.key"
+    key.write_text("")
+    screen = Screen(unkeyed(key_file=str(key)), (800, 480))
+    screen.render(View(), 1.0)
+    assert screen.setup_shown and "is empty" in screen.setup_shown
+    assert f"cat > {key}" in "\n".join(screen.setup_lines())
+    # systemd's credential: empty (the installed key file, left empty) or holding a key
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "openai.key").write_text("")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    fresh = Screen(unkeyed(), (800, 480))
+    fresh.render(View(), 1.0)
+    assert fresh.setup_shown == "the API key file /etc/appliance/openai.key is empty"
+    (creds / "openai.key").write_text("sk-test-0123456789")
+    keyed = Screen(unkeyed(), (800, 480))
+    keyed.render(View(), 1.0)
+    assert keyed.setup_shown is None and keyed.hit_test((5, 5)) is None
+    # a session that fails for want of a key shows it too, whatever the start-time config
+    failed = View(phase=Phase.ERROR, error_cause="no key source: set realtime.provisioning.url")
+    configured = Screen(config(), (800, 480))
+    configured.render(failed, 1.0)
+    assert configured.setup_shown
+    configured.render(View(phase=Phase.ERROR, error_cause="connection closed"), 1.0)
+    assert configured.setup_shown is None
+
+
+def test_setup_screen_gives_way_once_a_session_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key source given by a reload: the first press works, and the screen follows."""
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    screen = Screen(unkeyed(), (800, 480))
+    screen.render(View(), 1.0)
+    assert screen.setup_shown
+    screen.render(View(phase=Phase.CONNECTING), 1.0)
+    assert screen.setup_shown is None
+    screen.render(View(), 1.0)
+    assert screen.setup_shown is None  # the normal idle screen from now on

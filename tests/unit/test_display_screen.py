@@ -74,9 +74,14 @@ def fill_ratio(mask: np.ndarray) -> float:
     return len(xs) / box
 
 
+# A key source is configured: without one the idle screen is the setup screen (see
+# test_display_hardening.py).
+KEYED = validate({"realtime": {"provisioning": {"url": "https://keys.example.com/realtime"}}})
+
+
 @pytest.fixture(scope="module")
 def screen() -> Screen:
-    return Screen(AppConfig(), (800, 480))
+    return Screen(KEYED, (800, 480))
 
 
 def test_idle(screen: Screen) -> None:
@@ -206,7 +211,7 @@ def test_hit_test(screen: Screen) -> None:
 
 
 def test_tv_size() -> None:
-    screen = Screen(AppConfig(), (1920, 1080))
+    screen = Screen(KEYED, (1920, 1080))
     frame = screen.render(SPEAKING, 1.8)
     save(frame, "speaking_1920x1080")
     assert frame.get_size() == (1920, 1080)
