@@ -2,9 +2,14 @@
 
 The asyncio side :meth:`~Playback.push` es audio deltas; the output stream's thread
 :meth:`~Playback.read` s fixed blocks at the device's pace. The buffer knows, per item, how many
-samples were really **played** (read out to the device), which is what barge-in reports in
+samples were really **played**, which is what barge-in reports in
 ``conversation.item.truncate.audio_end_ms``. Underruns while an item is playing are filled with
 silence and counted.
+
+"Played" is read out to the device, minus what the device had not yet played when the playback
+was cleared: a sound-card backend :meth:`~Playback.attach` es an :class:`OutputDevice` that
+says how far the audio has reached the DAC and drops what it still holds (barge-in silences the
+speaker, not just this queue). Without one (WAV files) everything read counts as played.
 
 A single lock guards the small amount of shared state; both sides hold it only for a memcpy.
 """
@@ -16,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -47,10 +53,31 @@ class _Chunk:
 
 
 @dataclass
+class _Read:
+    """One piece of an item handed to the device: where it sits in the read stream."""
+
+    start: int  # position in the read stream (every sample :meth:`Playback.read` returned)
+    count: int
+    item: ItemProgress
+
+
+class OutputDevice(Protocol):
+    """What a device backend tells a :class:`Playback` it reads from (see :meth:`attach`)."""
+
+    def heard(self) -> float | None:
+        """How far into the read stream (:attr:`Playback.position`) the audio has reached the
+        DAC by now, or None if unknown. Called under the playback's lock: no locking inside."""
+
+    def flush(self) -> None:
+        """Drop the audio the device holds and has not played yet (called after a clear)."""
+
+
+@dataclass
 class PlaybackStats:
     underruns: int = 0
     dropped_samples: int = 0
     played_samples: int = 0
+    flushed_samples: int = 0  # read out to the device but dropped by a clear before the DAC
     # push -> first sample read, for chunks that arrived into an empty buffer (pipeline latency)
     first_sample_latency_s: list[float] = field(default_factory=list)
     # the same for chunks that waited behind earlier audio (includes the queueing delay)
@@ -81,8 +108,24 @@ class Playback:
         self._playing = False
         self._last_audible = 0.0
         self._measure_latency = False
+        self._device: OutputDevice | None = None
+        self._reads: deque[_Read] = deque(maxlen=256)
+        self.position = 0
+        """Samples :meth:`read` has returned so far (silence included): the read stream."""
         self.generation = 0
         """Incremented by every :meth:`clear`, so a device converter can drop what it holds."""
+
+    def attach(self, device: OutputDevice | None) -> None:
+        """Let ``device`` (the open output stream) correct what counts as played at a
+        :meth:`clear` and drop what it holds; None detaches it."""
+        with self._lock:
+            self._device = device
+
+    def detach(self, device: OutputDevice) -> None:
+        """Detach ``device`` if it is the attached one."""
+        with self._lock:
+            if self._device is device:
+                self._device = None
 
     # --- network side ---------------------------------------------------------------------
 
@@ -111,9 +154,17 @@ class Playback:
 
     def clear(self) -> ItemProgress | None:
         """Drop everything queued (barge-in). Returns the item that was playing (or, if none
-        had started, the first queued one), as a copy."""
+        had started, the first queued one), as a copy.
+
+        With a device attached, what it holds and has not played yet is dropped too, and no
+        longer counts as played: the item's ``played`` is what reached the DAC."""
         with self._lock:
             current = self._current or (self._chunks[0].item if self._chunks else None)
+            had_audio = self._playing or bool(self._chunks)
+            device = self._device
+            if device is not None:
+                unheard = self._forget_unheard(device)
+                had_audio = had_audio or unheard > 0
             current = None if current is None else ItemProgress(**current.__dict__)
             self._chunks.clear()
             self._queued = 0
@@ -121,9 +172,30 @@ class Playback:
             was_playing = self._playing
             self._playing = False
             self._current = None
+        if device is not None and had_audio:
+            device.flush()
         if was_playing and self.on_stop:
             self.on_stop()
         return current
+
+    def _forget_unheard(self, device: OutputDevice) -> int:
+        """Take what was read but has not reached the DAC off the items' ``played`` (under
+        the lock); returns how many samples that was."""
+        heard = device.heard()
+        if heard is None:
+            return 0
+        unheard = 0
+        while self._reads:
+            read = self._reads[-1]
+            if read.start + read.count <= heard:
+                break
+            late = min(read.count, read.start + read.count - max(0, int(heard)))
+            read.item.played = max(0, read.item.played - late)
+            unheard += late
+            self._reads.pop()
+        self.stats.played_samples -= unheard
+        self.stats.flushed_samples += unheard
+        return unheard
 
     def progress(self, item_id: str, content_index: int = 0) -> ItemProgress | None:
         with self._lock:
@@ -169,6 +241,7 @@ class Playback:
                 out[filled : filled + take] = chunk.samples[chunk.offset : chunk.offset + take]
                 chunk.offset += take
                 chunk.item.played += take
+                self._reads.append(_Read(self.position + filled, take, chunk.item))
                 self._current = chunk.item
                 filled += take
                 self._queued -= take
@@ -186,6 +259,7 @@ class Playback:
                 self._current = None
                 stopped = True
             self.stats.played_samples += filled
+            self.position += n
         self.analyser.feed(to_float(out))
         if started and self.on_start:
             self.on_start()

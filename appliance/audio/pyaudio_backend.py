@@ -11,6 +11,17 @@ The conversion is in :class:`CaptureConverter` and :class:`PlaybackConverter`, p
 without I/O. Callbacks run on PortAudio's threads and never block or raise: the first failure
 (a callback error, a stream that stopped, a device unplugged) is reported once through
 ``on_error``; :meth:`PyAudioBackend.close` is always safe.
+
+The output device buffer is ``audio.output_latency_ms``: PortAudio's ALSA host API keeps two
+periods in the device, so the output stream runs in periods of half of it. Barge-in silences
+the speaker, not just the queue: :meth:`Playback.clear` asks the backend (its
+:class:`~appliance.audio.playback.OutputDevice`) to flush, which aborts the output stream
+(``Pa_AbortStream``: the device drops what it holds) and starts it again on a helper thread;
+and what the device held is not counted as played, from PortAudio's ``outputBufferDacTime`` of
+each block, so the truncate reports what reached the DAC.
+
+Underruns and overruns are counted from PortAudio's status flags (``paOutputUnderflow``,
+``paInputOverflow``; ``StreamStats``) and logged when the streams close.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -46,6 +58,11 @@ DEVICE_QUALITY = "LQ"
 _WATCH_INTERVAL_S = 0.25
 _STALL_S = 5.0
 
+# The output device buffer when audio.output_latency_ms is not set: the smallest at which the
+# output ran without underruns here, in the live bench and the Pi budget run (a quarter of a
+# core); see README, Sound.
+DEFAULT_OUTPUT_LATENCY_MS = 40
+
 
 class CaptureConverter:
     """Device input (interleaved int16 bytes) to wire audio (24 kHz mono int16)."""
@@ -66,6 +83,12 @@ class PlaybackConverter:
 
     When the playback is cleared (barge-in) the few resampled samples kept between callbacks
     and the resampler's filter state are dropped too, so the next block is silent.
+
+    After each :meth:`fill`, :attr:`position` is where in the playback's read stream
+    (:attr:`Playback.position`, wire samples) the block's first frame of audio is, and
+    :attr:`pad` how many frames of start-up silence come before that frame: soxr's output is
+    aligned with its input (output frame ``k`` is wire sample ``k * 24000 / rate``), so a
+    device frame maps back to the wire sample it plays.
     """
 
     def __init__(
@@ -79,6 +102,10 @@ class PlaybackConverter:
         self._pending = np.zeros(0, dtype=np.float32)
         self._generation = playback.generation
         self._primed = False
+        self._start = playback.position  # the read stream's position at the resampler's start
+        self._emitted = 0  # frames of audio (not start-up silence) handed out since then
+        self.position = float(self._start)
+        self.pad = 0
 
     def fill(self, frames: int) -> bytes:
         """Exactly ``frames`` device frames: buffered audio, then silence."""
@@ -88,6 +115,10 @@ class PlaybackConverter:
             self._resampler = Resampler(WIRE_RATE, self.rate, self.quality)
             self._pending = np.zeros(0, dtype=np.float32)
             self._primed = False
+            self._start = self.playback.position
+            self._emitted = 0
+        self.position = self._start + self._emitted * WIRE_RATE / self.rate
+        self.pad = 0
         parts = [self._pending]
         have = len(self._pending)
         for _ in range(64):  # bounded, though a few rounds always suffice
@@ -102,6 +133,7 @@ class PlaybackConverter:
                 # soxr holds back its filter delay at the start: play silence meanwhile,
                 # ahead of its first output, so the audio that follows stays continuous
                 parts.append(np.zeros(frames - have, dtype=np.float32))
+                self.pad = frames - have
                 have = frames
             parts.append(out)
             have += len(out)
@@ -109,6 +141,7 @@ class PlaybackConverter:
             parts.append(np.zeros(max(0, frames - have), dtype=np.float32))
         joined = np.concatenate(parts)
         self._pending = joined[frames:]
+        self._emitted += frames - self.pad
         return to_int16(to_channels(joined[:frames], self.channels)).tobytes()
 
 
@@ -123,14 +156,31 @@ def dac_delay(timing: Any) -> float:
 
 @dataclass
 class StreamStats:
-    """Counters of the open streams (read by the bench and ``appliance status``)."""
+    """Counters of the streams since the backend was made (read by the bench and tests).
+
+    Underflows and overflows come from PortAudio's status flags; the first callback after the
+    output stream (re)starts is not counted (PortAudio may flag the start itself)."""
 
     input_callbacks: int = 0
     output_callbacks: int = 0
     input_overflows: int = 0
     output_underflows: int = 0
+    flushes: int = 0  # output streams aborted and restarted by a clear (barge-in)
+    flushed_at: list[float] = field(default_factory=list)  # perf_counter once the abort returned
+    flush_s: list[float] = field(default_factory=list)  # how long each abort took
+    restart_s: list[float] = field(default_factory=list)  # how long each restart took
     convert_s: list[float] = field(default_factory=list)  # per capture callback, when measured
     measure: bool = False
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One output block, for mapping the time to the read stream position at the DAC."""
+
+    dac: float  # perf_counter when its first frame reaches the DAC
+    position: float  # the read stream position of its first frame of audio
+    pad: int  # frames of start-up silence before that frame
+    frames: int
 
 
 class PyAudioBackend:
@@ -153,6 +203,8 @@ class PyAudioBackend:
         self.input_rate = 0
         self.output_rate = 0
         self.block_frames = 0
+        self.output_period_frames = 0
+        self.output_latency_s = 0.0  # the output stream's latency as PortAudio reports it
         self._pa: pyaudio.PyAudio | None = None
         self._in: Any = None
         self._out: Any = None
@@ -167,6 +219,24 @@ class PyAudioBackend:
         # open() and close() never overlap, whichever threads call them (PortAudio and ALSA
         # crash when streams are opened and closed concurrently).
         self._lifecycle = threading.RLock()
+        # Held from a flush's abort to its restart (a plain Lock: taken on the clearing thread,
+        # released on the restart thread); close and the watchdog wait for it or skip.
+        self._output_busy = threading.Lock()
+        self._restart = threading.Event()
+        self._restart_pending = False  # a flush's abort waits for its restart
+        self._restarter: threading.Thread | None = None
+        self._playback: Playback | None = None
+        self._blocks: deque[_Block] = deque(maxlen=64)
+        self._render: PlaybackConverter | None = None
+        self._out_fresh = True  # the next output callback is the first since a (re)start
+        self._abort: Callable[[Any], None] | None = None
+        self._opened_stats = (0, 0, 0)
+
+    @property
+    def output_latency_ms(self) -> int:
+        """The output buffer asked for: ``audio.output_latency_ms`` or the default."""
+        wanted = getattr(self.config, "output_latency_ms", None)
+        return int(wanted) if wanted else DEFAULT_OUTPUT_LATENCY_MS
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -185,6 +255,7 @@ class PyAudioBackend:
         self._reported = False
         self._on_error = on_error
         self._pa = pa = open_portaudio()
+        self._abort = _abort_function()
         try:
             self.input_device = choose(pa, self.config.input_device, "input")
             self.output_device = choose(pa, self.config.output_device, "output")
@@ -193,16 +264,19 @@ class PyAudioBackend:
             self.input_rate = self.input_device.default_rate
             self.output_rate = self.output_device.default_rate
             capture = CaptureConverter(self.input_rate, in_ch)
-            render = PlaybackConverter(playback, self.output_rate, out_ch)
+            self._render = render = PlaybackConverter(playback, self.output_rate, out_ch)
+            self._blocks.clear()
             in_block = max(1, round(self.config.block_ms * self.input_rate / 1000))
-            out_block = max(1, round(self.config.block_ms * self.output_rate / 1000))
-            self.block_frames = out_block
+            self.block_frames = max(1, round(self.config.block_ms * self.output_rate / 1000))
+            # PortAudio (ALSA) keeps two periods in the device: half the latency per period
+            period = max(16, round(self.output_latency_ms / 2 * self.output_rate / 1000))
+            self.output_period_frames = period
             self._out = self._open_stream(
                 self.output_device,
                 "output",
                 rate=self.output_rate,
                 channels=out_ch,
-                frames_per_buffer=out_block,
+                frames_per_buffer=period,
                 stream_callback=self._output_callback(render),
             )
             self._in = self._open_stream(
@@ -215,25 +289,43 @@ class PyAudioBackend:
             )
             now = time.monotonic()
             self._last_in = self._last_out = now
+            self._out_fresh = True
             self._out.start_stream()
             self._in.start_stream()
+            try:
+                self.output_latency_s = float(self._out.get_output_latency())
+            except Exception:
+                self.output_latency_s = 0.0
         except AudioError:
             self.close()
             raise
         except (OSError, ValueError) as exc:  # PortAudio's errors surface as OSError
             self.close()
             raise AudioError(f"cannot start the audio streams: {exc}") from exc
+        stats = self.stats
+        self._opened_stats = (stats.output_underflows, stats.input_overflows, stats.flushes)
+        self._restart.clear()
+        self._restarter = threading.Thread(
+            target=self._restart_output, name="audio-restart", daemon=True
+        )
+        self._restarter.start()
+        self._playback = playback
+        playback.attach(self)
         self._watchdog = threading.Thread(target=self._watch, name="audio-watchdog", daemon=True)
         self._watchdog.start()
         log.info(
-            "audio: input %r at %d Hz x%d, output %r at %d Hz x%d, blocks of %d ms",
+            "audio: input %r at %d Hz x%d in blocks of %d ms, output %r at %d Hz x%d, "
+            "output buffer %.0f ms (audio.output_latency_ms %d: periods of %d frames)",
             self.input_device.name,
             self.input_rate,
             in_ch,
+            self.config.block_ms,
             self.output_device.name,
             self.output_rate,
             out_ch,
-            self.config.block_ms,
+            self.output_latency_s * 1000,
+            self.output_latency_ms,
+            self.output_period_frames,
         )
 
     def close(self) -> None:
@@ -243,9 +335,19 @@ class PyAudioBackend:
 
     def _close(self) -> None:
         self._closing.set()
+        playback, self._playback = self._playback, None
+        if playback is not None:
+            playback.detach(self)
         watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None and watchdog is not threading.current_thread():
             watchdog.join(timeout=2)
+        # a flush in flight finishes its restart first (the restart thread sees _closing)
+        busy = self._output_busy.acquire(timeout=2)
+        restarter, self._restarter = self._restarter, None
+        self._restart.set()
+        if restarter is not None and restarter is not threading.current_thread():
+            restarter.join(timeout=2)
+        had_streams = self._out is not None or self._in is not None
         for attr in ("_in", "_out"):
             stream = getattr(self, attr)
             setattr(self, attr, None)
@@ -259,12 +361,101 @@ class PyAudioBackend:
                 stream.close()
             except Exception:
                 log.debug("stream close failed", exc_info=True)
+        if busy:
+            self._output_busy.release()
         pa, self._pa = self._pa, None
         if pa is not None:
             try:
                 pa.terminate()
             except Exception:
                 log.debug("PortAudio terminate failed", exc_info=True)
+        if had_streams:
+            under, over, flushes = self._opened_stats
+            log.info(
+                "audio: closed; %d output underruns, %d input overruns, %d barge-in flushes",
+                self.stats.output_underflows - under,
+                self.stats.input_overflows - over,
+                self.stats.flushes - flushes,
+            )
+
+    # --- the playback's output device (barge-in) ---------------------------------------------
+
+    def heard(self) -> float | None:
+        """How far into the playback's read stream the audio has reached the DAC by now
+        (:class:`~appliance.audio.playback.OutputDevice`); called under the playback's lock.
+        None when :meth:`flush` cannot drop what the device holds: then it all plays, and
+        counts as played."""
+        if self._abort is None or self._out is None or self._closing.is_set():
+            return None
+        blocks = tuple(self._blocks)  # one C call: safe against the callback appending
+        if not blocks:
+            return None
+        now = time.perf_counter()
+        rate = self.output_rate or WIRE_RATE
+        for block in reversed(blocks):
+            if block.dac <= now:
+                elapsed = min(block.frames, (now - block.dac) * rate)
+                return block.position + max(0.0, elapsed - block.pad) * WIRE_RATE / rate
+        return blocks[0].position  # nothing of the blocks still known has been played yet
+
+    def flush(self) -> None:
+        """Drop what the output device holds (barge-in): abort the output stream now, start it
+        again on the restart thread. Called by :meth:`Playback.clear` on the clearing thread;
+        skipped while the streams are being opened or closed, or a flush is under way."""
+        stream = self._out
+        abort = self._abort
+        if stream is None or self._closing.is_set() or abort is None:
+            return
+        if not self._output_busy.acquire(blocking=False):
+            return
+        handed_over = False
+        try:
+            if stream is not self._out or self._closing.is_set():
+                return
+            begun = time.perf_counter()
+            try:
+                abort(stream)
+            except Exception as exc:
+                log.debug("audio: aborting the output stream failed: %s", exc)
+            done = time.perf_counter()
+            self._out_fresh = True
+            self._blocks.clear()
+            stats = self.stats
+            stats.flushes += 1
+            stats.flushed_at.append(done)
+            stats.flush_s.append(done - begun)
+            del stats.flushed_at[:-1000], stats.flush_s[:-1000]
+            self._restart_pending = handed_over = True
+            self._restart.set()
+        finally:
+            if not handed_over:
+                self._output_busy.release()
+
+    def _restart_output(self) -> None:
+        """The restart thread: start the output stream again after each flush's abort."""
+        while True:
+            self._restart.wait()
+            self._restart.clear()
+            if self._restart_pending:
+                try:
+                    stream = self._out
+                    if stream is not None and not self._closing.is_set():
+                        begun = time.perf_counter()
+                        stream.start_stream()
+                        self._last_out = time.monotonic()
+                        self.stats.restart_s.append(time.perf_counter() - begun)
+                        del self.stats.restart_s[:-1000]
+                except Exception as exc:
+                    name = self._device_name()
+                    self.report(f"audio output device {name} did not start again: {exc}")
+                finally:
+                    self._restart_pending = False
+                    self._output_busy.release()  # taken by flush()
+            if self._closing.is_set():
+                return
+
+    def _device_name(self) -> str:
+        return repr(self.output_device.name) if self.output_device is not None else "?"
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -358,19 +549,24 @@ class PyAudioBackend:
         import pyaudio
 
         stats = self.stats
+        blocks = self._blocks
         silence: dict[int, bytes] = {}
 
         def callback(data: bytes | None, frames: int, timing: Any, status: int) -> tuple:
             self._last_out = time.monotonic()
             stats.output_callbacks += 1
             try:
-                if status & pyaudio.paOutputUnderflow:
+                if self._out_fresh:
+                    self._out_fresh = False
+                elif status & pyaudio.paOutputUnderflow:
                     stats.output_underflows += 1
                 block = render.fill(frames)
+                now = time.perf_counter()
+                dac = now + dac_delay(timing)
+                blocks.append(_Block(dac, render.position, render.pad, frames))
                 tap = self.output_tap
                 if tap is not None:
-                    now = time.perf_counter()
-                    tap(block, now, now + dac_delay(timing))
+                    tap(block, now, dac)
                 return (block, pyaudio.paContinue)
             except Exception as exc:
                 self.report(f"audio playback failed: {type(exc).__name__}: {exc}")
@@ -383,25 +579,56 @@ class PyAudioBackend:
     def _watch(self) -> None:
         """Notice a stream that stopped on its own or stalled (device unplugged, server gone)."""
         while not self._closing.wait(_WATCH_INTERVAL_S):
-            now = time.monotonic()
-            for kind, stream, last, device in (
-                ("input", self._in, self._last_in, self.input_device),
-                ("output", self._out, self._last_out, self.output_device),
-            ):
-                if stream is None or device is None:
-                    continue
-                try:
-                    active = stream.is_active()
-                except Exception:
-                    active = False
-                if self._closing.is_set():
-                    return
-                if not active:
-                    self.report(f"audio {kind} device {device.name!r} stopped (unplugged?)")
-                    return
-                if now - last > _STALL_S:
-                    self.report(
-                        f"audio {kind} device {device.name!r} stalled: no audio for "
-                        f"{now - last:.1f} s (unplugged?)"
-                    )
-                    return
+            flushes = self.stats.flushes
+            if self._output_busy.locked():
+                continue  # a flush is restarting the output stream: look next time
+            failure = self._failure()
+            if self._closing.is_set():
+                return
+            if failure is None or self._output_busy.locked() or self.stats.flushes != flushes:
+                continue  # fine, or a flush stopped the output stream meanwhile
+            self.report(failure)
+            return
+
+    def _failure(self) -> str | None:
+        """What is wrong with the streams, if anything."""
+        now = time.monotonic()
+        for kind, stream, last, device in (
+            ("input", self._in, self._last_in, self.input_device),
+            ("output", self._out, self._last_out, self.output_device),
+        ):
+            if stream is None or device is None:
+                continue
+            try:
+                active = stream.is_active()
+            except Exception:
+                active = False
+            if not active:
+                return f"audio {kind} device {device.name!r} stopped (unplugged?)"
+            if now - last > _STALL_S:
+                return (
+                    f"audio {kind} device {device.name!r} stalled: no audio for "
+                    f"{now - last:.1f} s (unplugged?)"
+                )
+        return None
+
+
+def _abort_function() -> Callable[[Any], None] | None:
+    """``Pa_AbortStream`` on a PyAudio stream: the device drops what it holds, where
+    ``stop_stream`` (``Pa_StopStream``) would play it out first. PyAudio's extension module has
+    it, its Stream class does not; None if this PyAudio lacks it (then barge-in only clears
+    the queue, and the device plays out its buffer)."""
+    try:
+        from pyaudio import _portaudio as pa_module
+    except ImportError:  # pragma: no cover - depends on the installation
+        return None
+    abort_stream = getattr(pa_module, "abort_stream", None)
+    if abort_stream is None:  # pragma: no cover
+        return None
+
+    def abort(stream: Any) -> None:
+        if getattr(stream, "_is_running", True):
+            abort_stream(stream._stream)
+            stream._is_running = False  # start_stream() starts it again
+
+    return abort

@@ -13,14 +13,17 @@ tap gives every block handed to the device with the moment its first frame reach
   websocket (before JSON and base64 decoding) to that audio's first sample at the DAC (the
   block's DAC time plus the sample's place in the block);
 * barge-in: the ``speech_started`` frame handed over by the websocket (or the press) to the
-  end of the answer's audio at the DAC: what the device already holds still plays. The end is
-  where the first block filled after the playback was cleared begins at the DAC; the answer's
-  last non-silent sample is just before it, unless the cut fell in a pause between words
-  (then that sample came earlier, and timing it would make the barge-in look faster than it
-  is, even negative);
+  end of the answer's audio at the DAC. The clear flushes the device (its output stream is
+  aborted, which drops what it holds, and started again), so the end is the moment that abort
+  returned, or, without a flush, where the first block filled after the clear begins at the
+  DAC (what the device held played out); whichever comes first. The answer's last non-silent
+  sample is just before it, unless the cut fell in a pause between words (then that sample
+  came earlier, and timing it would make the barge-in look faster than it is, even negative);
 * truncate error: the ``audio_end_ms`` sent in the truncate minus the answer's audio that
-  really reached the DAC (device frames from its first sample to its last, sample-exact);
-* CPU % of the process while live, and the device's output buffer (callback -> DAC).
+  really reached the DAC (device frames from its first sample to the end above; sample-exact
+  without a flush, to the DAC time estimate of the block that was playing with one);
+* CPU % of the process while live, the device's output buffer (callback -> DAC), output
+  underruns and input overruns (PortAudio's status flags), and how long a flush takes.
 """
 
 from __future__ import annotations
@@ -243,6 +246,7 @@ def _measure(quick: bool, where: str) -> list[Row]:
         app.request_stop()
         worker.join(10)
         rows = _rows(trace, audio, config.audio.block_ms, where)
+        rows += _device_rows(audio, where)
         rows.append(
             row(
                 "live",
@@ -266,6 +270,39 @@ def _measure(quick: bool, where: str) -> list[Row]:
         if hooks is not None:
             hooks.close()
         sim.stop()
+
+
+def _device_rows(audio: PyAudioBackend, where: str) -> list[Row]:
+    """Underruns, overruns and the cost of a flush, from the backend's counters."""
+    stats = audio.stats
+    setup = (
+        f"audio.output_latency_ms {audio.output_latency_ms} (periods of "
+        f"{audio.output_period_frames} frames at {audio.output_rate} Hz); {where}"
+    )
+    rows = [
+        row(
+            "live",
+            "output underruns / input overruns",
+            float(stats.output_underflows + stats.input_overflows),
+            "count",
+            f"PortAudio status flags over the whole run: {stats.output_underflows} output "
+            f"underflows in {stats.output_callbacks} callbacks, {stats.input_overflows} input "
+            f"overflows in {stats.input_callbacks}; the first callback after each (re)start of "
+            f"the output stream is not counted; {setup}",
+        )
+    ]
+    rows += _stats(
+        "flush (abort the output stream)",
+        [s * 1000 for s in stats.flush_s],
+        "Pa_AbortStream on the clearing thread (the worker): the device drops what it holds; "
+        f"{setup}",
+    )
+    rows += _stats(
+        "restart after a flush",
+        [s * 1000 for s in stats.restart_s],
+        f"Pa_StartStream on the backend's restart thread, after the abort; {setup}",
+    )
+    return rows
 
 
 def _stats(name: str, values: list[float], note: str, unit: str = "ms") -> list[Row]:
@@ -315,55 +352,77 @@ def _rows(trace: Trace, audio: PyAudioBackend, block_ms: int, where: str) -> lis
 
     barge: dict[str, list[float]] = {"speech": [], "press": []}
     errors_ms: list[float] = []
+    flushes = sorted(audio.stats.flushed_at)
     for cut in trace.cuts:
         # the first block filled after the playback was cleared is silent, and so is all
-        # that follows: the answer's audio ends at the DAC where that block begins (its last
-        # non-silent sample is just before, unless the cut fell in a pause between words)
+        # that follows: without a flush the answer's audio ends at the DAC where that block
+        # begins (its last non-silent sample is just before, unless the cut fell in a pause
+        # between words)
         silent = next(
             (i for i in range(int(np.searchsorted(at, cut.at)), len(blocks)) if not len(loud[i])),
             None,
         )
         if silent is None:
             continue
-        barge[cut.kind].append((blocks[silent].dac - cut.trigger) * 1000)
+        end = blocks[silent].dac
+        # with a flush (the output stream aborted by the clear), it ends when the abort
+        # returned: blocks handed to the device and due at the DAC later never played
+        flushed = next((f for f in flushes if cut.trigger <= f <= cut.at + 1.0), None)
+        if flushed is not None and flushed < end:
+            end = flushed
+        barge[cut.kind].append((end - cut.trigger) * 1000)
         begun = [s for s in starts if s[0] < silent]
         if begun:
             b0, f0 = begun[-1]
-            heard = int(frames[b0:silent].sum()) - f0
+            if end == blocks[silent].dac:
+                heard = int(frames[b0:silent].sum()) - f0
+            else:
+                # whole blocks due before the end, and the part of the one playing then
+                due = [i for i in range(b0, silent) if blocks[i].dac < end]
+                heard = -f0
+                if due:
+                    last = due[-1]
+                    heard += int(frames[b0:last].sum())
+                    heard += min(int(frames[last]), round((end - blocks[last].dac) * rate))
             errors_ms.append(cut.reported_ms - heard * 1000 / rate)
 
     rows: list[Row] = []
+    latency = audio.output_latency_ms
+    period_ms = audio.output_period_frames * 1000 / rate
     rows += _stats(
         "delta->DAC",
         delta_ms,
         "an answer's first output_audio.delta frame handed over by the websocket to its first "
         f"sample at the DAC: decoding, the playback buffer, the wait for the next output "
-        f"callback (up to one block), resampling, {buffer}; into silence; {setup}",
+        f"callback (up to one period, {period_ms:.0f} ms), resampling, {buffer}; into silence; "
+        f"goal: p95 <= one block + audio.output_latency_ms = {block_ms + latency} ms; {setup}",
     )
     end = (
-        "the end of the answer's audio at the DAC (its last sample; the first frame of the "
-        "first block filled after the playback was cleared)"
+        "the end of the answer's audio at the DAC (its last sample: the moment the abort that "
+        "flushed the device returned, or without a flush the first frame of the first block "
+        "filled after the playback was cleared)"
     )
+    goal = "goal <= 20 ms"
     rows += _stats(
         "barge-in (speech_started -> answer ends at DAC)",
         barge["speech"],
         f"the speech_started frame handed over by the websocket to {end}: clearing the "
-        f"playback, up to one block, {buffer} (what the device holds still plays); {setup}",
+        f"playback and flushing the device (aborting its output stream); {goal}; {setup}",
     )
     rows += _stats(
         "barge-in (press -> answer ends at DAC)",
         barge["press"],
         f"a press of the toggle (posted to the worker, as the screen and the button do) to "
-        f"{end}: the hop to the worker, clearing the playback, up to one block, {buffer}; "
+        f"{end}: the hop to the worker, clearing the playback, flushing the device; {goal}; "
         f"{setup}",
     )
     rows += _stats(
         "truncate error (reported - heard)",
         errors_ms,
         "audio_end_ms sent in the truncate minus the answer's audio that reached the DAC "
-        "(device frames from its first to its last sample, sample-exact); positive: the "
-        "server is told more than was heard (audio held in the resampler); "
-        f"{setup}",
+        "(device frames from its first sample to the end above); positive: the server is told "
+        "more than was heard; negative: the device played on for the moment between the clear "
+        f"and the abort; goal: within one block ({block_ms} ms); {setup}",
     )
     rows.append(
         row(

@@ -161,3 +161,90 @@ def test_concurrent_push_and_read_lose_nothing() -> None:
     got = got[got != 0]  # silence where the reader outran the writer
     assert np.array_equal(got, audio)
     assert playback.stats.played_samples == len(audio)
+
+
+class FakeDevice:
+    """An output device that has played up to ``heard`` of the read stream."""
+
+    def __init__(self, heard: float | None) -> None:
+        self.heard_at = heard
+        self.flushes = 0
+
+    def heard(self) -> float | None:
+        return self.heard_at
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+def test_clear_takes_what_the_device_has_not_played_off_played() -> None:
+    playback = Playback()
+    playback.push("a", pcm(ramp(4800)))
+    for _ in range(5):
+        playback.read(480)  # 2400 read out to the device
+    device = FakeDevice(heard=1500.0)  # the DAC is 900 samples behind
+    playback.attach(device)
+    progress = playback.clear()
+    assert progress is not None and progress.played == 1500
+    stored = playback.progress("a")
+    assert stored is not None and stored.played == 1500  # what later readers see too
+    assert device.flushes == 1
+    assert playback.stats.played_samples == 1500
+    assert playback.stats.flushed_samples == 900
+
+
+def test_unplayed_audio_is_taken_off_the_items_it_belongs_to() -> None:
+    playback = Playback()
+    playback.push("a", pcm(ramp(600)))
+    playback.push("b", pcm(ramp(2000)))
+    playback.read(480)
+    playback.read(480)  # a: 600, b: 360 read
+    playback.read(480)  # b: 840
+    device = FakeDevice(heard=500.0)  # a 500 heard; 100 of a and all of b not yet
+    playback.attach(device)
+    progress = playback.clear()
+    a, b = playback.progress("a"), playback.progress("b")
+    assert a is not None and b is not None
+    assert (a.played, b.played) == (500, 0)
+    assert progress is not None and progress.item_id == "b" and progress.played == 0
+
+
+def test_silence_read_between_items_shifts_the_stream_position() -> None:
+    playback = Playback()
+    playback.push("a", pcm(ramp(100)))
+    playback.read(480)  # 100 of a, then 380 of silence
+    assert playback.position == 480
+    playback.push("b", pcm(ramp(1000)))
+    playback.read(480)  # b starts at stream position 480
+    device = FakeDevice(heard=700.0)
+    playback.attach(device)
+    playback.clear()
+    b = playback.progress("b")
+    assert b is not None and b.played == 220
+
+
+def test_without_a_device_estimate_everything_read_counts_and_nothing_is_flushed() -> None:
+    playback = Playback()
+    playback.push("a", pcm(ramp(2000)))
+    playback.read(960)
+    device = FakeDevice(heard=None)  # cannot flush: what it holds will play
+    playback.attach(device)
+    progress = playback.clear()
+    assert progress is not None and progress.played == 960
+    assert device.flushes == 1  # asked, and it decides it cannot
+    playback.detach(device)
+    playback.push("b", pcm(ramp(2000)))
+    playback.read(960)
+    playback.clear()
+    assert device.flushes == 1
+
+
+def test_nothing_to_flush_when_nothing_played() -> None:
+    playback = Playback()
+    device = FakeDevice(heard=0.0)
+    playback.attach(device)
+    assert playback.clear() is None
+    playback.read(480)  # silence
+    device.heard_at = 480.0
+    playback.clear()
+    assert device.flushes == 0
