@@ -79,6 +79,10 @@ def open_display(config: AppConfig) -> pygame.Surface | None:
         if driver in ("offscreen", "dummy") and not os.environ.get("SDL_VIDEODRIVER"):
             # SDL found no real display and fell back to drawing into memory.
             raise pygame.error(f"no display found (SDL fell back to its {driver} driver)")
+        # no software OpenGL where SDL can present another way (see display/renderer.py)
+        from appliance.display import renderer
+
+        why = renderer.choose(driver)
         if mode == "fullscreen":
             size = tuple(config.display.size) if config.display.size else (0, 0)
             surface = pygame.display.set_mode(size, pygame.FULLSCREEN)
@@ -98,12 +102,21 @@ def open_display(config: AppConfig) -> pygame.Surface | None:
         )
         pygame.display.quit()
         return None
+    presenter, software_gl = renderer.describe()
     log.info(
-        "display: %s %dx%d on SDL driver %s",
+        "display: %s %dx%d on SDL driver %s; renderer: %s (%s)",
         mode,
         *surface.get_size(),
         pygame.display.get_driver(),
+        presenter,
+        why,
     )
+    if software_gl:
+        log.warning(
+            "display: OpenGL is software here (%s): it costs CPU and memory; with X11, "
+            "SDL_FRAMEBUFFER_ACCELERATION=0 avoids it",
+            presenter,
+        )
     return surface
 
 
