@@ -121,6 +121,10 @@ class ControlServer:
             await self._serve(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # closing the socket ends each client's task; it ends normally, so asyncio's
+            # stream machinery (which asks a finished handler for its exception) logs nothing
+            pass
         finally:
             self._clients.discard(task)
             writer.close()

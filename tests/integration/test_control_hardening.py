@@ -96,3 +96,13 @@ def test_a_reload_that_fails_changes_nothing(sim, start):
     assert event["output"]["city"] == "Rome"
     app.config_path.write_text(good)
     assert app.ctl("reload")["ok"]
+
+
+def test_stopping_with_a_subscriber_attached_logs_no_error(sim, start):
+    app = start(session_config(sim, "ga"))
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(app.socket))
+        sock.sendall(b'{"cmd": "events"}\n')
+        sock.makefile("rb").readline()  # subscribed, and stays so while the appliance stops
+        assert app.stop() == 0
+    assert "Traceback" not in app.log() and "ERROR" not in app.log(), app.log()[-2000:]
