@@ -277,8 +277,8 @@ class Link:
                 case Send(frame=frame):
                     if ws is not None:
                         await ws.send(frame)
-                case Feed(input=event):
-                    self.post(event)
+                case Feed(input=given):
+                    self.post(given)
                 case Publish(event=event):
                     self._publish(event)
                 case Play(delta=delta):
