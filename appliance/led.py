@@ -195,6 +195,11 @@ def _double_edges(pattern: Double) -> tuple[float, float, float, float]:
     return flash, 2 * flash, 3 * flash, period
 
 
+_EDGE_S = 1e-9
+"""A time this close before an edge counts as on it, in :func:`brightness` as in
+:func:`next_change` (floating-point edges such as 3 * 0.1 land a hair off)."""
+
+
 def _cycle_fraction(cycles: float) -> float:
     """Position within the current cycle, 0..1, snapping a hair before an edge onto it (the
     same rounding as :func:`next_change`, so both agree on which side of an edge ``t`` is)."""
@@ -210,11 +215,13 @@ def brightness(pattern: Pattern, t: float, amplitude: float = 0.0) -> float:
         case Steady(level=level):
             return level
         case Blink(hz=hz, duty=duty):
-            return 1.0 if _cycle_fraction(t * hz) < duty else 0.0
+            phase = _cycle_fraction(t * hz) / hz  # seconds into the cycle
+            return 1.0 if phase < duty / hz - _EDGE_S else 0.0
         case Double():
             off1, on2, off2, period = _double_edges(pattern)
             phase = _cycle_fraction(t / period) * period
-            return 1.0 if phase < off1 or on2 <= phase < off2 else 0.0
+            on = phase < off1 - _EDGE_S or on2 - _EDGE_S <= phase < off2 - _EDGE_S
+            return 1.0 if on else 0.0
         case Breathe(hz=None, floor=floor, gain=gain):
             level = min(1.0, max(0.0, amplitude) * gain)
             return floor + (1.0 - floor) * level

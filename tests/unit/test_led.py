@@ -168,3 +168,14 @@ def test_rendering_only_changes_at_next_change(pattern: Blink | Double, t: float
     for k in range(1, 10):
         probe = t + (nxt - t) * k / 10
         assert lit(pattern, probe) == value or abs(probe - nxt) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("pattern", "t"),
+    [(Double(1.0), 0.3), (Double(1.0), 0.1), (Blink(1.0, 0.3), 0.3), (Blink(5.0), 0.1)],
+)
+def test_a_floating_point_edge_is_on_the_same_side_for_both(pattern, t):
+    # 3 * 0.1 is 0.30000000000000004: brightness and next_change must agree that t is on the
+    # edge, or a renderer sleeping until next_change misses a whole flash
+    nxt = next_change(pattern, t, pwm=True)
+    assert all(lit(pattern, t + (nxt - t) * k / 10) == lit(pattern, t) for k in range(1, 10))
