@@ -312,6 +312,8 @@ class Appliance:
             log.error("reload refused, keeping the running config: %s", exc)
             self._notify("ready")
             return {"ok": False, "error": str(exc)}
+        for note in new.ignored_keys:  # a Deep Chat JSON's keys that do nothing here
+            log.warning("config %s: %s", self.config_path or "(default)", note)
         restart = config_module.restart_needed(self.config, new)
         old_session = self.config.realtime.config
         self.config = new

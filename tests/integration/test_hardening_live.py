@@ -20,6 +20,7 @@ from rig import _env, session_config
 from splitserver import split_server, url
 
 from appliance import keys
+from appliance.process import ApplianceProcess
 
 # --- helpers -----------------------------------------------------------------------------------
 
@@ -285,29 +286,20 @@ def test_ignored_deep_chat_keys_are_logged_at_start(sim, tmp_path: Path) -> None
         APPLIANCE_GPIO__ENABLED="false",
     )
     log = tmp_path / "appliance.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                *APPLIANCE_RUN,
-                "--config",
-                str(path),
-                "--display",
-                "none",
-                "--socket",
-                str(socket_path),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        try:
-            wait_until(lambda: "ready:" in log.read_text(), 20, "the appliance to start")
-        finally:
-            proc.terminate()
-            assert proc.wait(15) == 0
+    app = ApplianceProcess(
+        path,
+        log,
+        args=("--display", "none", "--socket", str(socket_path)),
+        env=env,
+        socket=socket_path,
+    )
+    try:
+        assert app.request({"cmd": "reload"})["ok"]  # and again at each reload
+    finally:
+        assert app.stop() == 0
     text = log.read_text()
     for key in ("directConnection.openAI.chat", "display"):
-        assert f"WARNING appliance: config {path}: {key}: ignored" in text, text
+        assert text.count(f"WARNING appliance: config {path}: {key}: ignored") == 2, text
 
 
 # --- 6: the GA session fields reach the (strict) server in the GA shape -------------------------
