@@ -261,8 +261,6 @@ def test_beta_with_the_default_model_is_refused_before_the_first_press(tmp_path:
 
 # --- 5: a Deep Chat JSON's keys that do nothing are in the log at start -------------------------
 
-APPLIANCE_RUN = (sys.executable, "-m", "appliance", "run")
-
 
 def test_ignored_deep_chat_keys_are_logged_at_start(sim, tmp_path: Path) -> None:
     path = tmp_path / "deepchat.json"
