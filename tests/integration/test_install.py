@@ -154,13 +154,40 @@ def test_help() -> None:
 )
 @needs_systemctl
 def test_install_with_the_virtualenv(tmp_path: Path) -> None:
+    """An empty staging root: the virtualenv made here names the device's paths only."""
     root = tmp_path / "stage"
     install("--root", str(root), "--no-apt")
-    command = root / "opt/appliance/venv/bin/appliance"
+    venv = root / "opt/appliance/venv"
+    scripts = [p for p in (venv / "bin").iterdir() if p.is_file() and not p.is_symlink()]
+    shebangs = {p.name: p.read_bytes().split(b"\n", 1)[0] for p in scripts}
+    assert shebangs["appliance"] == b"#!/opt/appliance/venv/bin/python"
+    for name, line in shebangs.items():
+        if line.startswith(b"#!"):
+            assert line.startswith(b"#!/opt/appliance/venv/bin/python"), name
+    for name in ("python", "python3"):
+        assert os.readlink(venv / "bin" / name) == "/usr/bin/python3"
+    cfg = (venv / "pyvenv.cfg").read_text()
+    assert "home = /usr/bin\n" in cfg
+    assert "include-system-site-packages = true\n" in cfg
+    for path in venv.rglob("*"):
+        if path.is_file() and path.suffix not in (".pyc", ".so") and not path.is_symlink():
+            assert str(root).encode() not in path.read_bytes(), path
+    # It runs from where it is, with this machine's /usr/bin/python3 standing in for the
+    # device's (same architecture and Python version here).
+    if shutil.which("/usr/bin/python3") is None:
+        pytest.skip("no /usr/bin/python3 here")
     result = subprocess.run(
-        [str(command), "config", "validate", str(root / "etc/appliance/config.toml")],
+        [
+            str(venv / "bin/python"),
+            "-m",
+            "appliance",
+            "config",
+            "validate",
+            str(root / "etc/appliance/config.toml"),
+        ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
+        cwd="/",
     )
     assert result.returncode == 0, result.stderr
