@@ -4,25 +4,48 @@ The main thread runs the screen (pygame wants it) or, without a screen, just wai
 snapshot requests off-screen. The asyncio worker (:class:`~appliance.app.Appliance`) runs on its
 own thread. SIGTERM/SIGINT stop both cleanly (exit 0, output WAV finalised); SIGHUP reloads the
 configuration.
+
+First frame first: the screen is opened and its first frame drawn before the worker imports
+what the session needs (the HTTP client, the WebSocket, the realtime protocol and policy, the
+control socket, the sound card backend) and starts GPIO. Until the front end has drawn and gone
+idle the worker waits, so the two do not compete for the interpreter; what the worker imports
+then happens while the idle screen is up. A press meanwhile is queued by the hub.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from appliance.app import Appliance
 from appliance.audio.backend import AudioBackend, AudioError, NullBackend
 from appliance.config import AppConfig
-from appliance.gpio import start_gpio
 from appliance.hub import Hub
 
+if TYPE_CHECKING:
+    from appliance.app import Appliance
+
 log = logging.getLogger("appliance")
+
+FIRST_FRAME_TIMEOUT_S = 10.0
+"""The worker starts anyway when the screen has not drawn its first frame by then."""
+
+
+class StartupHub(Hub):
+    """The hub, plus :attr:`front_end_idle`: set when the front end first waits for a change,
+    i.e. the screen has drawn its first frame (or runs headless) and has nothing to do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.front_end_idle = threading.Event()
+
+    def wait_for_change(self, version: int, timeout: float) -> int:
+        self.front_end_idle.set()
+        return super().wait_for_change(version, timeout)
 
 
 def make_audio(config: AppConfig, audio_in: Path | None, audio_out: Path | None) -> AudioBackend:
@@ -49,18 +72,40 @@ def run(
     audio_out: Path | None = None,
 ) -> int:
     """Run the appliance until SIGTERM/SIGINT. Returns the process exit code."""
-    audio = make_audio(config, audio_in, audio_out)
-    hub = Hub()
-    appliance = Appliance(config, hub, audio, config_path=config_path, overrides=overrides)
+    hub = StartupHub()
+    started: list[Appliance] = []  # the worker's, once it exists
     crashed: list[BaseException] = []
+    refused: list[AudioError] = []
 
     def worker() -> None:
+        gpio = None
         try:
-            asyncio.run(appliance.run())
+            # the first frame first: the screen draws while this thread waits
+            hub.front_end_idle.wait(FIRST_FRAME_TIMEOUT_S)
+            if hub.stopping.is_set():
+                return
+            log.debug("front end up: loading the session side")
+            try:
+                audio = make_audio(config, audio_in, audio_out)
+            except AudioError as exc:
+                refused.append(exc)
+                return
+            from appliance.gpio import start_gpio
+
+            gpio = start_gpio(hub, config.gpio)  # None, with one log line saying why
+            import asyncio
+
+            from appliance.app import Appliance
+
+            appliance = Appliance(config, hub, audio, config_path=config_path, overrides=overrides)
+            started.append(appliance)
+            asyncio.run(_serve(appliance, hub))
         except BaseException as exc:  # reported below; the main thread decides the exit code
             crashed.append(exc)
             log.exception("worker crashed")
         finally:
+            if gpio is not None:
+                gpio.close()
             hub.stopping.set()
             hub.wake()
 
@@ -68,10 +113,12 @@ def run(
         log.info("signal %s: stopping", signal.Signals(signum).name)
         hub.stopping.set()
         hub.wake()
-        appliance.request_stop()
+        for appliance in started:
+            appliance.request_stop()
 
     def on_reload(_signum: int, _frame: object) -> None:
-        appliance.request_reload()
+        for appliance in started:
+            appliance.request_reload()
 
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
@@ -83,17 +130,33 @@ def run(
         _run_front_ends(hub, config)
     finally:
         hub.stopping.set()
-        appliance.request_stop()
+        hub.front_end_idle.set()
+        for appliance in started:
+            appliance.request_stop()
         while thread.is_alive():
             thread.join(0.2)  # short joins keep signals deliverable
+    if refused:
+        raise refused[0]
     return 1 if crashed else 0
 
 
-def _run_front_ends(hub: Hub, config: AppConfig) -> None:
-    """Screen (main thread) and GPIO; each optional, neither allowed to stop the appliance."""
-    gpio = start_gpio(hub, config.gpio)  # None, with one log line saying why, without GPIO
+async def _serve(appliance: Appliance, hub: Hub) -> None:
+    """Run the appliance; a stop asked for while it was being made (a signal during start-up,
+    the window closed) is not lost."""
+    import asyncio
+
+    runner = asyncio.ensure_future(appliance.run())
+    await asyncio.sleep(0)  # run() has attached to this loop: request_stop() works from now
+    if hub.stopping.is_set():
+        appliance.request_stop()
+    await runner
+
+
+def _run_front_ends(hub: StartupHub, config: AppConfig) -> None:
+    """The screen on the main thread (optional: never allowed to stop the appliance)."""
     try:
         try:
+            _import_pygame()
             from appliance.display import run_display
         except ImportError as exc:
             log.info("display not available (%s); running headless", exc)
@@ -103,8 +166,21 @@ def _run_front_ends(hub: Hub, config: AppConfig) -> None:
         run_display(hub, config)
         _wait_headless(hub)  # the display may return early (e.g. no screen): keep serving
     finally:
-        if gpio is not None:
-            gpio.close()
+        hub.front_end_idle.set()
+
+
+def _import_pygame() -> None:
+    """Import pygame without ``pkg_resources``: pygame's ``pkgdata`` imports it only to look up
+    its own data files (it falls back to their paths), and importing it scans every installed
+    distribution (40 ms here, several times that on a Pi). Later imports of it still work."""
+    if "pygame" in sys.modules or "pkg_resources" in sys.modules:
+        return
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # ImportError inside
+    try:
+        import pygame  # noqa: F401
+    finally:
+        if sys.modules.get("pkg_resources", False) is None:
+            del sys.modules["pkg_resources"]
 
 
 def _wait_headless(hub: Hub) -> None:
