@@ -420,8 +420,20 @@ class AudioConfig(Model):
     output_device: str | Annotated[int, Strict(), Field(ge=0)] | None = Field(
         None, description="Name substring or index."
     )
-    echo: Literal["half-duplex", "full-duplex"] = "half-duplex"
+    echo: Literal["cancel", "half-duplex", "full-duplex"] = Field(
+        "cancel",
+        description="cancel: echo cancelling in the process (falls back to half-duplex where "
+        "it is not installed); half-duplex: the mic is off while the model speaks; "
+        "full-duplex: the mic always on (headsets, hardware that cancels echo itself).",
+    )
     echo_tail_ms: Int = Field(300, ge=0, le=5000, description="Half-duplex mic hold-off.")
+    noise_suppression: Literal["off", "low", "moderate", "high", "very-high"] = Field(
+        "off", description="WebRTC noise suppression on the microphone."
+    )
+    auto_gain: Bool = Field(False, description="WebRTC automatic gain on the microphone.")
+    auto_gain_dbfs: Int = Field(
+        -9, ge=-31, le=-1, description="Automatic gain's target level, dBFS (-31 to -1)."
+    )
     block_ms: Int = Field(20, ge=5, le=200, description="Audio block (latency vs CPU).")
     output_latency_ms: Int = Field(
         40,
@@ -876,7 +888,9 @@ def _defines(path: Path, name: str) -> bool:
 
     try:
         tree = ast.parse(path.read_bytes(), str(path))
-    except (OSError, SyntaxError, ValueError, RecursionError):
+    except (OSError, SyntaxError, ValueError, RecursionError, SystemError):
+        # SystemError: Python 3.11.2 (Bookworm's) can fail a parse with "AST constructor
+        # recursion depth mismatch" when a finalizer runs during it
         return True  # the import at start says what is wrong
     names: set[str] = set()
     for node in ast.walk(tree):
