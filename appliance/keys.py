@@ -197,7 +197,7 @@ class KeyFetcher:
             value, dialect = parse_provisioned(body)
         except ValueError as exc:
             raise KeySourceError(f"{where}: {exc}: {excerpt(body, 60)}", retryable=True) from None
-        REDACTOR.add(value)
+        REDACTOR.add_ephemeral(value)
         return EphemeralKey(value, "provisioning", dialect, provisioned_expiry(body), _now())
 
     async def mint(self, api_key: str, dialect_name: str) -> EphemeralKey:
@@ -219,7 +219,7 @@ class KeyFetcher:
             value, expires_at = dialect.minted_key(json.loads(body))
         except ValueError as exc:
             raise KeySourceError(f"{where}: {exc}", retryable=True) from None
-        REDACTOR.add(value)
+        REDACTOR.add_ephemeral(value)
         return EphemeralKey(value, "minted", dialect_name, expires_at, _now())
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import deque
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 REDACTED = "***"
@@ -84,11 +85,22 @@ def _mask_params(text: str) -> str:
     return "&".join(f"{quote(name, safe='')}={REDACTED}" for name, _value in pairs)
 
 
-class Redactor:
-    """Scrubs known secret values and key-shaped tokens from text. Thread-safe."""
+EPHEMERAL_KEPT = 64
+"""Ephemeral keys remembered for scrubbing: each serves one session and expires within minutes,
+so the last few are all that can still turn up; a device that has run for a year must not
+scrub every log line against every key it ever fetched."""
 
-    def __init__(self) -> None:
+
+class Redactor:
+    """Scrubs known secret values and key-shaped tokens from text. Thread-safe.
+
+    Configured secrets (:meth:`add`) are kept for the life of the process; ephemeral keys
+    (:meth:`add_ephemeral`) only the last :data:`EPHEMERAL_KEPT`.
+    """
+
+    def __init__(self, ephemeral_kept: int = EPHEMERAL_KEPT) -> None:
         self._secrets: set[str] = set()
+        self._ephemeral: deque[str] = deque(maxlen=ephemeral_kept)
         self._lock = threading.Lock()
 
     def add(self, *values: str | None) -> None:
@@ -97,10 +109,16 @@ class Redactor:
                 if value and len(value) >= 4:
                     self._secrets.add(value)
 
+    def add_ephemeral(self, value: str | None) -> None:
+        if value and len(value) >= 4:
+            with self._lock:
+                if value not in self._ephemeral:
+                    self._ephemeral.append(value)
+
     def __call__(self, text: str) -> str:
         text = printable(text, keep_lines=True)
         with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
+            secrets = sorted(self._secrets.union(self._ephemeral), key=len, reverse=True)
         for secret in secrets:
             text = text.replace(secret, REDACTED)
         return _PATTERNS.sub(_mask, text)

@@ -97,3 +97,18 @@ def test_empty_systemd_credential_names_the_file_to_fill(tmp_path):
 def test_unusable_keys_are_refused(body):
     with pytest.raises(ValueError):
         parse_provisioned(body)
+
+
+def test_the_redactor_keeps_configured_secrets_and_only_the_recent_ephemeral_keys():
+    from appliance.redaction import Redactor
+
+    redactor = Redactor(ephemeral_kept=3)
+    redactor.add("sk-configured-secret")
+    for n in range(10):
+        redactor.add_ephemeral(f"zz-session-key-{n:02d}")
+    text = " ".join(f"zz-session-key-{n:02d}" for n in range(10)) + " sk-configured-secret"
+    scrubbed = redactor(text)
+    assert "sk-configured-secret" not in scrubbed
+    assert all(f"zz-session-key-{n:02d}" not in scrubbed for n in (7, 8, 9))
+    assert "zz-session-key-00" in scrubbed  # long expired: no longer scrubbed for
+    assert len(redactor._ephemeral) == 3
