@@ -39,6 +39,7 @@ import numpy as np
 
 from appliance.audio.backend import AudioError, CaptureCallback, ErrorCallback
 from appliance.audio.devices import Device, Kind, choose, open_portaudio
+from appliance.audio.echo import Processor, open_processor
 from appliance.audio.pcm import WIRE_RATE, Resampler, to_channels, to_float, to_int16, to_mono
 from appliance.audio.playback import Playback
 
@@ -231,6 +232,14 @@ class PyAudioBackend:
         self._out_fresh = True  # the next output callback is the first since a (re)start
         self._abort: Callable[[Any], None] | None = None
         self._opened_stats = (0, 0, 0)
+        # echo cancelling / noise suppression / gain (appliance/audio/echo.py): handed each
+        # captured block with its ADC time and each output block with its DAC time
+        self.processor: Processor | None = None
+
+    @property
+    def cancelling(self) -> bool:
+        """True while an echo canceller processes the microphone (else half-duplex applies)."""
+        return self.processor is not None and self.processor.cancelling
 
     @property
     def output_latency_ms(self) -> int:
@@ -265,6 +274,9 @@ class PyAudioBackend:
             self.output_rate = self.output_device.default_rate
             capture = CaptureConverter(self.input_rate, in_ch)
             self._render = render = PlaybackConverter(playback, self.output_rate, out_ch)
+            self.processor = processor = open_processor(self.config, self.processor)
+            if processor is not None:
+                processor.start(self.output_rate, out_ch)
             self._blocks.clear()
             in_block = max(1, round(self.config.block_ms * self.input_rate / 1000))
             self.block_frames = max(1, round(self.config.block_ms * self.output_rate / 1000))
@@ -277,7 +289,7 @@ class PyAudioBackend:
                 rate=self.output_rate,
                 channels=out_ch,
                 frames_per_buffer=period,
-                stream_callback=self._output_callback(render),
+                stream_callback=self._output_callback(render, processor),
             )
             self._in = self._open_stream(
                 self.input_device,
@@ -285,7 +297,7 @@ class PyAudioBackend:
                 rate=self.input_rate,
                 channels=in_ch,
                 frames_per_buffer=in_block,
-                stream_callback=self._input_callback(capture, on_capture),
+                stream_callback=self._input_callback(capture, on_capture, processor),
             )
             now = time.monotonic()
             self._last_in = self._last_out = now
@@ -514,7 +526,9 @@ class PyAudioBackend:
             except Exception:
                 log.exception("audio error handler failed")
 
-    def _input_callback(self, capture: CaptureConverter, on_capture: CaptureCallback) -> Any:
+    def _input_callback(
+        self, capture: CaptureConverter, on_capture: CaptureCallback, processor: Processor | None
+    ) -> Any:
         import pyaudio
 
         stats = self.stats
@@ -537,15 +551,18 @@ class PyAudioBackend:
                     samples = capture.convert(data)
                     if stats.measure:
                         stats.convert_s.append(time.perf_counter() - now)
+                    captured = now - lag
+                    if processor is not None:
+                        samples, captured = processor.capture(samples, captured)
                     if len(samples):
-                        on_capture(samples, now - lag)
+                        on_capture(samples, captured)
             except Exception as exc:
                 self.report(f"audio capture failed: {type(exc).__name__}: {exc}")
             return (None, pyaudio.paContinue)
 
         return callback
 
-    def _output_callback(self, render: PlaybackConverter) -> Any:
+    def _output_callback(self, render: PlaybackConverter, processor: Processor | None) -> Any:
         import pyaudio
 
         stats = self.stats
@@ -564,6 +581,8 @@ class PyAudioBackend:
                 now = time.perf_counter()
                 dac = now + dac_delay(timing)
                 blocks.append(_Block(dac, render.position, render.pad, frames))
+                if processor is not None:
+                    processor.render(block, dac)
                 tap = self.output_tap
                 if tap is not None:
                     tap(block, now, dac)

@@ -26,6 +26,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from appliance import state
+from appliance.audio import echo
 from appliance.audio.backend import AudioError
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
@@ -422,7 +423,8 @@ class Link:
         self, session: Session, ws: Any, queue: asyncio.Queue[tuple[np.ndarray, float]]
     ) -> None:
         tail_s = self.config.audio.echo_tail_ms / 1000
-        half_duplex = self.config.audio.echo == "half-duplex"
+        # echo = "cancel" without a canceller running (not installed) falls back to half-duplex
+        half_duplex = echo.gated(self.config.audio, self.audio.backend)
         latencies = self.capture_to_send_ms
         while True:
             block, captured = await queue.get()
