@@ -5,14 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections import deque
 
 READY_PREFIX = "appliance-sim listening on "
+OUTPUT_LINES = 2000
 
 
 class SimProcess:
     """``python -m appliance.sim --port 0 ARGS`` running, with its base :attr:`url`.
 
-    Its output is collected in :attr:`output` (drained by a thread, so the pipe never fills).
+    Its latest output lines are kept in :attr:`output` (drained by a thread, so the pipe never
+    fills; bounded, so a long run does not grow).
     """
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
@@ -24,7 +27,7 @@ class SimProcess:
             env=env,
         )
         assert self.proc.stdout is not None
-        self.output: list[str] = []
+        self.output: deque[str] = deque(maxlen=OUTPUT_LINES)
         self.url = ""
         for line in self.proc.stdout:
             self.output.append(line)
