@@ -153,10 +153,16 @@ def _int16(x: np.ndarray) -> np.ndarray:
 # --- a guard against what the canceller lets through ---------------------------------------------
 
 
-GUARD_WINDOW_MS = 200
+GUARD_WINDOW_MS = 400
 """How far back in the reference the guard looks for what the output resembles."""
 GUARD_NCC = 0.5
 """An output this correlated with the reference (normalised, 0 to 1) is echo, not a voice."""
+GUARD_NCC_WARMUP = 0.25
+"""The same during the canceller's first :data:`GUARD_WARMUP_S` of reference: AEC3 leaks most
+while it converges, and its residue then is a filtered copy, less correlated."""
+GUARD_WARMUP_S = 3.0
+GUARD_NEAR_NCC = 0.6
+"""While warming up: a microphone frame this correlated with the reference is echo."""
 GUARD_GAIN = 0.03
 """What the guard leaves of an echo frame (-30 dB)."""
 GUARD_QUIET = (32768 * 10 ** (-55 / 20)) ** 2
@@ -175,43 +181,61 @@ class EchoGuard:
 
     def __init__(self) -> None:
         self._last = np.zeros(FRAME, dtype=np.float32)
+        self._last_near = np.zeros(FRAME, dtype=np.float32)
         self.gated = 0  # frames attenuated
         self.ncc = 0.0  # of the last frame
         self.lag_s = 0.0  # where in the window the last best match was (before the frame)
+        self.heard_s = 0.0  # how much loud reference the canceller has had to learn from
 
-    def process(self, out: np.ndarray, far_window: np.ndarray) -> np.ndarray:
+    def process(
+        self, out: np.ndarray, far_window: np.ndarray, near: np.ndarray | None = None
+    ) -> np.ndarray:
         """``out``: the canceller's 10 ms frame; ``far_window``: the reference from
-        :data:`GUARD_WINDOW_MS` before the frame's echo time up to that time plus a frame."""
+        :data:`GUARD_WINDOW_MS` before the frame's echo time up to that time plus a frame;
+        ``near``: the microphone frame before cancelling (used while warming up)."""
+        self.heard_s += FRAME / RATE
         now = out.astype(np.float32)
         recent = np.concatenate([self._last, now])
         self._last = now
+        mic = near.astype(np.float32) if near is not None else None
+        if mic is not None:
+            mic_recent = np.concatenate([self._last_near, mic])
+            self._last_near = mic
         if float(np.mean(np.square(now))) < GUARD_QUIET:
             self.ncc = 0.0  # too quiet for any VAD: nothing to guard (and no cost)
             return out
-        x = _decimate(recent)
         y = _decimate(far_window.astype(np.float32))
-        n, m = len(x), len(y)
-        if m < n:
-            self.ncc = 0.0
-            return out
-        x = x - x.mean()
-        ex = float(np.dot(x, x))
-        if ex <= 1.0:  # digital silence
-            self.ncc = 0.0
-            return out
-        size = 1 << (n + m - 1).bit_length()
-        corr = np.fft.irfft(np.fft.rfft(y, size) * np.conj(np.fft.rfft(x, size)), size)[: m - n + 1]
-        power = np.cumsum(np.concatenate([[0.0], y.astype(np.float64) ** 2]))
-        ey = power[n:] - power[:-n]
-        ncc = np.abs(corr) / np.sqrt(ex * np.maximum(ey, 1e-9))
-        ncc[ey < 1e-6 * ex] = 0.0  # a silent stretch of reference matches nothing
-        best = int(np.argmax(ncc))
-        self.ncc = float(ncc[best])
-        self.lag_s = (m - n - best) * _DECIMATE / RATE
-        if self.ncc < GUARD_NCC:
+        self.ncc, best = _ncc(_decimate(recent), y)
+        self.lag_s = (len(y) - len(recent) // _DECIMATE - best) * _DECIMATE / RATE
+        warming = self.heard_s < GUARD_WARMUP_S
+        echo = self.ncc >= (GUARD_NCC_WARMUP if warming else GUARD_NCC)
+        if not echo and warming and mic is not None:
+            # while AEC3 converges its residue is a filtered copy of the reference: look at
+            # the microphone instead; one that is mostly a copy of the reference is echo
+            echo = _ncc(_decimate(mic_recent), y)[0] >= GUARD_NEAR_NCC
+        if not echo:
             return out
         self.gated += 1
         return (out * GUARD_GAIN).astype(np.int16)
+
+
+def _ncc(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+    """The largest normalised cross-correlation of ``x`` with any stretch of ``y`` and where."""
+    n, m = len(x), len(y)
+    if m < n:
+        return 0.0, 0
+    x = x - x.mean()
+    ex = float(np.dot(x, x))
+    if ex <= 1.0:  # digital silence
+        return 0.0, 0
+    size = 1 << (n + m - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(y, size) * np.conj(np.fft.rfft(x, size)), size)[: m - n + 1]
+    power = np.cumsum(np.concatenate([[0.0], y.astype(np.float64) ** 2]))
+    ey = power[n:] - power[:-n]
+    ncc = np.abs(corr) / np.sqrt(ex * np.maximum(ey, 1e-9))
+    ncc[ey < 1e-6 * ex] = 0.0  # a silent stretch of reference matches nothing
+    best = int(np.argmax(ncc))
+    return float(ncc[best]), best
 
 
 def _decimate(x: np.ndarray) -> np.ndarray:
@@ -335,6 +359,7 @@ class Processor:
         self._clock = clock
         self._pending = np.zeros(0, dtype=np.int16)
         self._pending_t = 0.0  # ADC time of _pending[0]
+        self._first = True  # the next capture is the first since start()
         self._render: Resampler | None = None
         self._render_rate = 0
         self._render_channels = 1
@@ -356,6 +381,7 @@ class Processor:
         what they learned about the echo path)."""
         self.reference.clear()
         self._pending = np.zeros(0, dtype=np.int16)
+        self._first = True
         self._render_rate = output_rate
         self._render_channels = max(1, output_channels)
         self._render = Resampler(output_rate, RATE, "LQ") if output_rate != RATE else None
@@ -382,12 +408,21 @@ class Processor:
     def capture(self, samples: np.ndarray, adc: float) -> tuple[np.ndarray, float]:
         """Microphone samples (24 kHz mono int16) whose first one left the ADC at ``adc``:
         returns the processed samples ready so far, and the ADC time of their first one."""
+        samples = samples.astype(np.int16, copy=False)
+        if self._first:
+            # start on a frame boundary: a little silence ahead of the first block makes it a
+            # whole number of frames, so when blocks are (20 ms = 480 samples) nothing waits
+            # for the next block to fill a frame
+            self._first = False
+            pad = -len(samples) % FRAME
+            samples = np.concatenate([np.zeros(pad, np.int16), samples])
+            adc -= pad / RATE
         if len(self._pending):
             out_t = self._pending_t
-            self._pending = np.concatenate([self._pending, samples.astype(np.int16, copy=False)])
+            self._pending = np.concatenate([self._pending, samples])
         else:
             out_t = self._pending_t = adc
-            self._pending = samples.astype(np.int16, copy=False)
+            self._pending = samples
         whole = len(self._pending) // FRAME * FRAME
         if not whole:
             return np.zeros(0, dtype=np.int16), out_t
@@ -409,7 +444,7 @@ class Processor:
             far = span[window:]
             out = self.canceller.process(near, far, self.lead_ms)
             if self.guard is not None and far_span_loud(span):
-                out = self.guard.process(out, span)
+                out = self.guard.process(out, span, near)
         if self.cleaner is not None:
             out = self.cleaner.process(out)
         took = time.perf_counter() - began

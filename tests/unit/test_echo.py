@@ -113,11 +113,27 @@ def test_blocks_of_any_size_come_out_in_whole_frames_without_losing_a_sample():
         got.append(out)
         t += n / RATE
         assert len(out) % FRAME == 0
-    sent_all, got_all = np.concatenate(sent), np.concatenate(got)
+    # the first block is padded to a whole number of frames, with silence ahead of it
+    pad = -len(sent[0]) % FRAME
+    sent_all = np.concatenate([np.zeros(pad, np.int16), *sent])
+    got_all = np.concatenate(got)
     assert len(sent_all) - len(got_all) < FRAME
     assert np.array_equal(got_all, sent_all[: len(got_all)])  # nothing played: nothing removed
     for offset, first in times:  # the time returned is that of the first sample returned
-        assert first == pytest.approx(offset / RATE, abs=1e-9)
+        assert first == pytest.approx((offset - pad) / RATE, abs=1e-9)
+
+
+def test_blocks_of_20_ms_wait_for_nothing():
+    """The first block (whatever the resampler gave) is padded to whole frames; 20 ms blocks
+    after it come out whole, at once."""
+    processor = Processor(FakeCanceller(), None)
+    processor.start(RATE, 1)
+    out, first = processor.capture(np.ones(470, np.int16), 10.0)
+    assert len(out) == 480 and first == pytest.approx(10.0 - 10 / RATE)
+    for k in range(1, 20):
+        out, first = processor.capture(np.ones(480, np.int16), 10.0 + (470 + 480 * (k - 1)) / RATE)
+        assert len(out) == 480
+        assert first == pytest.approx(10.0 + (470 + 480 * (k - 1)) / RATE)
 
 
 class FakeCleaner:

@@ -1,0 +1,112 @@
+"""Talking over the model: ``appliance run`` on real PyAudio streams, with the echo rig
+(``tests/echo_rig.py``) feeding the speaker back into the microphone 60 ms late and 6 dB down,
+against the simulator (whose server VAD hears anything above -40 dBFS).
+
+* with the defaults (``audio.echo = "cancel"``) N answers played into the echo path cause no
+  barge-in, no user turn, no truncate (20 answers with ``APPLIANCE_FULL=1``);
+* a user's phrase spoken into the microphone during an answer interrupts it, every time, and
+  the truncate reports what was played;
+* the control experiment: the same rig with ``full-duplex`` makes the model interrupt itself
+  (the rig does make echo).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from echo_rig import echo_path
+from rig import session_config, wait_until
+from soundserver import SoundServer
+
+pytest.importorskip("pyaudio", reason="PyAudio is not installed")
+pytest.importorskip("livekit.rtc", reason="livekit is not installed: no echo cancelling")
+
+ANSWER_S = 3.0
+PHRASE = "Wait, stop. Where is the bathroom?"
+
+
+def config(sim, **audio) -> dict:
+    cfg = session_config(sim, "ga", realtime={"auto_start": True})
+    cfg["audio"] = {"backend": "pyaudio", **audio}  # echo: the default unless given
+    return cfg
+
+
+def ask(app) -> None:
+    """Ask for an answer and wait until it has been played out."""
+    app.ctl("say", text="Tell me about the museum", role="user", respond=True)
+    app.wait_event(lambda e: e["type"] == "state" and e["state"] == "speaking", 10, "speaking")
+
+
+def answers_heard(app) -> int:
+    return sum(1 for e in app.events if e["type"] == "transcript" and e["role"] == "assistant")
+
+
+def test_answers_into_the_echo_path_cause_no_barge_in(sim, start, sound_server: SoundServer):
+    answers = 20 if os.environ.get("APPLIANCE_FULL") == "1" else 5
+    sim.script({"answer_seconds": ANSWER_S})
+    with echo_path(sound_server.address, delay_ms=60, gain_db=-6.0):
+        app = start(config(sim), use_wav=False, env={"PULSE_SERVER": sound_server.address})
+        app.wait_state("listening", 20)
+        for n in range(answers):
+            sim.script({"answer_seconds": ANSWER_S})
+            ask(app)
+            wait_until(lambda: answers_heard(app) > n, 15, "the answer's transcript")  # noqa: B023
+            wait_until(lambda: app.ctl("status")["state"] == "listening", 15, "the answer to end")
+    interrupted = [e for e in app.events if e["type"] == "interrupted"]
+    users = [e for e in app.events if e["type"] == "transcript" and e["role"] == "user"]
+    assert interrupted == [] and users == [], (interrupted, users)
+    assert sim.client_events("conversation.item.truncate") == []
+    # and the microphone was streaming all along (not half-duplex)
+    assert len(sim.client_events("input_audio_buffer.append")) > answers * ANSWER_S * 1000 / 40
+
+
+test_answers_into_the_echo_path_cause_no_barge_in = pytest.mark.timeout(400)(
+    test_answers_into_the_echo_path_cause_no_barge_in
+)
+
+
+def test_a_user_speaking_over_the_answer_interrupts_it_every_time(
+    sim, start, sound_server: SoundServer
+):
+    with echo_path(sound_server.address, delay_ms=60, gain_db=-6.0) as rig:
+        app = start(config(sim), use_wav=False, env={"PULSE_SERVER": sound_server.address})
+        app.wait_state("listening", 20)
+        for n in range(3):
+            sim.script({"answer_seconds": 6.0})
+            ask(app)
+            time.sleep(1.0 + 0.4 * n)  # into the answer, the echo loud in the microphone
+            spoken = rig.say(PHRASE, level_dbfs=-20.0)
+            event = app.wait_event(
+                lambda e, k=n: e["type"] == "interrupted"
+                and sum(1 for x in app.events if x["type"] == "interrupted") > k,
+                5,
+                f"barge-in {n + 1} by voice",
+            )
+            took = time.monotonic() - spoken
+            assert took < 1.5, f"barge-in {n + 1} took {took:.2f} s after the phrase began"
+            truncates = wait_until(
+                lambda k=n: len(sim.client_events("conversation.item.truncate")) > k,
+                10,
+                "truncate",
+            )
+            assert truncates, event
+            end_ms = sim.client_events("conversation.item.truncate")[n]["audio_end_ms"]
+            assert 500 < end_ms < 6000, end_ms
+            # the phrase is a user turn: the model answers it; let that answer end too
+            wait_until(lambda: app.ctl("status")["state"] == "listening", 20, "quiet again")
+
+
+def test_full_duplex_on_the_same_rig_interrupts_itself(sim, start, sound_server: SoundServer):
+    """The control experiment: without cancelling, the rig's echo barges in."""
+    sim.script({"answer_seconds": ANSWER_S})
+    with echo_path(sound_server.address, delay_ms=60, gain_db=-6.0):
+        app = start(
+            config(sim, echo="full-duplex"),
+            use_wav=False,
+            env={"PULSE_SERVER": sound_server.address},
+        )
+        app.wait_state("listening", 20)
+        ask(app)
+        app.wait_event(lambda e: e["type"] == "interrupted", 15, "the echo to interrupt")
