@@ -151,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     devices = sub.add_parser("devices", help="list audio devices, marking the chosen ones")
     config_opt(devices)
+    devices.add_argument(
+        "--test-echo",
+        action="store_true",
+        help="play a chirp and a voice, report the echo's delay and what cancelling leaves",
+    )
     devices.set_defaults(func=cmd_devices)
 
     sub.add_parser("sim", help="run the local realtime simulator (see `appliance sim --help`)")
@@ -484,6 +489,16 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print(f"error: PyAudio is not available: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(format_devices(config.audio))
+    if getattr(args, "test_echo", False):
+        from appliance.audio.backend import AudioError
+        from appliance.audio.echo import test_echo
+
+        print()
+        try:
+            print(test_echo(config.audio).report())
+        except (AudioError, RuntimeError) as exc:
+            print(f"error: echo test: {exc}", file=sys.stderr)
+            return EXIT_FAILED
     return EXIT_OK
 
 
