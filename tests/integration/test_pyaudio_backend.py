@@ -57,7 +57,9 @@ class Session:
 
 
 def open_session(config: AudioConfig | None = None) -> Session:
-    session = Session(PyAudioBackend(config or AudioConfig()), Playback())
+    # the raw conversion path: no echo cancelling (tests/unit/test_echo.py and
+    # tests/integration/test_echo_barge_in.py test the processed one)
+    session = Session(PyAudioBackend(config or AudioConfig(echo="full-duplex")), Playback())
     session.backend.open(session.playback, session.on_capture, session.errors.append)
     return session
 
