@@ -14,8 +14,7 @@ captures is then echo + noise + user, as in a room::
                                                                  monitor: the appliance's mic
 
 Used by ``tests/integration/test_echo.py`` and by the bench (``appliance/bench/echo.py``:
-:func:`bench_rows`). The same topology is loaded from a shell by ``appliance_echo_rig_load`` in
-``scripts/lib/soundserver.sh``.
+:func:`bench_rows`).
 """
 
 from __future__ import annotations
