@@ -491,7 +491,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
     print(format_devices(config.audio))
     if getattr(args, "test_echo", False):
         from appliance.audio.backend import AudioError
-        from appliance.audio.echo import test_echo
+        from appliance.audio.echotest import test_echo
 
         print()
         try:

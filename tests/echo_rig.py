@@ -183,9 +183,7 @@ def echo_path(
                     except subprocess.TimeoutExpired:
                         player.kill()
             for module in path.modules:
-                subprocess.run(
-                    ["pactl", "unload-module", module], env=env, timeout=10, check=False
-                )
+                subprocess.run(["pactl", "unload-module", module], env=env, timeout=10, check=False)
 
 
 # --- the bench's rig rows ---------------------------------------------------------------------
@@ -346,4 +344,3 @@ def _run_backend(backend_type, playback_type, config, voice, settle_s: float) ->
         "process_cpu": cpu,
         "latency_ms": latency[len(latency) // 4 :],
     }
-
