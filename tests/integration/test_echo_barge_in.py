@@ -85,8 +85,8 @@ def test_a_user_speaking_over_the_answer_interrupts_it_every_time(
                 f"barge-in {n + 1} by voice",
             )
             took = time.monotonic() - spoken
-            # detected while the phrase is still being said (how fast is the bench's figure:
-            # on 2 shared cores this took 0.6 to 1.8 s)
+            # detected, and soon (how fast is the bench's figure, not a test's: on 2 shared
+            # cores this took 0.6 to 1.8 s)
             assert took < 4.0, f"barge-in {n + 1} took {took:.2f} s after the phrase began"
             truncates = wait_until(
                 lambda k=n: len(sim.client_events("conversation.item.truncate")) > k,
