@@ -436,11 +436,11 @@ class AudioConfig(Model):
     )
     block_ms: Int = Field(20, ge=5, le=200, description="Audio block (latency vs CPU).")
     output_latency_ms: Int = Field(
-        40,
+        24,
         ge=10,
         le=500,
-        description="Output device buffer: what plays before a new answer is heard (and the "
-        "last of an interrupted one is flushed); smaller needs steadier CPU (underruns).",
+        description="Output device buffer: what plays before a new answer is heard (barge-in "
+        "flushes it); smaller needs steadier CPU (underruns).",
     )
     playback_buffer_s: Float = Field(120.0, gt=0, le=600, description="Jitter buffer bound.")
 

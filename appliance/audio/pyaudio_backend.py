@@ -59,10 +59,10 @@ DEVICE_QUALITY = "LQ"
 _WATCH_INTERVAL_S = 0.25
 _STALL_S = 5.0
 
-# The output device buffer when audio.output_latency_ms is not set: the smallest at which the
-# output ran without underruns here, in the live bench and the Pi budget run (a quarter of a
-# core); see README, Sound.
-DEFAULT_OUTPUT_LATENCY_MS = 40
+# The output device buffer when the config has none (audio.output_latency_ms' own default):
+# the smallest at which the output ran without underruns in the live bench here (20 ms
+# underran); see README, Sound.
+DEFAULT_OUTPUT_LATENCY_MS = 24
 
 
 class CaptureConverter:
@@ -166,6 +166,7 @@ class StreamStats:
     output_callbacks: int = 0
     input_overflows: int = 0
     output_underflows: int = 0
+    output_underflows_playing: int = 0  # of those, while an answer was playing (audible)
     flushes: int = 0  # output streams aborted and restarted by a clear (barge-in)
     flushed_at: list[float] = field(default_factory=list)  # perf_counter once the abort returned
     flush_s: list[float] = field(default_factory=list)  # how long each abort took
@@ -231,7 +232,7 @@ class PyAudioBackend:
         self._render: PlaybackConverter | None = None
         self._out_fresh = True  # the next output callback is the first since a (re)start
         self._abort: Callable[[Any], None] | None = None
-        self._opened_stats = (0, 0, 0)
+        self._opened_stats = (0, 0, 0, 0)
         # echo cancelling / noise suppression / gain (appliance/audio/echo.py): handed each
         # captured block with its ADC time and each output block with its DAC time
         self.processor: Processor | None = None
@@ -315,7 +316,12 @@ class PyAudioBackend:
             self.close()
             raise AudioError(f"cannot start the audio streams: {exc}") from exc
         stats = self.stats
-        self._opened_stats = (stats.output_underflows, stats.input_overflows, stats.flushes)
+        self._opened_stats = (
+            stats.output_underflows,
+            stats.output_underflows_playing,
+            stats.input_overflows,
+            stats.flushes,
+        )
         self._restart.clear()
         self._restarter = threading.Thread(
             target=self._restart_output, name="audio-restart", daemon=True
@@ -382,10 +388,12 @@ class PyAudioBackend:
             except Exception:
                 log.debug("PortAudio terminate failed", exc_info=True)
         if had_streams:
-            under, over, flushes = self._opened_stats
+            under, playing, over, flushes = self._opened_stats
             log.info(
-                "audio: closed; %d output underruns, %d input overruns, %d barge-in flushes",
+                "audio: closed; %d output underruns (%d while playing), %d input overruns, "
+                "%d barge-in flushes",
                 self.stats.output_underflows - under,
+                self.stats.output_underflows_playing - playing,
                 self.stats.input_overflows - over,
                 self.stats.flushes - flushes,
             )
@@ -568,6 +576,7 @@ class PyAudioBackend:
         stats = self.stats
         blocks = self._blocks
         silence: dict[int, bytes] = {}
+        was_playing = [False]
 
         def callback(data: bytes | None, frames: int, timing: Any, status: int) -> tuple:
             self._last_out = time.monotonic()
@@ -577,6 +586,11 @@ class PyAudioBackend:
                     self._out_fresh = False
                 elif status & pyaudio.paOutputUnderflow:
                     stats.output_underflows += 1
+                    # a gap in an answer is heard; one in silence (a stream starting while
+                    # the process is busy opening the devices) is not
+                    if was_playing[0] or render.playback.playing:
+                        stats.output_underflows_playing += 1
+                was_playing[0] = render.playback.playing
                 block = render.fill(frames)
                 now = time.perf_counter()
                 dac = now + dac_delay(timing)

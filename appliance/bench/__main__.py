@@ -24,15 +24,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="run only these areas (module names)")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--soak", action="store_true", help="also run the long soak (slow)")
+    parser.add_argument(
+        "--pi-budget",
+        action="store_true",
+        help="run the appliance on a quarter of one core (a Pi 3 / Zero 2 W core) for a 5-minute "
+        "session (--quick: 1 minute); alone it runs only that, with --only also those areas",
+    )
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the areas' cleanup (Xvfb, appliance processes) runs
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     # "_name" modules are helpers; a module without run() is a helper too (e.g. xvfb)
-    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name[0] != "_")
-    if not args.soak:
-        names = [n for n in names if n != "soak"]
-    if args.only:
-        names = [n for n in names if n in args.only]
+    names = areas(
+        sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name[0] != "_"),
+        only=args.only,
+        soak=args.soak,
+        pi_budget=args.pi_budget,
+    )
     rows: list[Row] = []
     failures: list[str] = []
     for name in names:
@@ -59,6 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     for failure in failures:
         print(f"FAILED {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def areas(names: list[str], *, only: list[str] | None, soak: bool, pi_budget: bool) -> list[str]:
+    """The areas to run: all but the long ones (``soak``, ``pibudget``) unless asked for;
+    ``--only`` picks; ``--pi-budget`` alone runs only the Pi budget area."""
+    if not soak:
+        names = [n for n in names if n != "soak"]
+    if pi_budget:
+        return [n for n in names if n == "pibudget" or (only and n in only)]
+    if only:
+        return [n for n in names if n in only]
+    return [n for n in names if n != "pibudget"]
 
 
 def format_table(rows: list[Row], note_width: int = 72) -> str:

@@ -19,11 +19,13 @@ Not a benchmark area itself (the leading underscore keeps ``scripts/bench`` from
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,16 +76,28 @@ class Rig:
 
 
 class Kiosk:
-    """One ``appliance run`` in window mode on the rig's display; spawned on construction."""
+    """One ``appliance run`` in window mode on the rig's display; spawned on construction.
 
-    def __init__(self, rig: Rig, size: tuple[int, int], *, fps: int = 30) -> None:
+    ``audio`` adds settings to the ``[audio]`` section (e.g. ``{"echo": "full-duplex"}``);
+    ``prefix`` goes before the command and must exec it (the pid stays the appliance's), e.g. a
+    wrapper that moves itself into a cgroup first."""
+
+    def __init__(
+        self,
+        rig: Rig,
+        size: tuple[int, int],
+        *,
+        fps: int = 30,
+        audio: Mapping[str, str | int] | None = None,
+        prefix: Sequence[str] = (),
+    ) -> None:
         self.rig = rig
         self.size = size
         self.work = Path(tempfile.mkdtemp(prefix=f"kiosk-{size[0]}x{size[1]}-", dir=rig.work))
         self.socket = self.work / "control.sock"
         config = self.work / "config.toml"
-        config.write_text(self._config(fps))
-        args = [sys.executable, "-m", "appliance", "run", "--config", str(config)]
+        config.write_text(self._config(fps, audio or {}))
+        args = [*prefix, sys.executable, "-m", "appliance", "run", "--config", str(config)]
         if rig.audio == "wav":
             args += ["--audio-out", str(self.work / "out.wav")]
         env = x11_env(rig.display, rig.env)  # SDL_VIDEODRIVER=x11 replaces an inherited dummy
@@ -100,8 +114,9 @@ class Kiosk:
             raise
         self.pid = self.proc.pid
 
-    def _config(self, fps: int) -> str:
+    def _config(self, fps: int, audio: Mapping[str, str | int]) -> str:
         url = self.rig.sim_url
+        extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in audio.items())
         return (
             "[openai]\n"
             f'api_base = "{url}"\n'
@@ -114,6 +129,7 @@ class Kiosk:
             'turn_detection = { type = "server_vad", silence_duration_ms = 400 }\n'
             "[audio]\n"
             f'backend = "{self.rig.audio}"\n'
+            f"{extra}"
             "[control]\n"
             f'socket = "{self.socket}"\n'
             "[display]\n"

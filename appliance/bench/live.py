@@ -286,7 +286,8 @@ def _device_rows(audio: PyAudioBackend, where: str) -> list[Row]:
             float(stats.output_underflows + stats.input_overflows),
             "count",
             f"PortAudio status flags over the whole run: {stats.output_underflows} output "
-            f"underflows in {stats.output_callbacks} callbacks, {stats.input_overflows} input "
+            f"underflows ({stats.output_underflows_playing} while an answer played) in "
+            f"{stats.output_callbacks} callbacks, {stats.input_overflows} input "
             f"overflows in {stats.input_callbacks}; the first callback after each (re)start of "
             f"the output stream is not counted; {setup}",
         )

@@ -125,7 +125,7 @@ def test_clearing_silences_the_sink_within_20_ms(output: Output, sound_server: S
         latencies.append((cut.ended - cut.cleared) * 1000)
         # the truncate reports what reached the sink (the device's buffer was dropped)
         errors.append(cut.item.played_ms - cut.heard_ms)
-    # the device buffer (output_latency_ms, 40 ms by default) no longer plays out: the last
+    # the device buffer (output_latency_ms, 24 ms by default) no longer plays out: the last
     # sound at the sink comes within 20 ms of the clear (a small negative figure is the
     # envelope's few ms of smearing at the tone's edges)
     assert max(latencies) <= 20, f"sound went on {latencies} ms after the clear"

@@ -8,7 +8,7 @@ from appliance import config as c
 
 
 def test_default_and_a_set_value() -> None:
-    assert c.validate({}).audio.output_latency_ms == 40
+    assert c.validate({}).audio.output_latency_ms == 24
     assert c.validate({"audio": {"output_latency_ms": 20}}).audio.output_latency_ms == 20
 
 
@@ -28,8 +28,8 @@ def test_environment_override(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None
     path = tmp_path / "config.toml"
     path.write_text("[audio]\noutput_latency_ms = 30\n")
     assert c.load(path).audio.output_latency_ms == 30
-    monkeypatch.setenv("APPLIANCE_AUDIO__OUTPUT_LATENCY_MS", "24")
-    assert c.load(path).audio.output_latency_ms == 24
+    monkeypatch.setenv("APPLIANCE_AUDIO__OUTPUT_LATENCY_MS", "60")
+    assert c.load(path).audio.output_latency_ms == 60
 
 
 def test_the_sample_config_documents_it() -> None:
