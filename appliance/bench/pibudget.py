@@ -4,11 +4,12 @@ The real ``appliance run`` runs inside a cgroup limited to a quarter of one core
 ``cpu`` controller: ``cpu.cfs_quota_us = 25000`` per ``cpu.cfs_period_us = 100000``; else
 cgroup v2's ``cpu.max``; else ``systemd-run --scope -p CPUQuota=25%``), at 800x480 (the official
 7-inch screen) in a window on Xvfb, with real PyAudio on the virtual sound server, talking to the
-simulator, full-duplex. A quarter of a core here is roughly one Cortex-A53 core of a Raspberry
-Pi 3 or Zero 2 W. The cgroup also gets the highest CPU weight, so that the quarter is the
-appliance's whatever else this shared machine runs (on a Pi nothing competes for it). Only the
-appliance is limited: the simulator, the sound server and Xvfb (which a kiosk on KMSDRM does not
-have) run outside the cgroup.
+simulator, with the default [audio] settings (echo cancelling on: the microphone streams while
+the model speaks, so talking over it interrupts it). A quarter of a core here is roughly one
+Cortex-A53 core of a Raspberry Pi 3 or Zero 2 W. The cgroup also gets the highest CPU weight,
+so that the quarter is the appliance's whatever else this shared machine runs (on a Pi nothing
+competes for it). Only the appliance is limited: the simulator, the sound server and Xvfb (which
+a kiosk on KMSDRM does not have) run outside the cgroup.
 
 A 5-minute session (``--quick``: 1 minute) of rounds: a question (``say``), the model answers
 for a while, and is interrupted, in turn by a press (the button, through the control socket)
@@ -320,7 +321,7 @@ def run(quick: bool) -> list[Row]:
         with CpuLimit() as limit:
             recorder = SinkRecorder()
             try:
-                with Kiosk(rig, SIZE, audio={"echo": "full-duplex"}, prefix=limit.prefix) as kiosk:
+                with Kiosk(rig, SIZE, prefix=limit.prefix) as kiosk:
                     kiosk.first_frame(timeout=60)
                     kiosk.wait_ready(timeout=60)
                     kiosk.check_x11()
@@ -375,8 +376,8 @@ def _session(
             except RuntimeError as exc:
                 session.lost.append(f"round {round_}: press: {exc}")
         else:
-            # talking over the model (full-duplex): speech_started interrupts it, and the
-            # model answers what was said, to the end
+            # talking over the model (the microphone streams, echo cancelled): speech_started
+            # interrupts it, and the model answers what was said, to the end
             subprocess.run(
                 ["paplay", "--device=appliance_mic", str(interruption)], check=True, timeout=30
             )
@@ -478,8 +479,8 @@ def _rows(
 ) -> list[Row]:
     wall = session.ended - session.began
     setup = (
-        f"real `appliance run` {SIZE[0]}x{SIZE[1]} window on Xvfb, {where}, full-duplex, "
-        f"{wall / 60:.1f} min session; limited to a quarter of a core ({how})"
+        f"real `appliance run` {SIZE[0]}x{SIZE[1]} window on Xvfb, {where}, default audio "
+        f"settings, {wall / 60:.1f} min session; limited to a quarter of a core ({how})"
     )
     under = playing = over = flushes = 0
     for match in _CLOSED.finditer(log):
