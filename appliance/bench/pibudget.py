@@ -313,11 +313,7 @@ def run(quick: bool) -> list[Row]:
     with Rig(answer_seconds=6.0) as rig:
         if rig.audio != "pyaudio":
             raise RuntimeError("the Pi budget run needs PyAudio on the virtual sound server")
-        from appliance.bench.live import _speech_wav
-
-        question, interruption = rig.work / "q.wav", rig.work / "stop.wav"
-        _speech_wav(interruption, 1.0)
-        _speech_wav(question, 1.0)
+        interruption = _interruption(rig.work / "stop.wav")
         with CpuLimit() as limit:
             recorder = SinkRecorder()
             try:
@@ -394,6 +390,29 @@ def _session(
     return session
 
 
+def _interruption(path: Path) -> Path:
+    """What the user says over the model: a spoken phrase (espeak-ng). The synthetic voice of
+    the live bench is the simulator's own kind of voice, which the echo canceller's guard
+    rightly takes for the played voice coming back; without espeak-ng it is used anyway (at
+    another pitch) and speech barge-ins may not happen (the rounds say so)."""
+    if shutil.which("espeak-ng"):
+        subprocess.run(
+            ["espeak-ng", "-w", str(path), "wait, stop, I have a question"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        return path
+    from appliance.audio.wav import write_wav
+
+    rate = 44_100
+    t = np.arange(rate) / rate
+    voiced = sum(np.sin(2 * np.pi * 230 * k * t) / k for k in range(1, 6))
+    speech = 0.2 * voiced * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2)
+    write_wav(path, (np.clip(speech, -1, 1) * 32767).astype(np.int16), rate)
+    return path
+
+
 def _until(deadline: float, done: Callable[[], bool] | None = None) -> None:
     """Pace the scenario: return at ``deadline``, or sooner once ``done()`` (checked every
     10 ms). The waits are the scenario's timing (how long the model talks), not
@@ -455,12 +474,13 @@ def _barge_ins(log: str, presses: list[float]) -> list[float]:
 
 
 def _silent_after(x: np.ndarray, origin: float, presses: list[float], within_s: float) -> int:
-    """How many presses were followed by silence at the sink within ``within_s`` (for half a
-    second after that), from the recording."""
+    """How many presses were followed by silence at the sink within ``within_s`` (for 300 ms
+    after that; the next round's answer comes 0.5 s after the press at the earliest), from the
+    recording."""
     count = 0
     for pressed in presses:
         i = round((pressed + within_s - origin) * RATE)
-        window = x[max(0, i) : i + RATE // 2]
+        window = x[max(0, i) : i + RATE * 3 // 10]
         if len(window) and not np.any(np.abs(window) > SILENT):
             count += 1
     return count

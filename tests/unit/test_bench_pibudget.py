@@ -56,5 +56,6 @@ def test_audible_stretches_skip_clicks_and_pauses() -> None:
 def test_silence_after_a_press_is_read_from_the_recording() -> None:
     x = np.zeros(3 * RATE, dtype=np.float32)
     x[: RATE + RATE // 20] = 0.2  # sound until 50 ms after a press at 1 s
-    x[2 * RATE : 2 * RATE + RATE // 5] = 0.2  # a press at 2 s, sound for 200 ms
+    x[int(1.6 * RATE) : int(1.9 * RATE)] = 0.2  # the next round's answer, 0.6 s later
+    x[2 * RATE : 2 * RATE + RATE // 5] = 0.2  # a press at 2 s, sound for 200 ms after it
     assert _silent_after(x, 0.0, [1.0, 2.0], within_s=0.1) == 1
