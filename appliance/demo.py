@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -139,13 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         _follow_events(socket, answered)
         # The simulator cannot understand speech; ask it to call the demo's function the way a
         # real model would for this question, then press "start".
-        _script_sim(
-            sim_url,
+        sim.script(
             {
                 "function_calls": [
                     {"name": "get_weather", "arguments": json.dumps({"city": "Paris"})}
                 ]
             },
+            timeout=5,
         )
         app.request({"cmd": "start"})
         done = answered.wait(args.timeout)
@@ -162,16 +161,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nDone: the model's answer is in {args.out} (play it with `aplay {args.out}`).")
     shutil.rmtree(work, ignore_errors=True)
     return 0
-
-
-def _script_sim(sim_url: str, action: dict) -> None:
-    req = urllib.request.Request(
-        f"{sim_url}/sim/script",
-        data=json.dumps(action).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(req, timeout=5).close()
 
 
 def _follow_events(socket: Path, answered: threading.Event) -> None:

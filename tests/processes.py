@@ -59,10 +59,6 @@ class Sim(SimProcess):
             text = resp.read().decode()
         return json.loads(text) if text.strip() else None
 
-    def script(self, action: dict[str, Any]) -> None:
-        """Queue a scripted behaviour or fault (``POST /sim/script``)."""
-        self._http("POST", "/sim/script", action)
-
     def log(self) -> dict[str, Any]:
         """What the simulator saw (``GET /sim/log``)."""
         return self._http("GET", "/sim/log")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections import deque
+from typing import Any
 
 READY_PREFIX = "appliance-sim listening on "
 OUTPUT_LINES = 2000
@@ -43,6 +46,16 @@ class SimProcess:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.output.append(line)
+
+    def script(self, action: dict[str, Any], timeout: float = 30.0) -> None:
+        """Queue a scripted behaviour or fault (``POST /sim/script``, see :mod:`appliance.sim`)."""
+        request = urllib.request.Request(
+            f"{self.url}/sim/script",
+            data=json.dumps(action).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=timeout).close()
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not exit within 10 s."""

@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -52,16 +51,6 @@ def question_wav(path: Path) -> None:
     speech = 0.15 * voiced * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2)
     data = np.concatenate([np.zeros(rate // 2), speech, np.zeros(4 * rate)])
     write_wav(path, (np.clip(data, -1, 1) * 32767).astype(np.int16), rate)
-
-
-def script_sim(sim_url: str, action: dict[str, Any]) -> None:
-    req = urllib.request.Request(
-        f"{sim_url}/sim/script",
-        data=json.dumps(action).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(req, timeout=30).close()
 
 
 class Follower:
@@ -163,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             result["snapshot_error"] = (shot.stdout + shot.stderr)[-2000:]
         status = app.request({"cmd": "status"})
         result["idle_status"] = {k: status.get(k) for k in ("state", "dialect", "model")}
-        script_sim(
-            sim.url,
+        sim.script(
             {"function_calls": [{"name": "get_weather", "arguments": '{"city": "Paris"}'}]},
         )
         t1 = time.monotonic()
