@@ -23,6 +23,14 @@ the growth. Where the screen has less room than ``max_scale`` asks for, the avat
 edge of its area and stops there (Deep Chat would draw it over the buttons). CSS pixel sizes are
 multiplied by the UI scale ``min(width / 800, height / 480)``, so the 7-inch 800x480 panel shows
 Deep Chat's sizes and a 1920x1080 TV shows the same layout 2.25 times larger.
+
+Damage: :meth:`Screen.redraw` draws the same frame as :meth:`Screen.render` but repaints only
+what changed since the last frame it drew into the same surface, and returns those rectangles:
+while only the avatar's size changes, the union of its old and new rectangles; a button whose
+hover/press look changed, its rectangle; while connecting, the spinner's and the ripple's. Each
+is repainted by the ordinary drawing code under a clip (``Surface.set_clip``), which skips the
+parts that lie outside it, so what lies inside is exactly what a full frame would hold there.
+Anything else (another view, the setup screen, the first frame in a surface) is drawn whole.
 """
 
 from __future__ import annotations
@@ -116,6 +124,21 @@ class _Button:
     hit: pygame.Rect = field(default_factory=lambda: pygame.Rect(0, 0, 0, 0))
 
 
+@dataclass
+class _Painted:
+    """What the last frame drawn into ``target`` showed, where the parts that can change while
+    the view stays the same were drawn (damage tracking)."""
+
+    target: pygame.Surface
+    view: View
+    now: float
+    avatar: pygame.Surface
+    avatar_rect: pygame.Rect
+    buttons: dict[Target, tuple[Interaction, pygame.Rect]]
+    animated: list[pygame.Rect]  # the spinner's and the ripple's: they move with ``now``
+    middle: pygame.Rect | None  # what _draw_middle covered (None: nothing)
+
+
 def _stateful(raw: dict[str, dict] | None, where: str, warnings: Warnings) -> dict[str, Style]:
     out: dict[str, Style] = {}
     for key, value in (raw or {}).items():
@@ -194,6 +217,7 @@ class Screen:
         self._avatar_src = images.load_avatar(rt.avatar.src)
         self._avatar_master = self._build_avatar()
         self._frame: pygame.Surface | None = None
+        self._painted: _Painted | None = None
         self._sessions_started = False
         self._setup_checked = -math.inf
         self._missing_key: str | None = None
@@ -555,49 +579,131 @@ class Screen:
         target: pygame.Surface | None = None,
     ) -> pygame.Surface:
         """Draw ``view`` with the avatar at ``scale``; ``now`` (seconds) drives animations."""
-        self.view = view
         frame = target if target is not None else self.frame
-        t = self.theme
-        frame.fill(t.background)
-        self.setup_shown = self.setup_reason(view)
-        if self.setup_shown:
-            self._draw_setup(frame, self.setup_shown)
-            return frame
-        if self.avatar_container.background:
-            _fill(frame, self.avatar_container_rect, self.avatar_container.background)
-        row = self.buttons_rect
-        if self.buttons_container.background:
-            _fill(frame, row, self.buttons_container.background)
-        if self.buttons_container.border_width and self.buttons_container.border_color:
-            pygame.draw.rect(
-                frame,
-                self.buttons_container.border_color,
-                row,
-                max(1, round(self.buttons_container.border_width.resolve(row.height, self.ui))),
-            )
+        self._paint(frame, view, scale, now)
+        return frame
 
-        self._draw_status(frame, view)
-        scale = min(self.largest_scale, max(1.0, float(scale)))
-        avatar = self._avatar(scale)
-        frame.blit(avatar, avatar.get_rect(center=self.avatar_area.center))
-
-        labels = self.labels(view)
+    def redraw(
+        self,
+        view: View,
+        scale: float = 1.0,
+        *,
+        now: float = 0.0,
+        target: pygame.Surface | None = None,
+    ) -> list[pygame.Rect] | None:
+        """Bring the frame in ``target`` to what :meth:`render` would draw, repainting only
+        what changed since the last frame drawn into it. Returns the rectangles repainted
+        (``[]``: nothing changed), or ``None`` when the whole frame was drawn."""
+        frame = target if target is not None else self.frame
+        last = self._painted
+        if last is None or last.target is not frame or last.view != view or self.setup_reason(view):
+            self._paint(frame, view, scale, now)
+            return None
+        damage: list[pygame.Rect] = []
+        avatar = self._avatar(self._clamp(scale))
+        if avatar is not last.avatar:
+            damage.append(last.avatar_rect.union(avatar.get_rect(center=self.avatar_area.center)))
         for name, button in self.buttons.items():
             state = view.microphone if name == "microphone" else view.toggle
-            loading = name == "toggle" and view.toggle_loading
-            surface = self._button_surface(button, state, loading, self._interaction(button, state))
-            rect = surface.get_rect(center=button.center)
-            frame.blit(surface, rect)
-            if loading:
-                self._draw_spinner(frame, rect, now)
-            label_color = (
-                t.caption if state is not ButtonState.UNAVAILABLE else (*t.caption[:3], 140)
-            )
-            label = self._text(labels[name], self._font("label"), label_color)
-            frame.blit(label, label.get_rect(midtop=(button.center[0], rect.bottom + self.px(11))))
+            interaction, rect = last.buttons[name]
+            if self._interaction(button, state) != interaction:
+                damage.append(rect)
+        if now != last.now:
+            damage += last.animated
+        damage = _merged(damage)
+        for rect in damage:
+            self._paint(frame, view, scale, now, rect)
+        return damage
 
-        self._draw_middle(frame, view, now)
-        return frame
+    def invalidate(self) -> None:
+        """Forget what was drawn: the next :meth:`redraw` draws the whole frame (for a surface
+        whose content was lost, e.g. a window exposed again)."""
+        self._painted = None
+
+    def _clamp(self, scale: float) -> float:
+        return min(self.largest_scale, max(1.0, float(scale)))
+
+    def _paint(
+        self,
+        frame: pygame.Surface,
+        view: View,
+        scale: float,
+        now: float,
+        clip: pygame.Rect | None = None,
+    ) -> None:
+        """Draw the frame, or with ``clip`` only what lies in it (the rest of ``frame`` must
+        already show this view: see :meth:`redraw`); parts outside the clip are skipped."""
+        self.view = view
+        t = self.theme
+        last = self._painted
+        if clip is not None:
+            assert last is not None and last.target is frame and last.view == view
+            frame.set_clip(clip)
+        try:
+            frame.fill(t.background)
+            if clip is None:
+                self.setup_shown = self.setup_reason(view)
+                if self.setup_shown:
+                    self._painted = None
+                    self._draw_setup(frame, self.setup_shown)
+                    return
+
+            def visible(rect: pygame.Rect) -> bool:
+                return clip is None or rect.colliderect(clip)
+
+            if self.avatar_container.background:
+                _fill(frame, self.avatar_container_rect, self.avatar_container.background)
+            row = self.buttons_rect
+            if self.buttons_container.background:
+                _fill(frame, row, self.buttons_container.background)
+            if self.buttons_container.border_width and self.buttons_container.border_color:
+                pygame.draw.rect(
+                    frame,
+                    self.buttons_container.border_color,
+                    row,
+                    max(1, round(self.buttons_container.border_width.resolve(row.height, self.ui))),
+                )
+
+            self._draw_status(frame, view, visible)
+            avatar = self._avatar(self._clamp(scale))
+            avatar_rect = avatar.get_rect(center=self.avatar_area.center)
+            frame.blit(avatar, avatar_rect)
+
+            labels = self.labels(view)
+            buttons: dict[Target, tuple[Interaction, pygame.Rect]] = {}
+            animated: list[pygame.Rect] = []
+            for name, button in self.buttons.items():
+                state = view.microphone if name == "microphone" else view.toggle
+                loading = name == "toggle" and view.toggle_loading
+                interaction = self._interaction(button, state)
+                surface = self._button_surface(button, state, loading, interaction)
+                rect = surface.get_rect(center=button.center)
+                buttons[name] = (interaction, rect)
+                frame.blit(surface, rect)
+                if loading:
+                    spinner = self._spinner_rect(rect)
+                    animated.append(spinner)
+                    if visible(spinner):
+                        self._draw_spinner(frame, rect, now)
+                label_color = (
+                    t.caption if state is not ButtonState.UNAVAILABLE else (*t.caption[:3], 140)
+                )
+                label = self._text(labels[name], self._font("label"), label_color)
+                frame.blit(
+                    label, label.get_rect(midtop=(button.center[0], rect.bottom + self.px(11)))
+                )
+
+            if clip is None:
+                middle, ripple = self._draw_middle(frame, view, now)
+                animated += ripple
+            else:  # the same view: the same places as in the last full frame
+                middle, animated = last.middle, last.animated
+                if middle is not None and visible(middle):
+                    self._draw_middle(frame, view, now)
+        finally:
+            if clip is not None:
+                frame.set_clip(None)
+        self._painted = _Painted(frame, view, now, avatar, avatar_rect, buttons, animated, middle)
 
     # --- the setup screen --------------------------------------------------------------------
 
@@ -704,7 +810,7 @@ class Screen:
 
     # --- drawing helpers -----------------------------------------------------------------------
 
-    def _draw_status(self, frame: pygame.Surface, view: View) -> None:
+    def _draw_status(self, frame: pygame.Surface, view: View, visible=lambda rect: True) -> None:
         t = self.theme
         font = self._font("caption")
         text = self._text(self.status_text(view), font, t.caption)
@@ -713,9 +819,23 @@ class Screen:
         width = 2 * dot_r + gap + text.get_width()
         x = self.caption_center[0] - width // 2
         y = self.caption_center[1]
+        dot = pygame.Rect(0, 0, 2 * dot_r, 2 * dot_r)
+        dot.center = (x + dot_r, y)
+        text_rect = text.get_rect(midleft=(x + 2 * dot_r + gap, y))
+        if not visible(dot.union(text_rect)):
+            return
         color = t.state_colors.get(STATUS_COLOR.get(view.state, "idle"), t.caption)
         _aa_circle(frame, (x + dot_r, y), dot_r, color)
-        frame.blit(text, text.get_rect(midleft=(x + 2 * dot_r + gap, y)))
+        frame.blit(text, text_rect)
+
+    def _spinner_rect(self, rect: pygame.Rect) -> pygame.Rect:
+        """Where :meth:`_draw_spinner` draws around a button drawn at ``rect``."""
+        thick = max(2, self.px(3))
+        radius = max(rect.width, rect.height) // 2 + self.px(5)
+        side = 2 * (radius + thick)
+        spinner = pygame.Rect(0, 0, side, side)
+        spinner.center = rect.center
+        return spinner
 
     def _draw_spinner(self, frame: pygame.Surface, rect: pygame.Rect, now: float) -> None:
         """A turning arc around the loading toggle."""
@@ -735,10 +855,15 @@ class Screen:
         layer = pygame.transform.smoothscale(layer, (side, side))
         frame.blit(layer, layer.get_rect(center=rect.center))
 
-    def _draw_ripple(self, frame: pygame.Surface, center: tuple[int, int], now: float) -> None:
-        """Deep Chat's ``lds-ripple``: two rings growing and fading, half a period apart."""
+    def _draw_ripple(
+        self, frame: pygame.Surface, center: tuple[int, int], now: float
+    ) -> pygame.Rect:
+        """Deep Chat's ``lds-ripple``: two rings growing and fading, half a period apart.
+        Returns where they are drawn."""
         color = self.loading_style.color or self.theme.text
         max_r = self.px(36)
+        where = pygame.Rect(0, 0, 2 * max_r + 8, 2 * max_r + 8)
+        where.center = center
         for offset in (0.0, 0.5):
             phase = (now + offset) % 1.0
             eased = 1 - (1 - phase) ** 3
@@ -749,9 +874,13 @@ class Screen:
                 layer, (*color[:3], alpha), (max_r + 4, max_r + 4), radius, max(2, self.px(3))
             )
             frame.blit(layer, layer.get_rect(center=center))
+        return where
 
-    def _draw_middle(self, frame: pygame.Surface, view: View, now: float) -> None:
-        """Loading or error text, the cause and the notice, between the two buttons."""
+    def _draw_middle(
+        self, frame: pygame.Surface, view: View, now: float
+    ) -> tuple[pygame.Rect | None, list[pygame.Rect]]:
+        """Loading or error text, the cause and the notice, between the two buttons. Returns
+        what it covered (None: nothing) and where the ripple is (it moves with ``now``)."""
         t = self.theme
         box = self.middle
         measure_width = box.width
@@ -786,7 +915,7 @@ class Screen:
                 blocks.append(self._text(line, small, t.notice))
 
         if not blocks and not ripple:
-            return
+            return None, []
         gap = self.px(3)
         ripple_h = 2 * self.px(36) if ripple else 0
         total = sum(b.get_height() for b in blocks) + gap * max(0, len(blocks) - 1) + ripple_h
@@ -798,17 +927,23 @@ class Screen:
             top = self.row_center[1] - total // 2
         top = int(max(self.buttons_rect.top, min(top, self.size[1] - total)))
         cx = int(cx)
+        covered: list[pygame.Rect] = []
+        ripples: list[pygame.Rect] = []
         if style.background:
             width = max([b.get_width() for b in blocks] + [ripple_h]) + self.px(16)
             pad = pygame.Rect(0, 0, width, total + self.px(8))
             pad.midtop = (cx, top - self.px(4))
             _fill(frame, pad, style.background, radius=self.px(6))
+            covered.append(pad)
         if ripple:
-            self._draw_ripple(frame, (cx, top + ripple_h // 2), now)
+            ripples.append(self._draw_ripple(frame, (cx, top + ripple_h // 2), now))
             top += ripple_h + gap
         for block in blocks:
-            frame.blit(block, block.get_rect(midtop=(cx, top)))
+            covered.append(block.get_rect(midtop=(cx, top)))
+            frame.blit(block, covered[-1])
             top += block.get_height() + gap
+        covered += ripples
+        return covered[0].unionall(covered[1:]), ripples
 
     def _size(self, style: Style, role: str) -> float:
         if style.font_size is not None:
@@ -838,9 +973,33 @@ def _fill(frame: pygame.Surface, rect: pygame.Rect, color: RGBA, radius: int = 0
     if color[3] == 255 and not radius:
         frame.fill(color, rect)
         return
+    if not radius:  # a plain translucent fill: only the part inside the clip
+        rect = rect.clip(frame.get_clip())
+        if not rect.width or not rect.height:
+            return
     layer = pygame.Surface(rect.size, pygame.SRCALPHA, 32)
     pygame.draw.rect(layer, color, layer.get_rect(), border_radius=radius)
     frame.blit(layer, rect)
+
+
+def _merged(rects: list[pygame.Rect]) -> list[pygame.Rect]:
+    """``rects`` with those that overlap or touch joined into one."""
+    out: list[pygame.Rect] = []
+    for rect in rects:
+        rect = pygame.Rect(rect)
+        if not rect.width or not rect.height:
+            continue
+        joined = True
+        while joined:
+            joined = False
+            for other in out:
+                if rect.inflate(2, 2).colliderect(other):
+                    out.remove(other)
+                    rect.union_ip(other)
+                    joined = True
+                    break
+        out.append(rect)
+    return out
 
 
 def _aa_circle(frame: pygame.Surface, center: tuple[int, int], radius: int, color: RGBA) -> None:
