@@ -17,8 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
-
+from appliance import httpclient
 from appliance.config import WebhookHandler
 from appliance.redaction import REDACTOR
 
@@ -76,6 +75,7 @@ class FunctionRunner:
 
     async def _invoke(self, request: dict[str, Any]) -> Any:
         if isinstance(self.spec, WebhookHandler):
+            aiohttp = await httpclient.aiohttp()
             async with (
                 aiohttp.ClientSession() as http,
                 http.post(self.spec.url, json=request) as resp,

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
+from appliance import httpclient
 from appliance.config import AppConfig
 from appliance.realtime.dialects import DIALECTS
 from appliance.realtime.session import (
@@ -251,6 +250,7 @@ async def _request(
     successful reply is an error; a larger error reply is cut there (only an excerpt of it is
     shown anyway)."""
     limit = 64 * 1024
+    aiohttp = await httpclient.aiohttp()
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     try:
         async with (

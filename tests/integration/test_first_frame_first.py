@@ -5,7 +5,8 @@ The real ``appliance run`` opens its window on a private Xvfb (SDL's x11 driver)
 the same stream as the log. The order of that one stream is the order things happened in: the
 window's log line (the display is open), the worker's "front end up" (the first frame was drawn
 and the screen went idle), and only then the session's modules (the HTTP client, the WebSocket
-client, the realtime protocol and policy, the key fetching, the control socket).
+client, the realtime protocol and policy, the key fetching, the control socket). The HTTP
+client (aiohttp) is not loaded at all until a key is fetched.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ SESSION_MODULES = (
     "appliance.realtime.protocol",
     "appliance.keys",
     "appliance.control",
-    "aiohttp",
     "websockets",
 )
+NEVER_WHILE_IDLE = ("aiohttp",)  # the HTTP client: loaded when a key is first fetched
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +94,11 @@ def test_the_first_frame_comes_before_the_session_modules(display: str, tmp_path
     for module in SESSION_MODULES:
         assert imported_at(lines, module) > front_end_up, f"{module} came before the screen"
     assert imported_at(lines, "pygame") < window
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in lines if line.startswith("import time:")
+    }
+    for module in NEVER_WHILE_IDLE:
+        assert module not in imported, f"{module} was imported by an idle appliance"
     # pygame came without pkg_resources (importing it scans every installed distribution):
     # its attempt is refused at once
     for line in lines[:window]:
