@@ -86,7 +86,9 @@ Admin endpoints (simulator only)
     in order (base64 audio replaced by ``{"audio_bytes": n}``), every ``error`` event sent,
     every request outside ``/sim/``. ``DELETE /sim/log`` clears it.
 ``GET /sim/state``
-    ``{"sessions_open": n, "keys_issued": n}``.
+    ``{"sessions_open": n, "keys_issued": n, "user_speaking": bool, "responding": bool}``:
+    the last two say whether the server VAD is inside a user's turn and whether a response is
+    being produced, in any open session.
 """
 
 from appliance.sim.cli import main

@@ -292,9 +292,13 @@ class Simulator:
 
     def state(self) -> dict[str, Any]:
         """What ``GET /sim/state`` shows."""
+        open_conns = [c for c in self.connections if not c.closed]
         return {
-            "sessions_open": sum(1 for c in self.connections if not c.closed),
+            "sessions_open": len(open_conns),
             "keys_issued": self.keys.issued,
+            # a test waits on these for a conversation to go quiet (no turn, no answer pending)
+            "user_speaking": any(c.session.user_speaking for c in open_conns),
+            "responding": any(c.session.response_active for c in open_conns),
         }
 
     # ---- the app ------------------------------------------------------------------------------

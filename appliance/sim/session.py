@@ -186,6 +186,11 @@ class SimSession:
         return self.response is not None
 
     @property
+    def user_speaking(self) -> bool:
+        """Whether the server VAD is inside a stretch of speech (not yet committed)."""
+        return self._vad.speaking
+
+    @property
     def last_item_id(self) -> str | None:
         """The id of the last item of the conversation."""
         return self._order[-1] if self._order else None

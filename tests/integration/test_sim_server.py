@@ -194,7 +194,12 @@ def test_provisioning_in_three_shapes_with_a_token() -> None:
             async with connect(sim, key) as ws:
                 assert json.loads(await ws.recv())["type"] == "session.created"
         async with http.get(f"{sim.url}/sim/state") as r:
-            assert (await r.json()) == {"sessions_open": 0, "keys_issued": 3}
+            assert (await r.json()) == {
+                "sessions_open": 0,
+                "keys_issued": 3,
+                "user_speaking": False,
+                "responding": False,
+            }
 
     run(test, provision_token="prov-token")
 
@@ -315,7 +320,12 @@ def test_subprocess_prints_its_url_and_stops_cleanly_on_sigterm() -> None:
             async with aiohttp.ClientSession() as http, http.get(f"{url}/sim/state") as r:
                 return await r.json()
 
-        assert asyncio.run(state()) == {"sessions_open": 0, "keys_issued": 0}
+        assert asyncio.run(state()) == {
+            "sessions_open": 0,
+            "keys_issued": 0,
+            "user_speaking": False,
+            "responding": False,
+        }
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:

@@ -416,6 +416,18 @@ def test_vad_turn_commits_transcribes_and_answers(dialect: str) -> None:
     transcript = events(outs)[names.index(expected[4])]["transcript"]
     assert transcript.startswith("(heard 1.") and transcript.endswith(" s of speech)")
     assert session.response_active
+    assert not session.user_speaking  # the turn is over (GET /sim/state's user_speaking)
+
+
+def test_user_speaking_is_true_inside_a_turn_only() -> None:
+    session = make("ga")
+    assert not session.user_speaking
+    outs = append_all(session, synth_speech(0.6))
+    assert "input_audio_buffer.speech_started" in types(outs)
+    assert session.user_speaking
+    outs = append_all(session, speech_then_silence(0.0, 1.0))
+    assert "input_audio_buffer.speech_stopped" in types(outs)
+    assert not session.user_speaking
 
 
 def test_vad_with_create_response_false_does_not_answer() -> None:
