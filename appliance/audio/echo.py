@@ -23,6 +23,15 @@ echo whatever the device buffers are, and AEC3's own delay estimator finds the r
 acoustic path, the converters, a clock that a host API reports roughly). Both library calls
 happen on the capture thread, in order, so the reference of a frame is always in before it.
 
+**Steady clocks.** The times a host API reports jitter by a millisecond or so from one callback
+to the next (several under load), but the audio itself is a steady stream of samples. AEC3
+models the echo path sample by sample: a reference that slips by a few samples between frames
+looks to it like a moved speaker, and it lets the echo through while it relearns. So each
+stream keeps its own clock (:class:`StreamClock`), which follows the reported times slowly and
+jumps only when they disagree by more than :data:`JITTER_S` (a real discontinuity: an
+underrun, a restart). A barge-in flush drops what the output device held: :meth:`Processor.flushed`
+cuts that audio, which never played, from the reference.
+
 :class:`Processor` is pure frame logic (framing, alignment, statistics) around two small
 interfaces, :class:`Canceller` and :class:`Cleaner`; tests drive it with fakes. The libraries
 are imported only by :func:`open_processor`, when a session opens the device with processing
@@ -54,9 +63,12 @@ LEAD_MS = 20
 """How far ahead of its echo the reference is given to the canceller (its delay hint)."""
 RING_S = 2.0
 """How much reference audio is kept (a capture frame older than this gets silence)."""
-GAP_S = 0.002
-"""A jump of the output clock larger than this is a gap (a flush, a restart): filled with
-silence, so the samples before it keep their times."""
+JITTER_S = 0.012
+"""Reported device times within this of a stream's own clock are jitter (the stream goes on
+sample by sample); further off, the stream really jumped (an underrun, a restart)."""
+FOLLOW = 0.02
+"""How much of each block's difference from the reported time a stream's clock takes in: it
+follows a drifting device clock within a second or so and smooths jitter away."""
 
 CANCEL_PACKAGE = "livekit"
 CLEAN_PACKAGE = "webrtc_noise_gain"
@@ -163,6 +175,14 @@ while it converges, and its residue then is a filtered copy, less correlated."""
 GUARD_WARMUP_S = 3.0
 GUARD_NEAR_NCC = 0.6
 """While warming up: a microphone frame this correlated with the reference is echo."""
+GUARD_RESIDUE_NEAR_NCC = 0.95
+"""A microphone frame this correlated with the reference (at 8 kHz, over 20 ms) is nearly pure
+echo: a voice 6 dB under the echo already brings it down to 0.89."""
+GUARD_RESIDUE_DB = 6.0
+"""When the canceller took at least this much off such a frame, what it left is the echo's
+residue, not a voice. AEC3 leaves such residue for a few frames when the echo path shifts (a
+device clock adjusting, a sound server moving its buffer): 10 to 20 dB under the echo, loud
+enough for a server's VAD, and too little a copy of the reference for :data:`GUARD_NCC`."""
 GUARD_GAIN = 0.03
 """What the guard leaves of an echo frame (-30 dB)."""
 GUARD_QUIET = (32768 * 10 ** (-55 / 20)) ** 2
@@ -177,7 +197,10 @@ class EchoGuard:
     canceller's output: if it is close to a copy of something played in the last
     :data:`GUARD_WINDOW_MS` (normalised cross-correlation at 8 kHz over :data:`GUARD_NCC`), it
     is echo and is attenuated. A voice is not a copy of the reference, so it passes, also
-    while the model speaks; echo the canceller removed leaves too little to correlate."""
+    while the model speaks; echo the canceller removed leaves too little to correlate. A
+    residue that is not a copy (the canceller relearning a shifted echo path) is caught by
+    the microphone itself: nearly a pure copy of the reference (:data:`GUARD_RESIDUE_NEAR_NCC`)
+    and cut by :data:`GUARD_RESIDUE_DB` or more, it held nothing but echo."""
 
     def __init__(self) -> None:
         self._last = np.zeros(FRAME, dtype=np.float32)
@@ -209,10 +232,15 @@ class EchoGuard:
         self.lag_s = (len(y) - len(recent) // _DECIMATE - best) * _DECIMATE / RATE
         warming = self.heard_s < GUARD_WARMUP_S
         echo = self.ncc >= (GUARD_NCC_WARMUP if warming else GUARD_NCC)
-        if not echo and warming and mic is not None:
-            # while AEC3 converges its residue is a filtered copy of the reference: look at
-            # the microphone instead; one that is mostly a copy of the reference is echo
-            echo = _ncc(_decimate(mic_recent), y)[0] >= GUARD_NEAR_NCC
+        if not echo and mic is not None:
+            taken_db = 10 * np.log10(
+                max(float(np.mean(np.square(mic))), 1e-9) / float(np.mean(np.square(now)))
+            )
+            if warming or taken_db >= GUARD_RESIDUE_DB:
+                # while AEC3 converges, or when it took most of a frame away but left a
+                # residue, look at the microphone: one that is a copy of the reference is echo
+                near_ncc = _ncc(_decimate(mic_recent), y)[0]
+                echo = near_ncc >= (GUARD_NEAR_NCC if warming else GUARD_RESIDUE_NEAR_NCC)
         if not echo:
             return out
         self.gated += 1
@@ -247,6 +275,29 @@ def _decimate(x: np.ndarray) -> np.ndarray:
 # --- the reference, on the DAC's clock -----------------------------------------------------------
 
 
+class StreamClock:
+    """The time of a sample stream's next sample (24 kHz), kept steady: :meth:`place` takes a
+    block's reported time and returns the one to use, the stream's own continued by a small
+    step towards the report (:data:`FOLLOW`), or the report itself when the two are more than
+    :data:`JITTER_S` apart (the first block, a gap, a restart)."""
+
+    def __init__(self) -> None:
+        self.next: float | None = None
+        self.jumps = 0  # times the stream was re-anchored to a report
+
+    def reset(self) -> None:
+        self.next = None
+
+    def place(self, reported: float, samples: int) -> float:
+        if self.next is None or abs(reported - self.next) > JITTER_S:
+            start = reported
+            self.jumps += self.next is not None
+        else:
+            start = self.next + FOLLOW * (reported - self.next)
+        self.next = start + samples / RATE
+        return start
+
+
 class ReferenceRing:
     """The audio that was played, at 24 kHz mono, with the time (``perf_counter``) each sample
     reached the DAC. :meth:`push` from the output thread, :meth:`take` from the capture thread."""
@@ -269,16 +320,30 @@ class ReferenceRing:
         return self._end
 
     def push(self, samples: np.ndarray, start: float) -> None:
-        """``samples`` (int16) whose first one reached the DAC at ``start``."""
+        """``samples`` (int16) whose first one reached the DAC at ``start`` (as reported:
+        jitter within :data:`JITTER_S` is smoothed away, see :class:`StreamClock`)."""
         if not len(samples):
             return
         with self._lock:
             if self._end is not None:
                 gap = start - self._end
-                if gap > GAP_S:  # silence between: keep the times of what came before
+                if gap > JITTER_S:  # silence between: keep the times of what came before
                     self._write(np.zeros(min(self._size, round(gap * RATE)), np.int16))
+                elif gap >= -JITTER_S:  # the same stream going on: sample by sample
+                    start = self._end + FOLLOW * gap
+                # else: reported earlier than the stream's end (a restart): follow the report
             self._write(samples[-self._size :])
             self._end = start + len(samples) / RATE
+
+    def cut(self, at: float) -> None:
+        """Forget what was to reach the DAC at ``at`` or later: a flush dropped it unplayed."""
+        with self._lock:
+            if self._end is None or at >= self._end:
+                return
+            held = min(self._written, self._size)
+            drop = min(held, round((self._end - at) * RATE))
+            self._written -= drop
+            self._end -= drop / RATE
 
     def _write(self, samples: np.ndarray) -> None:
         n = len(samples)
@@ -359,6 +424,7 @@ class Processor:
         self._clock = clock
         self._pending = np.zeros(0, dtype=np.int16)
         self._pending_t = 0.0  # ADC time of _pending[0]
+        self._capture_clock = StreamClock()
         self._first = True  # the next capture is the first since start()
         self._render: Resampler | None = None
         self._render_rate = 0
@@ -381,6 +447,7 @@ class Processor:
         """A new pair of streams: forget their clocks and what was held (the libraries keep
         what they learned about the echo path)."""
         self.reference.clear()
+        self._capture_clock.reset()
         self._pending = np.zeros(0, dtype=np.int16)
         self._first = True
         self._render_rate = output_rate
@@ -405,11 +472,17 @@ class Processor:
         self._rendered_out += len(out)
         self.reference.push(_int16(out), start)
 
+    def flushed(self, at: float) -> None:
+        """The output device dropped what it held at ``at`` (``perf_counter``; a barge-in):
+        that audio never played, so it is no reference for any echo."""
+        self.reference.cut(at)
+
     # capture thread
     def capture(self, samples: np.ndarray, adc: float) -> tuple[np.ndarray, float]:
         """Microphone samples (24 kHz mono int16) whose first one left the ADC at ``adc``:
         returns the processed samples ready so far, and the ADC time of their first one."""
         samples = samples.astype(np.int16, copy=False)
+        adc = self._capture_clock.place(adc, len(samples))
         if self._first:
             # start on a frame boundary: a little silence ahead of the first block makes it a
             # whole number of frames, so when blocks are (20 ms = 480 samples) nothing waits

@@ -440,6 +440,9 @@ class PyAudioBackend:
             done = time.perf_counter()
             self._out_fresh = True
             self._blocks.clear()
+            processor = self.processor
+            if processor is not None:  # what was dropped never played: no echo to expect
+                processor.flushed(done)
             stats = self.stats
             stats.flushes += 1
             stats.flushed_at.append(done)
