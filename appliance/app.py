@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import logging
 import tempfile
 import threading
@@ -249,6 +250,7 @@ class Appliance:
                 "underruns": self.playback.stats.underruns,
                 "queued_ms": self.playback.queued_ms,
             },
+            "display": dataclasses.asdict(self.hub.display_stats),
             "uptime_s": round(time.monotonic() - self.started_at, 1),
             "tasks": len(asyncio.all_tasks()),
         }

@@ -14,12 +14,26 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.audio.meter import Analyser
 from appliance.state import Input, View
 
 ViewListener = Callable[[View], None]
+
+
+@dataclass
+class DisplayStats:
+    """How the screen keeps its pace (written by the display loop, read by ``status``)."""
+
+    frames: int = 0
+    """Frames presented (only those that changed pixels: an unchanged one costs nothing)."""
+    due: int = 0
+    """Loop turns at which a frame was due (while the avatar moves or the spinner turns)."""
+    late: int = 0
+    """Of those, turns that began a whole frame period or more after they were due: frames
+    the loop could not keep up with (a busy CPU)."""
 
 
 class Hub:
@@ -36,6 +50,7 @@ class Hub:
         self.stopping = threading.Event()
         self.screen_ready = threading.Event()
         """Set once the screen is up (or known to be absent): part of being ready."""
+        self.display_stats = DisplayStats()
 
     # --- worker side ------------------------------------------------------------------------
 

@@ -161,6 +161,7 @@ class DisplayLoop:
         self._frame_ready = False
         self._meter_value = 1.0
         self._meter_changed = self._last
+        self._due_at: float | None = None  # when the next frame is due, while animating
 
     @property
     def headless(self) -> bool:
@@ -281,6 +282,7 @@ class DisplayLoop:
         self.damaged = damaged
         self._frame_ready = True
         self.frames += 1
+        self.hub.display_stats.frames += 1
         return True
 
     def serve_snapshots(self, view: View, now: float) -> None:
@@ -312,6 +314,12 @@ class DisplayLoop:
     def step(self) -> None:
         """One turn of the loop: input, drawing, snapshots, then sleep until needed."""
         version = self.hub.version
+        now = time.monotonic()
+        stats = self.hub.display_stats
+        if self._due_at is not None:  # this turn was due for a frame: on time?
+            stats.due += 1
+            stats.late += now - self._due_at >= 1.0 / self.config.display.fps
+            self._due_at = None
         self.handle_events()
         view = self.hub.view
         now = time.monotonic()
@@ -321,7 +329,8 @@ class DisplayLoop:
         if self.hub.stopping.is_set():
             return
         if self.window is not None and self.animating(view):
-            timeout = max(0.0, 1.0 / self.config.display.fps - (time.monotonic() - now))
+            self._due_at = now + 1.0 / self.config.display.fps
+            timeout = max(0.0, self._due_at - time.monotonic())
         else:
             timeout = INPUT_POLL_S if self.window is not None else HEADLESS_POLL_S
         self.version = self.hub.wait_for_change(version, timeout)

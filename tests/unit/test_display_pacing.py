@@ -38,3 +38,29 @@ def test_loop_animates_only_while_something_moves() -> None:
     assert loop.target_scale(View(phase=Phase.LIVE), t0) == 1.4  # it just changed
     assert loop.target_scale(View(phase=Phase.LIVE), t0 + STALE_METER_S + 0.1) == 1.0
     assert loop.target_scale(speaking, t0 + STALE_METER_S + 0.1) == 1.4
+
+
+def test_the_loop_counts_the_frames_due_and_those_it_was_late_for() -> None:
+    """What ``status`` reports as ``display``: a turn that begins a frame period or more after
+    its frame was due is late (the CPU was busy elsewhere)."""
+    hub = Hub()
+    config = AppConfig(display=DisplayConfig(mode="window", size=(320, 240), fps=5))
+    loop = DisplayLoop(hub, config)
+    try:
+        assert not loop.headless
+        hub.publish(View(phase=Phase.CONNECTING))  # the spinner turns: frames are due
+        loop.step()  # draws, then waits for the next frame's time
+        stats = hub.display_stats
+        assert stats.frames == 1 and stats.due == 0
+        loop.step()  # begins when its frame is due
+        assert (stats.due, stats.late) == (1, 0)
+        assert stats.frames == 2  # the spinner moved
+        loop._due_at -= 1.0  # as if this turn came a second after its frame was due
+        loop.step()
+        assert (stats.due, stats.late) == (2, 1)
+        hub.publish(View())  # idle: nothing animates, no frame is due
+        loop.step()
+        loop.step()
+        assert stats.due == 3  # the turn after the last animated one, no more
+    finally:
+        loop.close()
