@@ -93,13 +93,6 @@ def test_answers_into_the_echo_path_cause_no_barge_in(sim, start, sound_server: 
 test_answers_into_the_echo_path_cause_no_barge_in = pytest.mark.timeout(400)(
     test_answers_into_the_echo_path_cause_no_barge_in
 )
-# Not yet reliable enough for every run: in one of several full runs on a loaded 2-core machine
-# the canceller let the echo through (3 false barge-ins in 5 answers). Until that is found,
-# it runs with APPLIANCE_FULL=1 (scripts/test) rather than failing CI at random.
-test_answers_into_the_echo_path_cause_no_barge_in = pytest.mark.skipif(
-    os.environ.get("APPLIANCE_FULL") != "1",
-    reason="echo leaks seen once under load: runs with APPLIANCE_FULL=1 until understood",
-)(test_answers_into_the_echo_path_cause_no_barge_in)
 
 
 def test_a_user_speaking_over_the_answer_interrupts_it_every_time(
