@@ -7,6 +7,13 @@ Raspberry Pi they are the ALSA cards (``"USB Audio Device: - (hw:1,0)"``).
 
 PortAudio's ALSA and JACK probing prints a lot of harmless chatter on stderr;
 :func:`~appliance.audio.quiet.silence_audio_libraries` keeps it off the console (and the journal).
+
+PortAudio takes its device list when it initialises. The running appliance keeps one
+initialised PortAudio from session to session and initialises it again when a device fails or
+is missing (:mod:`appliance.audio.pyaudio_backend`); ``appliance devices``
+(:func:`format_devices`) runs in its own process with its own short-lived instance, so it
+always lists what is plugged in now. (Within one process ``Pa_Initialize`` only counts: a new
+instance sees a fresh list only when no other is still initialised.)
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ class Device:
 
 
 def open_portaudio() -> pyaudio.PyAudio:
-    """Initialise PortAudio quietly. Raises :class:`AudioError` if PyAudio is missing."""
+    """Initialise PortAudio quietly (the caller terminates it). Raises :class:`AudioError` if
+    PyAudio is missing or PortAudio cannot initialise."""
     try:
         import pyaudio
     except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -51,7 +59,10 @@ def open_portaudio() -> pyaudio.PyAudio:
         ) from exc
     os.environ.setdefault("JACK_NO_START_SERVER", "1")
     silence_audio_libraries()
-    return pyaudio.PyAudio()
+    try:
+        return pyaudio.PyAudio()
+    except OSError as exc:
+        raise AudioError(f"cannot initialise PortAudio: {exc}") from exc
 
 
 def list_devices(pa: pyaudio.PyAudio) -> list[Device]:

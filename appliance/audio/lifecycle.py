@@ -79,7 +79,8 @@ class AudioDevice:
         await finish_even_if_cancelled(future)
 
     async def shutdown(self) -> None:
-        """Close, finalise the backend (e.g. an output WAV's header), stop the device thread."""
+        """Close, finalise the backend (an output WAV's header; PyAudio's PortAudio, which it
+        keeps initialised from session to session), stop the device thread. The app's exit."""
         await self.close()
         finish = getattr(self.backend, "finish", None)
         if finish is not None:

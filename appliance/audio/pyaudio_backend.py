@@ -22,6 +22,17 @@ each block, so the truncate reports what reached the DAC.
 
 Underruns and overruns are counted from PortAudio's status flags (``paOutputUnderflow``,
 ``paInputOverflow``; ``StreamStats``) and logged when the streams close.
+
+PortAudio is initialised once, by the first :meth:`PyAudioBackend.open`, and kept: each
+``Pa_Initialize``/``Pa_Terminate`` pair (with its ALSA and JACK host APIs) leaks a little native
+memory, about 12-16 KiB, which over thousands of sessions adds up. :meth:`PyAudioBackend.close`
+closes the streams only; :meth:`PyAudioBackend.finish` (at exit) terminates PortAudio. Its
+device list is a snapshot taken when it initialises, so it is initialised again (terminated,
+then ``PyAudio()``) at the next open after a device error (a stream that stopped or stalled,
+a device unplugged: anything :meth:`PyAudioBackend.report` saw), and once within an open that
+cannot find a configured device or open a stream, which is then tried again on the fresh
+device list (a USB sound card plugged in while the appliance was idle is found at the next
+press). ``StreamStats.portaudio_inits`` counts the initialisations.
 """
 
 from __future__ import annotations
@@ -171,6 +182,7 @@ class StreamStats:
     flushed_at: list[float] = field(default_factory=list)  # perf_counter once the abort returned
     flush_s: list[float] = field(default_factory=list)  # how long each abort took
     restart_s: list[float] = field(default_factory=list)  # how long each restart took
+    portaudio_inits: int = 0  # PortAudio initialisations (Pa_Initialize) by this backend
     convert_s: list[float] = field(default_factory=list)  # per capture callback, when measured
     measure: bool = False
 
@@ -207,7 +219,8 @@ class PyAudioBackend:
         self.block_frames = 0
         self.output_period_frames = 0
         self.output_latency_s = 0.0  # the output stream's latency as PortAudio reports it
-        self._pa: pyaudio.PyAudio | None = None
+        self._pa: pyaudio.PyAudio | None = None  # kept from open to open (see the module doc)
+        self._pa_stale = False  # a device failed: initialise PortAudio again at the next open
         self._in: Any = None
         self._out: Any = None
         self._on_error: ErrorCallback | None = None
@@ -260,11 +273,42 @@ class PyAudioBackend:
     def _open(
         self, playback: Playback, on_capture: CaptureCallback, on_error: ErrorCallback
     ) -> None:
-        self.close()
+        self._close()
+        if self._pa is None or self._pa_stale:
+            self._initialise("a device failed" if self._pa_stale else "first open")
+        try:
+            self._start(playback, on_capture, on_error)
+        except AudioError as exc:
+            # PortAudio's device list dates from its initialisation: look again, once
+            log.info("audio: %s; initialising PortAudio again to look for the devices", exc)
+            self._initialise("a device was missing or did not open")
+            self._start(playback, on_capture, on_error)
+
+    def _initialise(self, why: str) -> None:
+        """Terminate PortAudio (if initialised) and initialise it again: a fresh device list."""
+        self._terminate()
+        self._pa = open_portaudio()
+        self._pa_stale = False
+        self.stats.portaudio_inits += 1
+        log.info("audio: PortAudio initialised (%s; %d so far)", why, self.stats.portaudio_inits)
+
+    def _terminate(self) -> None:
+        pa, self._pa = self._pa, None
+        if pa is not None:
+            try:
+                pa.terminate()
+            except Exception:
+                log.debug("PortAudio terminate failed", exc_info=True)
+
+    def _start(
+        self, playback: Playback, on_capture: CaptureCallback, on_error: ErrorCallback
+    ) -> None:
+        """Choose the devices and start both streams on the current PortAudio instance."""
         self._closing.clear()
         self._reported = False
         self._on_error = on_error
-        self._pa = pa = open_portaudio()
+        assert self._pa is not None
+        pa = self._pa
         self._abort = _abort_function()
         try:
             self.input_device = choose(pa, self.config.input_device, "input")
@@ -347,9 +391,18 @@ class PyAudioBackend:
         )
 
     def close(self) -> None:
-        """Stop and close both streams and PortAudio. Safe to call at any time, repeatedly."""
+        """Stop and close both streams; PortAudio stays initialised for the next open. Safe to
+        call at any time, repeatedly."""
         with self._lifecycle:
             self._close()
+
+    def finish(self) -> None:
+        """Close, and terminate PortAudio (the app's final teardown,
+        :meth:`~appliance.audio.lifecycle.AudioDevice.shutdown`). A later :meth:`open`
+        initialises it again."""
+        with self._lifecycle:
+            self._close()
+            self._terminate()
 
     def _close(self) -> None:
         self._closing.set()
@@ -374,19 +427,15 @@ class PyAudioBackend:
             try:
                 stream.stop_stream()
             except Exception:  # the device may be gone already
+                self._pa_stale = True
                 log.debug("stop_stream failed", exc_info=True)
             try:
                 stream.close()
             except Exception:
+                self._pa_stale = True
                 log.debug("stream close failed", exc_info=True)
         if busy:
             self._output_busy.release()
-        pa, self._pa = self._pa, None
-        if pa is not None:
-            try:
-                pa.terminate()
-            except Exception:
-                log.debug("PortAudio terminate failed", exc_info=True)
         if had_streams:
             under, playing, over, flushes = self._opened_stats
             log.info(
@@ -524,7 +573,9 @@ class PyAudioBackend:
             ) from exc
 
     def report(self, text: str) -> None:
-        """Tell ``on_error`` about the first failure; later ones go to the debug log only."""
+        """Tell ``on_error`` about the first failure; later ones go to the debug log only.
+        Either way the next :meth:`open` initialises PortAudio again (a fresh device list)."""
+        self._pa_stale = True
         with self._report_lock:
             if self._reported or self._closing.is_set():
                 log.debug("audio error (not reported again): %s", text)

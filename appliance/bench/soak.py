@@ -15,7 +15,15 @@ Then:
 
 Figures: crashes (the process died), error states, streams left open while idle, and the
 process's open fds, threads, asyncio tasks, RSS and PSS at cycle 0, 100 and 1,000 and along
-the live session. Flat after the warm-up means no leak.
+the live session. Flat after the warm-up means no leak. PSS and RSS are also sampled every
+few cycles and fitted with a line: its slope (KiB per cycle) is the per-session growth, which
+the three samples alone cannot tell from noise. PSS includes a share of the libraries that
+other processes map too, so it moves when they come and go; USS (private pages only) does not.
+
+For a shorter run than ``--quick``'s or the full one, ``APPLIANCE_SOAK_CYCLES`` sets the cycle
+count, ``APPLIANCE_SOAK_LIVE_S`` the live session's seconds and ``APPLIANCE_SOAK_MAX_WAIT_S``
+the longest random wait in a cycle (default 2 s), e.g. ``APPLIANCE_SOAK_CYCLES=250
+APPLIANCE_SOAK_LIVE_S=10 scripts/bench --soak --only soak``.
 
 :func:`run_cycles` and the samplers are shared with ``tests/integration/test_soak.py``, which
 runs a 100-cycle version in ``scripts/test``.
@@ -68,6 +76,7 @@ class Sample:
     rss_bytes: int
     pss_bytes: int
     tasks: int | None = None  # the worker's asyncio tasks (from ``status``), if known
+    uss_bytes: int = 0  # Private_Clean + Private_Dirty: what only this process holds
 
     @property
     def rss_mib(self) -> float:
@@ -113,7 +122,8 @@ def sample(pid: int, socket: Path | None = None) -> Sample:
     if socket is not None:
         reported = request(socket, {"cmd": "status"}, timeout=10).get("tasks")
         tasks = int(reported) if isinstance(reported, int) else None
-    return Sample(fds, status["Threads"], status["VmRSS"], rollup.get("Pss", 0), tasks)
+    uss = rollup.get("Private_Clean", 0) + rollup.get("Private_Dirty", 0)
+    return Sample(fds, status["Threads"], status["VmRSS"], rollup.get("Pss", 0), tasks, uss)
 
 
 def client_streams(pid: int) -> list[str]:
@@ -181,6 +191,16 @@ class CycleReport:
     @property
     def clean(self) -> bool:
         return self.crashed is None and not self.error_states and not self.idle_streams
+
+
+def slope(samples: dict[int, Sample], metric: str = "pss_bytes") -> float:
+    """Least-squares growth of ``metric`` (a :class:`Sample` field) per cycle, from samples
+    keyed by cycle number; 0 with fewer than two samples."""
+    if len(samples) < 2:
+        return 0.0
+    cycles = np.array(sorted(samples), dtype=np.float64)
+    values = np.array([getattr(samples[int(n)], metric) for n in cycles], dtype=np.float64)
+    return float(np.polyfit(cycles, values, 1)[0])
 
 
 def wait_state(socket: Path, wanted: str | set[str], timeout: float = 15.0) -> dict[str, Any]:
@@ -388,8 +408,10 @@ def _live(socket: Path, pid: int, seconds: float) -> tuple[list[Row], int, dict[
 
 
 def run(quick: bool) -> list[Row]:
-    cycles = 100 if quick else 1000
-    live_s = 60.0 if quick else 1800.0
+    cycles = int(os.environ.get("APPLIANCE_SOAK_CYCLES") or (100 if quick else 1000))
+    live_s = float(os.environ.get("APPLIANCE_SOAK_LIVE_S") or (60.0 if quick else 1800.0))
+    max_wait_s = float(os.environ.get("APPLIANCE_SOAK_MAX_WAIT_S") or 2.0)
+    every = max(1, cycles // 50)  # samples for the slope
     window = xvfb_available()
     where = f"PyAudio on the virtual sound server, {'window on Xvfb' if window else 'no screen'}"
     work = Path(tempfile.mkdtemp(prefix="appliance-soak-"))
@@ -404,11 +426,12 @@ def run(quick: bool) -> list[Row]:
             socket,
             cycles,
             seed=int(time.time()),
-            sample_at=tuple(sorted({0, 100, cycles})),
+            max_wait_s=max_wait_s,
+            sample_at=tuple(sorted({0, 100, cycles, *range(0, cycles + 1, every)})),
             log_tail=lambda: log_path.read_text()[-3000:],
         )
         kinds = ", ".join(f"{report.kinds[k]} {k}" for k in CYCLE_KINDS)
-        note = f"{report.cycles} cycles ({kinds}), waits 0-2 s, {where}"
+        note = f"{report.cycles} cycles ({kinds}), waits 0-{max_wait_s:g} s, {where}"
         rows += [
             {
                 "area": "soak",
@@ -440,7 +463,19 @@ def run(quick: bool) -> list[Row]:
             },
         ]
         for n, s in sorted(report.samples.items()):
-            rows += _rows(f"at cycle {n}", s, "idle")
+            if n in (0, 100, cycles):
+                rows += _rows(f"at cycle {n}", s, "idle")
+        fitted = f"least-squares line through {len(report.samples)} idle samples, cycle 0-{cycles}"
+        rows += [
+            {
+                "area": "soak",
+                "name": f"{label} growth per cycle",
+                "value": slope(report.samples, metric) / 1024,
+                "unit": "KiB",
+                "note": fitted,
+            }
+            for label, metric in (("PSS", "pss_bytes"), ("RSS", "rss_bytes"), ("USS", "uss_bytes"))
+        ]
         for problem in [report.crashed, *report.error_states[:5]]:
             if problem:
                 print(f"soak: {problem}", file=sys.stderr)

@@ -71,7 +71,7 @@ def session(sound_server: SoundServer) -> Iterator[Session]:
         assert wait_for(session.flowing, 5), f"streams did not start: {session.backend.stats}"
         yield session
     finally:
-        session.backend.close()
+        session.backend.finish()  # also terminates PortAudio (close keeps it for the next open)
 
 
 def pcm(samples: np.ndarray) -> bytes:
@@ -202,6 +202,10 @@ def test_close_is_always_safe(sound_server: SoundServer) -> None:
     backend.open(Playback(), lambda s, t: None, lambda e: None)
     backend.close()
     backend.close()
+    backend.finish()
+    backend.finish()
+    backend.close()
+    assert backend._pa is None
 
 
 def test_a_vanished_sound_server_is_reported_once(
