@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import sys
 from types import ModuleType
+
+_module: ModuleType | None = None
 
 
 async def aiohttp() -> ModuleType:
-    """The ``aiohttp`` module, importing it off the event loop the first time."""
-    module = sys.modules.get("aiohttp")
-    if module is None:
-        module = await asyncio.to_thread(importlib.import_module, "aiohttp")
-    return module
+    """The ``aiohttp`` module, importing it off the event loop the first time.
+
+    Not ``sys.modules``: a session stopped during the import leaves a half-initialised module
+    there while the worker thread goes on. The next call imports again, which waits for that
+    import to finish (Python's per-module import lock) and returns the whole module."""
+    global _module
+    if _module is None:
+        _module = await asyncio.to_thread(importlib.import_module, "aiohttp")
+    return _module
