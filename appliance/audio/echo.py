@@ -169,12 +169,6 @@ GUARD_WINDOW_MS = 400
 """How far back in the reference the guard looks for what the output resembles."""
 GUARD_NCC = 0.5
 """An output this correlated with the reference (normalised, 0 to 1) is echo, not a voice."""
-GUARD_NCC_WARMUP = 0.25
-"""The same during the canceller's first :data:`GUARD_WARMUP_S` of reference: AEC3 leaks most
-while it converges, and its residue then is a filtered copy, less correlated."""
-GUARD_WARMUP_S = 3.0
-GUARD_NEAR_NCC = 0.6
-"""While warming up: a microphone frame this correlated with the reference is echo."""
 GUARD_RESIDUE_NEAR_NCC = 0.95
 """A microphone frame this correlated with the reference (at 8 kHz, over 20 ms) is nearly pure
 echo: a voice 6 dB under the echo already brings it down to 0.89."""
@@ -208,15 +202,13 @@ class EchoGuard:
         self.gated = 0  # frames attenuated
         self.ncc = 0.0  # of the last frame
         self.lag_s = 0.0  # where in the window the last best match was (before the frame)
-        self.heard_s = 0.0  # how much loud reference the canceller has had to learn from
 
     def process(
         self, out: np.ndarray, far_window: np.ndarray, near: np.ndarray | None = None
     ) -> np.ndarray:
         """``out``: the canceller's 10 ms frame; ``far_window``: the reference from
         :data:`GUARD_WINDOW_MS` before the frame's echo time up to that time plus a frame;
-        ``near``: the microphone frame before cancelling (used while warming up)."""
-        self.heard_s += FRAME / RATE
+        ``near``: the microphone frame before cancelling."""
         now = out.astype(np.float32)
         recent = np.concatenate([self._last, now])
         self._last = now
@@ -230,17 +222,15 @@ class EchoGuard:
         y = _decimate(far_window.astype(np.float32))
         self.ncc, best = _ncc(_decimate(recent), y)
         self.lag_s = (len(y) - len(recent) // _DECIMATE - best) * _DECIMATE / RATE
-        warming = self.heard_s < GUARD_WARMUP_S
-        echo = self.ncc >= (GUARD_NCC_WARMUP if warming else GUARD_NCC)
+        echo = self.ncc >= GUARD_NCC
         if not echo and mic is not None:
             taken_db = 10 * np.log10(
                 max(float(np.mean(np.square(mic))), 1e-9) / float(np.mean(np.square(now)))
             )
-            if warming or taken_db >= GUARD_RESIDUE_DB:
-                # while AEC3 converges, or when it took most of a frame away but left a
-                # residue, look at the microphone: one that is a copy of the reference is echo
-                near_ncc = _ncc(_decimate(mic_recent), y)[0]
-                echo = near_ncc >= (GUARD_NEAR_NCC if warming else GUARD_RESIDUE_NEAR_NCC)
+            if taken_db >= GUARD_RESIDUE_DB:
+                # the canceller took most of the frame away but left a residue: if the
+                # microphone was nothing but a copy of the reference, the residue is echo
+                echo = _ncc(_decimate(mic_recent), y)[0] >= GUARD_RESIDUE_NEAR_NCC
         if not echo:
             return out
         self.gated += 1

@@ -93,9 +93,8 @@ def test_the_ring_forgets_what_is_older_than_its_size():
 
 
 def _guard_frames(near: np.ndarray, out: np.ndarray, far: np.ndarray, delay: int):
-    """Run a warmed-up guard over 10 ms frames; yields (frame index, returned frame)."""
+    """Run the guard over 10 ms frames; yields (frame index, returned frame, given frame)."""
     guard = echo.EchoGuard()
-    guard.heard_s = 60.0  # long past warming up
     window = echo.GUARD_WINDOW_MS * RATE // 1000
     for i in range(window // FRAME + 1, len(near) // FRAME):
         at = i * FRAME - delay + echo.LEAD_MS * RATE // 1000  # the reference the echo came from
