@@ -16,6 +16,7 @@ from pathlib import Path
 
 import appliance.bench as package
 from appliance.bench import Row
+from appliance.bench._goals import compare, format_goals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,9 +57,14 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"{name}: {type(exc).__name__}: {exc}")
         print(f"   {time.monotonic() - started:.1f} s", file=sys.stderr)
     print(format_table(rows))
+    goals = compare(rows)
+    if goals:
+        print("\nGoals, beside a browser kiosk's recorded figures (Chromium + Deep Chat):\n")
+        print(format_goals(goals))
     result = {
         "machine": {"python": platform.python_version(), "machine": platform.machine()},
         "rows": rows,
+        "goals": goals,
         "failures": failures,
     }
     args.json.write_text(json.dumps(result, indent=2))
