@@ -4,7 +4,8 @@
   ``virtual_display``), for its CPU time;
 * :class:`XWatcher`: an X client (python-xlib) that finds the appliance's window, counts the
   frames presented into it with the DAMAGE extension (one ``DamageNotify`` per drawing
-  request that reaches the window, i.e. per ``pygame.display.flip()``), and reads its pixels;
+  request that reaches the window, i.e. per presented frame: ``pygame.display.flip()`` for a
+  whole one, ``pygame.display.update(rect)`` for a partial one), and reads its pixels;
 * :func:`cpu_seconds` and :func:`memory`: a process's CPU time (all threads) and PSS/USS from
   ``/proc``.
 
