@@ -340,9 +340,10 @@ def run(quick: bool) -> list[Row]:
                     # from the first session up; those of its connect are said beside
                     up = session.throttled_connected or throttled_before
                     throttled = {k: v - up.get(k, 0.0) for k, v in limit.throttling().items()}
-                    throttled["connect_throttled"] = up.get("nr_throttled", 0.0) - (
-                        throttled_before.get("nr_throttled", 0.0)
-                    )
+                    if throttled:  # a cgroup of our own (not systemd-run's scope)
+                        throttled["connect_throttled"] = up.get("nr_throttled", 0.0) - (
+                            throttled_before.get("nr_throttled", 0.0)
+                        )
                     kiosk.ctl("stop")
                     states.wait("idle", after=session.ended, timeout=30)
                     log = _wait_for_close(kiosk)
