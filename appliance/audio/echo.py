@@ -216,7 +216,8 @@ class EchoGuard:
         if mic is not None:
             mic_recent = np.concatenate([self._last_near, mic])
             self._last_near = mic
-        if float(np.mean(np.square(now))) < GUARD_QUIET:
+        power = float(np.mean(np.square(now)))
+        if power < GUARD_QUIET:
             self.ncc = 0.0  # too quiet for any VAD: nothing to guard (and no cost)
             return out
         y = _decimate(far_window.astype(np.float32))
@@ -224,9 +225,7 @@ class EchoGuard:
         self.lag_s = (len(y) - len(recent) // _DECIMATE - best) * _DECIMATE / RATE
         echo = self.ncc >= GUARD_NCC
         if not echo and mic is not None:
-            taken_db = 10 * np.log10(
-                max(float(np.mean(np.square(mic))), 1e-9) / float(np.mean(np.square(now)))
-            )
+            taken_db = 10 * np.log10(max(float(np.mean(np.square(mic))), 1e-9) / power)
             if taken_db >= GUARD_RESIDUE_DB:
                 # the canceller took most of the frame away but left a residue: if the
                 # microphone was nothing but a copy of the reference, the residue is echo
@@ -296,44 +295,42 @@ class ReferenceRing:
         self._size = round(seconds * RATE)
         self._buf = np.zeros(self._size, dtype=np.int16)
         self._written = 0  # samples ever pushed (the ring's end)
-        self._end = None  # DAC time just after the last sample pushed
+        self._clock = StreamClock()  # its next: DAC time just after the last sample pushed
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._buf[:] = 0
             self._written = 0
-            self._end = None
+            self._clock.reset()
 
     @property
     def end(self) -> float | None:
-        return self._end
+        return self._clock.next
 
     def push(self, samples: np.ndarray, start: float) -> None:
         """``samples`` (int16) whose first one reached the DAC at ``start`` (as reported:
-        jitter within :data:`JITTER_S` is smoothed away, see :class:`StreamClock`)."""
+        the ring's :class:`StreamClock` smooths jitter away and follows a real jump)."""
         if not len(samples):
             return
         with self._lock:
-            if self._end is not None:
-                gap = start - self._end
-                if gap > JITTER_S:  # silence between: keep the times of what came before
-                    self._write(np.zeros(min(self._size, round(gap * RATE)), np.int16))
-                elif gap >= -JITTER_S:  # the same stream going on: sample by sample
-                    start = self._end + FOLLOW * gap
-                # else: reported earlier than the stream's end (a restart): follow the report
+            end = self._clock.next
+            if end is not None and start - end > JITTER_S:
+                # silence between (an underrun, a restart): the samples before keep their times
+                self._write(np.zeros(min(self._size, round((start - end) * RATE)), np.int16))
+            self._clock.place(start, len(samples))
             self._write(samples[-self._size :])
-            self._end = start + len(samples) / RATE
 
     def cut(self, at: float) -> None:
         """Forget what was to reach the DAC at ``at`` or later: a flush dropped it unplayed."""
         with self._lock:
-            if self._end is None or at >= self._end:
+            end = self._clock.next
+            if end is None or at >= end:
                 return
             held = min(self._written, self._size)
-            drop = min(held, round((self._end - at) * RATE))
+            drop = min(held, round((end - at) * RATE))
             self._written -= drop
-            self._end -= drop / RATE
+            self._clock.next = end - drop / RATE
 
     def _write(self, samples: np.ndarray) -> None:
         n = len(samples)
@@ -349,9 +346,10 @@ class ReferenceRing:
         is nothing (before the ring's start, after its end)."""
         out = np.zeros(n, dtype=np.int16)
         with self._lock:
-            if self._end is None:
+            end = self._clock.next
+            if end is None:
                 return out
-            first = self._written - round((self._end - start) * RATE)  # absolute index
+            first = self._written - round((end - start) * RATE)  # absolute index
             lo = max(first, self._written - self._size, 0)
             hi = min(first + n, self._written)
             if hi <= lo:
