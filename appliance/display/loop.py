@@ -151,7 +151,6 @@ class DisplayLoop:
             size = tuple(config.display.size) if config.display.size else DEFAULT_WINDOW
         self.screen = Screen(config, size)
         self.smoother = ScaleSmoother()
-        self.frames = 0
         self.damaged: list[pygame.Rect] | None = None
         """What the last frame drawn repainted: None for the whole screen."""
         self.version = -1
@@ -162,6 +161,12 @@ class DisplayLoop:
         self._meter_value = 1.0
         self._meter_changed = self._last
         self._due_at: float | None = None  # when the next frame is due, while animating
+
+    @property
+    def frames(self) -> int:
+        """Frames drawn (and presented, with a window): the hub's count, which ``status``
+        reports."""
+        return self.hub.display_stats.frames
 
     @property
     def headless(self) -> bool:
@@ -281,7 +286,6 @@ class DisplayLoop:
                 pygame.display.update(damaged[0].unionall(damaged[1:]))
         self.damaged = damaged
         self._frame_ready = True
-        self.frames += 1
         self.hub.display_stats.frames += 1
         return True
 
@@ -314,15 +318,14 @@ class DisplayLoop:
     def step(self) -> None:
         """One turn of the loop: input, drawing, snapshots, then sleep until needed."""
         version = self.hub.version
-        now = time.monotonic()
-        stats = self.hub.display_stats
-        if self._due_at is not None:  # this turn was due for a frame: on time?
-            stats.due += 1
-            stats.late += now - self._due_at >= 1.0 / self.config.display.fps
-            self._due_at = None
         self.handle_events()
         view = self.hub.view
         now = time.monotonic()
+        if self._due_at is not None:  # this turn was due for a frame: on time?
+            stats = self.hub.display_stats
+            stats.due += 1
+            stats.late += now - self._due_at >= 1.0 / self.config.display.fps
+            self._due_at = None
         if self.window is not None:
             self.draw(view, now)
         self.serve_snapshots(view, now)
