@@ -45,6 +45,24 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, poll: float 
         threading.Event().wait(poll)
 
 
+def peak_rss_mib(pid: int) -> float:
+    """The peak resident memory (``VmHWM``) of a live process, in MiB. The hostile-input tests
+    read it before they stop the process, to assert that no input from outside exhausts
+    memory."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmHWM in /proc/{pid}/status")
+
+
+def rss_mib(pid: int) -> float:
+    """The current resident memory (``VmRSS``) of a live process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS in /proc/{pid}/status")
+
+
 class Sim(SimProcess):
     """The simulator subprocess (with a clean environment) and its admin endpoints."""
 
