@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from appliance.bench._xserver import WindowGone, XWatcher, kill_group, server_pid
+from appliance.bench._xserver import XWatcher, kill_group, server_pid
 from appliance.bench.audio import _sound_server
 from appliance.bench.xvfb import virtual_display, x11_env
 from appliance.control import ControlClientError, request
@@ -154,21 +154,11 @@ class Kiosk:
     def first_frame(self, timeout: float = 30.0) -> tuple[float, float]:
         """Wait for the window and its first drawn frame; returns the seconds from the spawn
         to the window being mapped and to the idle screen being presented."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = max(0.1, deadline - time.monotonic())
-            try:
-                self.watcher.find_window(self.size, left, alive=self.alive)
-                mapped = time.perf_counter()
-                self.watcher.watch()
-                drawn = self.watcher.wait_drawn(timeout=left, alive=self.alive)
-                return mapped - self.spawned, drawn - self.spawned
-            except WindowGone:
-                # pygame/SDL maps a first window and replaces it within milliseconds: the
-                # one that stays is the one that counts
-                continue
-            except RuntimeError as exc:
-                raise self.failed(str(exc)) from None
+        try:
+            mapped, drawn = self.watcher.follow(self.size, timeout, alive=self.alive)
+        except RuntimeError as exc:
+            raise self.failed(str(exc)) from None
+        return mapped - self.spawned, drawn - self.spawned
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until the control socket answers."""

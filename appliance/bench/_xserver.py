@@ -199,6 +199,26 @@ class XWatcher:
                 raise RuntimeError(f"no {size[0]}x{size[1]} window appeared on the X display")
             time.sleep(poll)  # polling the X server, not synchronisation
 
+    def follow(
+        self, size: tuple[int, int], timeout: float, alive: Callable[[], bool] | None = None
+    ) -> tuple[float, float]:
+        """Find the window of ``size``, watch it and wait for its first drawn frame; returns
+        the ``time.perf_counter`` times it was mapped and drawn. pygame/SDL may map a first
+        window and replace it within milliseconds: a window destroyed on the way is dropped
+        and the next one followed, so the one that stays is the one that counts."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(0.1, deadline - time.monotonic())
+            try:
+                self.find_window(size, left, alive=alive)
+                mapped = time.perf_counter()
+                self.watch()
+                return mapped, self.wait_drawn(timeout=left, alive=alive)
+            except WindowGone:
+                if time.monotonic() > deadline:
+                    raise
+                self.unwatch()
+
     def coverage(self) -> float:
         """Fraction (0..1) of the window's pixels that are not black (a sparse grid of them);
         raises :class:`WindowGone` if the window no longer exists."""

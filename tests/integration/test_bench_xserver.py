@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
+from processes import wait_until
 
 from appliance.bench import xvfb
 from appliance.bench._xserver import XWatcher, kill_group, server_pid
@@ -54,9 +56,7 @@ def test_frames_are_counted_by_the_x_server() -> None:
         )
         watcher = XWatcher(display)
         try:
-            watcher.find_window((320, 200), 20, alive=lambda: child.poll() is None)
-            watcher.watch()
-            watcher.wait_drawn(timeout=20, alive=lambda: child.poll() is None)
+            watcher.follow((320, 200), 20, alive=lambda: child.poll() is None)
             start = time.perf_counter()
             assert child.stdin is not None and child.stdout is not None
             child.stdin.write("go\n")
@@ -76,4 +76,76 @@ def test_frames_are_counted_by_the_x_server() -> None:
             watcher.close()
             if child.stdin is not None:
                 child.stdin.close()  # it exits on end of input
+            kill_group(child)
+
+
+REPLACED = """
+import sys
+import pygame
+from Xlib import X
+from Xlib.display import Display
+x = Display()  # kept open: the second window's id cannot reuse the first one's
+root = x.screen().root
+first = root.create_window(0, 0, 320, 200, 0, x.screen().root_depth, background_pixel=0)
+first.map()
+x.sync()
+print("first", flush=True)
+sys.stdin.readline()
+first.destroy()  # replaced before it was drawn, as SDL may do during start-up
+x.sync()
+pygame.display.init()
+second = pygame.display.set_mode((320, 200))
+second.fill((200, 200, 200))
+pygame.display.flip()
+print("second", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_window_replaced_during_start_is_followed() -> None:
+    """The watcher found the first window, which is destroyed before it is drawn: it follows
+    the window that replaces it instead of failing with ``WindowGone``."""
+    with xvfb.virtual_display(640, 480) as display:
+        env = xvfb.x11_env(display)
+        env["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
+        env["SDL_NO_SIGNAL_HANDLERS"] = "1"
+        child = subprocess.Popen(
+            [sys.executable, "-c", REPLACED],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+            start_new_session=True,
+        )
+        watcher = XWatcher(display)
+        result: list[object] = []
+        try:
+            assert child.stdin is not None and child.stdout is not None
+            assert child.stdout.readline().strip() == "first"
+            first = watcher.find_window((320, 200), 20).id
+            watcher.window = None
+
+            def follow() -> None:
+                try:
+                    result.append(watcher.follow((320, 200), 20, alive=lambda: True))
+                except Exception as exc:  # reported by the assertion below
+                    result.append(exc)
+
+            thread = threading.Thread(target=follow)
+            thread.start()
+            # the follower is on the first (black) window, waiting for it to be drawn
+            wait_until(lambda: watcher.window is not None, 20, "the follower to find a window")
+            assert watcher.window.id == first
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            assert child.stdout.readline().strip() == "second"
+            thread.join(25)
+            assert not thread.is_alive()
+            assert isinstance(result[0], tuple), result
+            assert watcher.window.id != first
+            assert watcher.coverage() > 0.5
+        finally:
+            watcher.close()
+            if child.stdin is not None:
+                child.stdin.close()
             kill_group(child)
