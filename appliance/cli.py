@@ -417,10 +417,12 @@ def cmd_update_config(args: argparse.Namespace) -> int:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    """The appliance sends the PNG; this command writes it, as the user who runs it."""
+    """The appliance sends the PNG; this command writes it, as the user who runs it, whole or
+    not at all (a full disk leaves no file, or the old one untouched)."""
     import base64
 
     from appliance.control import ControlClientError, request
+    from appliance.files import write_atomic
 
     try:
         reply = request(socket_path(args), {"cmd": "snapshot"})
@@ -433,7 +435,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     path = args.file.expanduser().absolute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(reply["png"]))
+        write_atomic(path, base64.b64decode(reply["png"]))
     except OSError as exc:
         print(f"error: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -10,20 +10,26 @@ what the session needs (the HTTP client, the WebSocket, the realtime protocol an
 control socket, the sound card backend) and starts GPIO. Until the front end has drawn and gone
 idle the worker waits, so the two do not compete for the interpreter; what the worker imports
 then happens while the idle screen is up. A press meanwhile is queued by the hub.
+
+Secrets given in the environment (``APPLIANCE_OPENAI__KEY=...``) are kept from other processes
+(:func:`withdraw_environment_overrides`): once read, the ``APPLIANCE_*`` overrides leave the
+environment, their text is blanked in ``/proc/PID/environ`` too, and the process is made
+non-dumpable. systemd credentials (``LoadCredential=``) are the better way to give a key.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appliance.audio.backend import AudioBackend, AudioError, NullBackend
-from appliance.config import AppConfig
+from appliance.config import ENV_PREFIX, AppConfig, env_overrides, merge
 from appliance.hub import Hub
 
 if TYPE_CHECKING:
@@ -33,6 +39,13 @@ log = logging.getLogger("appliance")
 
 FIRST_FRAME_TIMEOUT_S = 10.0
 """The worker starts anyway when the screen has not drawn its first frame by then."""
+PR_SET_DUMPABLE = 4
+"""``prctl(2)``'s option (``<linux/prctl.h>``): 0 makes ``/proc/PID/environ``, ``mem``, ``fd``,
+``maps`` and ``smaps`` unreadable to other processes of the user (``status`` stays readable),
+and turns off core dumps."""
+STAT_ENV_START = 50
+"""``/proc/PID/stat``'s field (counted from 1) with the start of the process's initial
+environment block; the next one is its end (see proc(5))."""
 
 
 class StartupHub(Hub):
@@ -72,6 +85,7 @@ def run(
     audio_out: Path | None = None,
 ) -> int:
     """Run the appliance until SIGTERM/SIGINT. Returns the process exit code."""
+    overrides = withdraw_environment_overrides(overrides)  # before any thread starts
     hub = StartupHub()
     started: list[Appliance] = []  # the worker's, once it exists
     crashed: list[BaseException] = []
@@ -139,6 +153,69 @@ def run(
     if refused:
         raise refused[0]
     return 1 if crashed else 0
+
+
+def withdraw_environment_overrides(
+    overrides: Mapping[str, Any] | None, environ: MutableMapping[str, str] = os.environ
+) -> dict[str, Any]:
+    """Keep the configuration given in the environment from other processes; return the
+    layers a reload needs (``overrides`` under the withdrawn variables, which
+    :func:`appliance.config.load` would otherwise read from the environment).
+
+    The ``APPLIANCE_<SECTION>__<FIELD>`` variables, all read by now, may hold a secret (the
+    API key, provisioning headers). They are removed from ``environ`` (so no child inherits
+    them) and, when there were any, blanked in the process's initial environment block, which
+    ``/proc/PID/environ`` shows and which removing a variable does not change. The process is
+    then made non-dumpable, so other processes of the same user (a hook) can read neither
+    that block nor the memory that still holds the secret, and no core dump carries it
+    (``/proc/PID/status``, where tests read the memory use, stays readable). Only a process
+    given such variables is made so: one without them (under systemd with
+    ``LoadCredential=``, or in the benchmarks, which read ``/proc/PID/smaps_rollup``) stays
+    inspectable by its user.
+    """
+    names = [name for name in environ if name.startswith(ENV_PREFIX) and "__" in name]
+    if not names:
+        return dict(overrides or {})
+    withdrawn = {name: environ.pop(name) for name in names}
+    if environ is os.environ:
+        _blank_initial_environment(set(names))
+        _forbid_inspection()
+    log.info(
+        "%s read and removed from the environment; other processes cannot inspect this one",
+        ", ".join(sorted(names)),
+    )
+    return merge(env_overrides(withdrawn), overrides or {})
+
+
+def _blank_initial_environment(names: set[str]) -> None:
+    """Overwrite with zeros the ``NAME=value`` strings of ``names`` in the environment block
+    the kernel set up at exec (``/proc/PID/environ``). The C library's ``environ`` no longer
+    points at them (they were unset), so nothing reads them any more."""
+    import ctypes
+
+    try:
+        stat = Path("/proc/self/stat").read_bytes().rsplit(b")", 1)[1].split()
+        start, end = int(stat[STAT_ENV_START - 3]), int(stat[STAT_ENV_START - 2])
+    except (OSError, IndexError, ValueError) as exc:
+        log.warning("cannot find the initial environment to blank it: %s", exc)
+        return
+    if not 0 < start < end:
+        return
+    wanted = {os.fsencode(name) for name in names}
+    offset = 0
+    for entry in ctypes.string_at(start, end - start).split(b"\0"):
+        if entry.partition(b"=")[0] in wanted:
+            ctypes.memset(start + offset, 0, len(entry))
+        offset += len(entry) + 1
+
+
+def _forbid_inspection() -> None:
+    """``prctl(PR_SET_DUMPABLE, 0)``: see :data:`PR_SET_DUMPABLE`."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        log.warning("cannot make the process non-dumpable: %s", os.strerror(ctypes.get_errno()))
 
 
 def _settle_garbage() -> None:

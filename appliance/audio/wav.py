@@ -4,10 +4,17 @@
 card. The input (any rate, mono or stereo, 16/24/32-bit PCM) is resampled to 24 kHz and fed in
 real time from the start of each session, then silence. Everything played while a session is
 live is written to the output WAV (24 kHz mono PCM16), silence included, so timings are real.
+
+The output WAV is written to a temporary file beside it and renamed into place when the run ends
+(:class:`WavRecorder`), so a reader never sees a half-written file. A write that fails (a full
+disk) loses the recording, not the session: one error line names the file and the cause, the
+temporary file is removed, the audio keeps running, and the process still exits 0.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import time
 import wave
@@ -18,6 +25,9 @@ import numpy as np
 from appliance.audio.backend import AudioError, CaptureCallback, ErrorCallback
 from appliance.audio.pcm import WIRE_RATE, ms_to_samples, resample, to_int16, to_mono
 from appliance.audio.playback import Playback
+from appliance.files import commit, create_beside, discard
+
+log = logging.getLogger(__name__)
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -52,6 +62,57 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = WIRE_RATE) -> None:
         wav.writeframes(np.asarray(samples, dtype="<i2").tobytes())
 
 
+class WavRecorder:
+    """The output WAV (24 kHz mono PCM16), written beside ``path`` and renamed to it by
+    :meth:`finish`. Never raises after it is made: the first failed write or close is logged
+    (one error line: the file and the cause), the temporary file removed, later writes
+    dropped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._file, self._temp = create_beside(path)
+        except OSError as exc:
+            raise AudioError(f"cannot write {path}: {exc.strerror or exc}") from None
+        self._wav: wave.Wave_write | None = wave.open(self._file, "wb")  # noqa: SIM115
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(WIRE_RATE)
+
+    def write(self, samples: np.ndarray) -> None:
+        """Append int16 samples (the audio thread)."""
+        wav = self._wav
+        if wav is None:
+            return
+        try:
+            wav.writeframes(samples.astype("<i2").tobytes())
+        except OSError as exc:
+            self._fail(wav, exc)
+
+    def finish(self) -> None:
+        """Write the header's lengths, flush to the disk, rename into place."""
+        wav, self._wav = self._wav, None
+        if wav is None:
+            return
+        try:
+            wav.close()  # the header's lengths; the file itself stays open
+            commit(self._file, self._temp, self.path)
+        except OSError as exc:
+            self._fail(wav, exc)
+
+    def _fail(self, wav: wave.Wave_write, exc: OSError) -> None:
+        self._wav = None
+        with contextlib.suppress(OSError):
+            wav.close()  # lets go of the file (or its __del__ would flush it again, noisily)
+        discard(self._file, self._temp)
+        log.error(
+            "cannot write the output WAV %s: %s; nothing of it is kept (free some space, or "
+            "give --audio-out another place)",
+            self.path,
+            exc.strerror or exc,
+        )
+
+
 class WavBackend:
     """Audio backend on WAV files, paced in real time by its own thread."""
 
@@ -64,15 +125,7 @@ class WavBackend:
         if audio_in is not None:
             samples, rate = read_wav(audio_in)
             self._input = to_int16(resample(samples, rate, WIRE_RATE))
-        self._out: wave.Wave_write | None = None
-        if audio_out is not None:
-            try:
-                self._out = wave.open(str(audio_out), "wb")  # noqa: SIM115 (lives with the backend)
-            except OSError as exc:
-                raise AudioError(f"cannot write {audio_out}: {exc.strerror}") from None
-            self._out.setnchannels(1)
-            self._out.setsampwidth(2)
-            self._out.setframerate(WIRE_RATE)
+        self._out = WavRecorder(audio_out) if audio_out is not None else None
         self._out_lock = threading.Lock()
         self._lifecycle = threading.RLock()  # open() and close() never overlap
         self._thread: threading.Thread | None = None
@@ -113,7 +166,7 @@ class WavBackend:
                 played = playback.read(self.block)
                 with self._out_lock:
                     if self._out is not None:
-                        self._out.writeframes(played.astype("<i2").tobytes())
+                        self._out.write(played)
                 deadline += self.block_s
                 delay = deadline - time.monotonic()
                 if delay > 0:
@@ -131,9 +184,10 @@ class WavBackend:
                 thread.join(timeout=2)
 
     def finish(self) -> None:
-        """Close the streams and finalise the output WAV (header with the right length)."""
+        """Close the streams and finalise the output WAV (header with the right length, then
+        renamed into place). Never raises: a failure is one error line."""
         self.close()
         with self._out_lock:
             if self._out is not None:
-                self._out.close()
+                self._out.finish()
                 self._out = None

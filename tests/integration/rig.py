@@ -46,7 +46,10 @@ class Appliance:
         use_wav: bool = True,
         display: str | None = "none",
         env: dict[str, str] | None = None,
+        prefix: tuple[str, ...] = (),
     ) -> None:
+        """``prefix`` goes before ``python -m appliance run`` (inside the private ``/dev/shm``),
+        e.g. a command that drops privileges; it must exec, keeping the pid."""
         self.tmp = tmp
         self.socket = tmp / "control.sock"
         self.audio_out = tmp / "out.wav"
@@ -69,7 +72,7 @@ class Appliance:
             args=[*args, *extra_args],
             env=_env(**(env or {})),
             # a private /dev/shm: no appliance can hang another through JACK (isolation.py)
-            prefix=private_shm(),
+            prefix=(*private_shm(), *prefix),
             socket=self.socket,
             wait=False,
         )
