@@ -355,7 +355,7 @@ def cmd_config_import(args: argparse.Namespace) -> int:
     path = _config_path(args)
     old = _previous(path)
     new = import_deepchat(path, args.file)
-    _warn_ignored(args.file, cfgmod.ignored_in(args.file.read_text(encoding="utf-8"), "x.json"))
+    _warn_ignored(args.file, cfgmod.ignored_in(cfgmod.read_text(args.file), "x.json"))
     print(f"imported {args.file}; {_how_to_apply(old, new)}")
     return EXIT_OK
 

@@ -44,6 +44,7 @@ from pydantic.alias_generators import to_camel
 from appliance.realtime.rules import guess
 from appliance.realtime.rules import problems as dialect_rules
 from appliance.redaction import REDACTOR, mask_url
+from appliance.smallfile import CONFIG_LIMIT, FileRefused, read_small
 
 DEFAULT_CONFIG_PATH = Path("/etc/appliance/config.toml")
 ENV_PREFIX = "APPLIANCE_"
@@ -739,6 +740,25 @@ def _dialect_problems(config: AppConfig, text: str | None) -> list[str]:
     return out
 
 
+def read_text(path: Path) -> str:
+    """The text of the configuration file (or Deep Chat JSON) at ``path``: a regular file of
+    at most :data:`~appliance.smallfile.CONFIG_LIMIT` (1 MiB), UTF-8. A FIFO, a device or a
+    larger file is refused at once, never waited on or read to the end. Raises
+    ``FileNotFoundError``, or :class:`ConfigError` naming the path and the problem."""
+    try:
+        data = read_small(path, CONFIG_LIMIT, "a configuration file")
+    except FileRefused as exc:
+        raise ConfigError(str(exc)) from None
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror}); check its permissions") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+
+
 def load(
     path: Path | str | None = None,
     *,
@@ -759,14 +779,10 @@ def load(
     data: dict[str, Any] = {}
     text: str | None = None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         if explicit or required:
             raise ConfigError(f"{path}: no such file (create it, or pass --config)") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror}); check its permissions") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
     if text is not None:
         try:
             data = from_deepchat(parse_text(text, fmt=guess_format(path, text)))

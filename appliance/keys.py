@@ -35,6 +35,7 @@ from appliance.realtime.session import (
     retryable_http_status,
 )
 from appliance.redaction import REDACTOR
+from appliance.smallfile import KEY_FILE_LIMIT, FileRefused, read_small
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,11 @@ def read_api_key(config: AppConfig, environ: dict[str, str] | None = None) -> st
         return None
     try:
         mode = path.stat().st_mode
-        value = path.read_text(encoding="utf-8").strip()
+        value = read_small(path, KEY_FILE_LIMIT, "the API key file").decode("utf-8").strip()
+    except FileRefused as exc:
+        raise KeySourceError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise KeySourceError(f"the API key file {path} is not UTF-8 text") from None
     except OSError as exc:
         raise KeySourceError(f"cannot read the API key file {path}: {exc.strerror}") from None
     # systemd hands credentials over privately: only a plain key file can be too open
