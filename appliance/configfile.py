@@ -276,10 +276,10 @@ def _update(
                 log.warning("%s: left out of the rewritten file: %s", path, note)
         data = json.loads(json.dumps(data))  # a private deep copy
         change(data)
+        config = cfg.validate(data, source=str(path))  # first: a refused change costs little
         new_text = _render(data, fmt)
         if fmt == "toml" and text and key and not converted:
             new_text = _edit_toml_lines(text, data, key, unset=unset) or new_text
-        config = cfg.validate(data, source=str(path))
         _write_atomic(path, new_text, secret=_holds_secret(config))
         return config
 
