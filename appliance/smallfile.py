@@ -46,8 +46,8 @@ def read_small(path: Path | str, limit: int, what: str) -> bytes:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            kind = next((name for test, name in _KINDS if test(mode)), "not a file")
-            raise FileRefused(f"{path}: {kind}, not a regular file; {what} must be a plain file")
+            kind = next((name for test, name in _KINDS if test(mode)), "what is not a file")
+            raise FileRefused(f"{path}: cannot read {kind}; {what} must be a regular file")
         chunks: list[bytes] = []
         size = 0
         while size <= limit:  # read to the end, not to st_size: the file may grow meanwhile

@@ -184,7 +184,7 @@ def test_a_fifo_as_the_config_is_an_error_at_once(tmp_path, command):
     args = ["config", "validate", str(fifo)] if command == "validate" else ["run"]
     if command == "run":
         args += ["--config", str(fifo), "--display", "none"]
-    _refused(_appliance(*args), f"error: {fifo}: a FIFO (named pipe), not a regular file")
+    _refused(_appliance(*args), f"error: {fifo}: cannot read a FIFO (named pipe); a config")
 
 
 @pytest.mark.parametrize("command", ["validate", "run", "import"])
@@ -194,7 +194,7 @@ def test_dev_zero_as_the_config_is_an_error_in_bounded_memory(tmp_path, command)
         "run": ["run", "--config", "/dev/zero", "--display", "none"],
         "import": ["config", "import", "/dev/zero", "--config", str(tmp_path / "c.toml")],
     }[command]
-    _refused(_appliance(*args), "/dev/zero: a character device, not a regular file")
+    _refused(_appliance(*args), "error: /dev/zero: cannot read a character device; a config")
     assert not (tmp_path / "c.toml").exists()
 
 
@@ -214,7 +214,7 @@ def test_a_fifo_api_key_file_is_an_error_and_the_appliance_stays_responsive(sim,
     app = start(config)
     status = _refused_at_once(app)
     assert status["last_error"] == (
-        f"{fifo}: a FIFO (named pipe), not a regular file; the API key file must be a plain file"
+        f"{fifo}: cannot read a FIFO (named pipe); the API key file must be a regular file"
     )
     assert app.ctl("status")["ok"]
 

@@ -49,7 +49,7 @@ def test_what_is_not_a_regular_file_is_refused_at_once(tmp_path, make, kind):
     with pytest.raises(FileRefused) as caught:
         read_small(path, CONFIG_LIMIT, "a configuration file")
     assert str(caught.value) == (
-        f"{path}: {kind}, not a regular file; a configuration file must be a plain file"
+        f"{path}: cannot read {kind}; a configuration file must be a regular file"
     )
 
 
