@@ -49,6 +49,8 @@ def load_callable(spec: str) -> Callable[..., Any]:
             target = getattr(target, part)
         except AttributeError:
             raise ValueError(f"{field}: {module_name} has no {attr}") from None
+        except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit) as exc:  # __getattr__
+            raise ValueError(f"{field}: getting {attr} failed: {_failure(exc)}") from None
     if not callable(target):
         raise ValueError(f"{field} is not callable")
     return target

@@ -60,3 +60,10 @@ def test_a_handler_that_exits_at_a_call_gives_the_model_an_error(
     first, second = asyncio.run(main())
     assert set(first) == {"error"} and said in first["error"]
     assert first == second  # the next call is served the same way
+
+
+def test_a_module_getattr_that_exits_is_refused(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    name = _module(tmp_path, "lazy_exits", "import sys\ndef __getattr__(name):\n    sys.exit(1)\n")
+    with pytest.raises(ValueError, match=r"getting handle failed: it called sys.exit\(1\)"):
+        load_callable(f"{name}:handle")
