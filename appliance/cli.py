@@ -250,22 +250,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _import_function_handler(spec: object) -> None:
     """Import ``function_handler`` now, before anything starts (the appliance would a moment
-    later): one that cannot be imported is exit 2 naming the field, not a traceback and a
-    restart loop under systemd. Its module's own code runs here, as it would anyway."""
+    later): one that cannot be imported, or whose module fails or exits while it is imported,
+    is exit 2 naming the field, not a traceback, a silent exit 0 or a restart loop under
+    systemd. Its module's own code runs here, as it would anyway."""
     if not isinstance(spec, str):
         return
     from appliance.functions import load_callable
 
-    field = cfgmod.HANDLER_FIELD
     try:
         load_callable(spec)
     except ValueError as exc:
-        raise cfgmod.ConfigError(f"{field}: {exc}") from None
-    except Exception as exc:  # the module's own code failed while importing
-        module = spec.partition(":")[0]
-        raise cfgmod.ConfigError(
-            f"{field}: importing {module!r} failed: {type(exc).__name__}: {exc}"
-        ) from None
+        raise cfgmod.ConfigError(str(exc)) from None
 
 
 # --- config ------------------------------------------------------------------------------------
@@ -360,7 +355,7 @@ def cmd_config_import(args: argparse.Namespace) -> int:
     path = _config_path(args)
     old = _previous(path)
     new = import_deepchat(path, args.file)
-    _warn_ignored(args.file, cfgmod.ignored_in(args.file.read_text(encoding="utf-8"), "x.json"))
+    _warn_ignored(args.file, cfgmod.ignored_in(cfgmod.read_text(args.file), "x.json"))
     print(f"imported {args.file}; {_how_to_apply(old, new)}")
     return EXIT_OK
 

@@ -44,6 +44,7 @@ from pydantic.alias_generators import to_camel
 from appliance.realtime.rules import guess
 from appliance.realtime.rules import problems as dialect_rules
 from appliance.redaction import REDACTOR, mask_url
+from appliance.smallfile import CONFIG_LIMIT, FileRefused, read_small
 
 DEFAULT_CONFIG_PATH = Path("/etc/appliance/config.toml")
 ENV_PREFIX = "APPLIANCE_"
@@ -164,16 +165,38 @@ class TurnDetection(Model):
     interrupt_response: Bool | None = None
 
 
+# Limits of the session config (``realtime.config``): generous for real use, and what keeps a
+# file (or an imported Deep Chat JSON) from making the session config, sent at every session,
+# enormous. A million tools were once accepted: 17.8 s, 1.1 GB, a 39 MB config that validated.
+
+MAX_TOOLS = 128
+"""Tools of one session: the API's own limit on the functions of one request."""
+
+MAX_TOOL_NAME = 64
+"""Characters of a tool's name: the API's own limit."""
+
+MAX_INSTRUCTIONS = 32 * 1024
+"""Characters of ``instructions``: 32 KiB, some 8,000 tokens, a quarter of a realtime model's
+context (a long museum guide's script is a few thousand characters)."""
+
+MAX_TEXT = 4096
+"""Characters of every other text of the session config: a model or voice name, a tool's
+description, a transcription prompt, a prompt or tracing id."""
+
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+"""A text of the session config, at most :data:`MAX_TEXT` characters."""
+
+
 class Transcription(Model):
-    model: str = "whisper-1"
-    language: str | None = None
-    prompt: str | None = None
+    model: Text = "whisper-1"
+    language: Text | None = None
+    prompt: Text | None = None
 
 
 class Tool(OpenModel):
     type: Literal["function", "code_interpreter", "file_search"] = "function"
-    name: str | None = None
-    description: str | None = None
+    name: Annotated[str, Field(max_length=MAX_TOOL_NAME)] | None = None
+    description: Text | None = None
     parameters: dict[str, Any] | None = None
 
 
@@ -205,14 +228,14 @@ class RetentionRatio(Model):
 class PromptReference(Model):
     """A stored prompt template: ``prompt = {id = "pmpt_...", variables = {...}}``."""
 
-    id: str = Field(min_length=1)
+    id: Text = Field(min_length=1)
     variables: dict[str, Any] | None = None
-    version: str | None = None
+    version: Text | None = None
 
 
 class Tracing(Model):
-    workflow_name: str | None = None
-    group_id: str | None = None
+    workflow_name: Text | None = None
+    group_id: Text | None = None
     metadata: dict[str, Any] | None = None
 
 
@@ -220,15 +243,15 @@ class FunctionChoice(Model):
     """``tool_choice = {type = "function", name = "..."}``: this function, now."""
 
     type: Literal["function"]
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
 
 
 class McpChoice(Model):
     """``tool_choice = {type = "mcp", server_label = "...", name = "..."}``."""
 
     type: Literal["mcp"]
-    server_label: str = Field(min_length=1)
-    name: str | None = None
+    server_label: Text = Field(min_length=1)
+    name: Text | None = None
 
 
 def _choice_kind(value: Any) -> str | None:
@@ -263,16 +286,16 @@ class SessionConfig(Model):
     The dialect layer maps these names to the wire (GA nests audio settings).
     """
 
-    model: str = "gpt-realtime-2"
-    instructions: str | None = None
-    voice: str | None = None
+    model: Text = "gpt-realtime-2"
+    instructions: Annotated[str, Field(max_length=MAX_INSTRUCTIONS)] | None = None
+    voice: Text | None = None
     speed: Float | None = Field(None, ge=0.25, le=1.5)
     temperature: Float | None = Field(None, ge=0, le=2)
     max_response_output_tokens: Int | Literal["inf"] | None = None
     turn_detection: TurnDetection | None = None
     input_audio_transcription: Bool | Transcription | None = None
     noise_reduction: Literal["near_field", "far_field"] | None = None
-    tools: list[Tool] = Field(default_factory=list)
+    tools: list[Tool] = Field(default_factory=list, max_length=MAX_TOOLS)
     tool_choice: Literal["auto", "none", "required"] | ToolChoiceObject | None = Field(
         None, description='"auto", "none", "required", {type = "function", name} or {type = "mcp"}.'
     )
@@ -307,6 +330,21 @@ class SessionConfig(Model):
                 f"output.speed = {speeds[1]:g} and speed = {speeds[0]:g} say two things: keep one"
             )
         return value
+
+    @field_validator("tools")
+    @classmethod
+    def _unique_tool_names(cls, tools: list[Tool]) -> list[Tool]:
+        first: dict[str, int] = {}
+        for i, tool in enumerate(tools):
+            if tool.name is None:
+                continue
+            if tool.name in first:
+                raise ValueError(
+                    f"the name {tool.name!r} is used by tools [{first[tool.name]}] and [{i}]; "
+                    "each tool needs its own name (the model calls a function by its name)"
+                )
+            first[tool.name] = i
+        return tools
 
     @field_validator("function_handler")
     @classmethod
@@ -739,6 +777,25 @@ def _dialect_problems(config: AppConfig, text: str | None) -> list[str]:
     return out
 
 
+def read_text(path: Path) -> str:
+    """The text of the configuration file (or Deep Chat JSON) at ``path``: a regular file of
+    at most :data:`~appliance.smallfile.CONFIG_LIMIT` (1 MiB), UTF-8. A FIFO, a device or a
+    larger file is refused at once, never waited on or read to the end. Raises
+    ``FileNotFoundError``, or :class:`ConfigError` naming the path and the problem."""
+    try:
+        data = read_small(path, CONFIG_LIMIT, "a configuration file")
+    except FileRefused as exc:
+        raise ConfigError(str(exc)) from None
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror}); check its permissions") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+
+
 def load(
     path: Path | str | None = None,
     *,
@@ -759,14 +816,10 @@ def load(
     data: dict[str, Any] = {}
     text: str | None = None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         if explicit or required:
             raise ConfigError(f"{path}: no such file (create it, or pass --config)") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror}); check its permissions") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
     if text is not None:
         try:
             data = from_deepchat(parse_text(text, fmt=guess_format(path, text)))
@@ -1024,6 +1077,13 @@ def _describe(err: Any, text: str | None) -> str:
     elif kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         msg = f"{where}: {_show(where, value)} is not allowed; use one of {expected}"
+    elif kind in ("too_long", "string_too_long"):
+        limit = err.get("ctx", {}).get("max_length")
+        size = len(value) if isinstance(value, str | list | dict | tuple) else "more"
+        unit, fix = (
+            ("characters", "shorten it") if kind == "string_too_long" else ("items", "remove some")
+        )
+        msg = f"{where}: at most {limit} {unit} (got {size}); {fix}"
     elif kind == "value_error" and isinstance(value, dict | list):
         msg = f"{where}: {err['msg'].removeprefix('Value error, ')}"  # the value says it
     else:

@@ -42,6 +42,7 @@ from pydantic import BaseModel, SecretStr
 from appliance import config as cfg
 from appliance.config import AppConfig, ConfigError
 from appliance.redaction import mask_url
+from appliance.smallfile import CONFIG_LIMIT, FileRefused, read_small
 
 log = logging.getLogger(__name__)
 
@@ -171,9 +172,9 @@ def import_deepchat(path: Path, json_path: Path) -> AppConfig:
     the file is kept. Validated like every change; the file is rewritten (comments are lost).
     """
     try:
-        text = Path(json_path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{json_path}: cannot read ({exc.strerror})") from None
+        text = cfg.read_text(Path(json_path))
+    except FileNotFoundError:
+        raise ConfigError(f"{json_path}: no such file") from None
     try:
         incoming = cfg.from_deepchat(cfg.parse_text(text, fmt="json"))
     except ConfigError as exc:
@@ -200,12 +201,7 @@ def edit(path: Path, editor: str | None = None, *, interactive: bool | None = No
     if interactive is None:
         interactive = sys.stdin.isatty()
     command = shlex.split(editor or _default_editor())
-    try:
-        original = path.read_bytes()
-    except FileNotFoundError:
-        original = b""
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror}); try with sudo") from None
+    original = _read(path) or b""
     workdir = Path(tempfile.mkdtemp(prefix="appliance-edit-"))  # mode 0700: the copy may hold keys
     copy = workdir / path.name
     try:
@@ -238,7 +234,7 @@ def edit(path: Path, editor: str | None = None, *, interactive: bool | None = No
                     return False
                 continue
             with _locked(path):
-                now = path.read_bytes() if path.exists() else b""
+                now = _read(path) or b""
                 if now != original:
                     raise ConfigError(
                         f"{path} was changed by someone else while you were editing; "
@@ -262,12 +258,9 @@ def _update(
 ) -> AppConfig:
     path = _target(path)
     with _locked(path):
+        raw_bytes = _read(path)
         try:
-            text: str | None = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            text = None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read ({exc.strerror}); try with sudo") from None
+            text = None if raw_bytes is None else raw_bytes.decode("utf-8")
         except UnicodeDecodeError:
             raise ConfigError(
                 f"{path}: not UTF-8 text; fix it with `appliance config edit`"
@@ -283,10 +276,10 @@ def _update(
                 log.warning("%s: left out of the rewritten file: %s", path, note)
         data = json.loads(json.dumps(data))  # a private deep copy
         change(data)
+        config = cfg.validate(data, source=str(path))  # first: a refused change costs little
         new_text = _render(data, fmt)
         if fmt == "toml" and text and key and not converted:
             new_text = _edit_toml_lines(text, data, key, unset=unset) or new_text
-        config = cfg.validate(data, source=str(path))
         _write_atomic(path, new_text, secret=_holds_secret(config))
         return config
 
@@ -537,6 +530,20 @@ def _table_region(lines: list[str], table: list[str]) -> tuple[int | None, int]:
 def _target(path: Path) -> Path:
     """The real file behind ``path`` (a symlinked config is edited where it lives)."""
     return Path(os.path.realpath(path))
+
+
+def _read(path: Path) -> bytes | None:
+    """The configuration file's bytes, or None when there is none. Only a regular file of at
+    most :data:`~appliance.smallfile.CONFIG_LIMIT` is read (see
+    :func:`appliance.config.read_text`)."""
+    try:
+        return read_small(path, CONFIG_LIMIT, "a configuration file")
+    except FileNotFoundError:
+        return None
+    except FileRefused as exc:
+        raise ConfigError(str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror}); try with sudo") from None
 
 
 @contextlib.contextmanager

@@ -35,6 +35,7 @@ from appliance.realtime.session import (
     retryable_http_status,
 )
 from appliance.redaction import REDACTOR
+from appliance.smallfile import KEY_FILE_LIMIT, FileRefused, read_small
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,11 @@ def read_api_key(config: AppConfig, environ: dict[str, str] | None = None) -> st
         return None
     try:
         mode = path.stat().st_mode
-        value = path.read_text(encoding="utf-8").strip()
+        value = read_small(path, KEY_FILE_LIMIT, "the API key file").decode("utf-8").strip()
+    except FileRefused as exc:
+        raise KeySourceError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise KeySourceError(f"the API key file {path} is not UTF-8 text") from None
     except OSError as exc:
         raise KeySourceError(f"cannot read the API key file {path}: {exc.strerror}") from None
     # systemd hands credentials over privately: only a plain key file can be too open
@@ -186,7 +191,7 @@ class KeyFetcher:
             kwargs["json"] = prov.body
         elif isinstance(prov.body, str):
             kwargs["data"] = prov.body
-        status, body = await _request(prov.method, prov.url, prov.timeout_s, where, **kwargs)
+        status, body, where = await _request(prov.method, prov.url, prov.timeout_s, where, **kwargs)
         if not 200 <= status < 300:
             raise KeySourceError(
                 f"{where} answered HTTP {status}: {excerpt(body)}",
@@ -208,7 +213,9 @@ class KeyFetcher:
         except ValueError as exc:
             raise KeySourceError(str(exc)) from None
         headers = {"Authorization": f"Bearer {api_key}"}
-        status, body = await _request("POST", url, 15.0, where, headers=headers, json=body_json)
+        status, body, where = await _request(
+            "POST", url, 15.0, where, headers=headers, json=body_json
+        )
         if not 200 <= status < 300:
             raise KeySourceError(
                 f"{where} answered HTTP {status}: {excerpt(body)}",
@@ -244,31 +251,37 @@ def _now() -> float:
 
 async def _request(
     method: str, url: str, timeout_s: float, where: str, **kwargs: Any
-) -> tuple[int, bytes]:
-    """(status, body) of one request. The whole body is read, however it arrives (in several
-    TCP segments, chunked), up to 64 KiB (a key reply is well under 1 KiB): a larger
-    successful reply is an error; a larger error reply is cut there (only an excerpt of it is
-    shown anyway)."""
+) -> tuple[int, bytes, str]:
+    """(status, body, where) of one request; ``where`` names the final URL too when a
+    same-origin redirect was followed. Any other redirect is refused (see
+    :func:`appliance.httpclient.request`): a fatal error, not retried, since asking again gets
+    the same answer. The whole body is read, however it arrives (in several TCP segments,
+    chunked), up to 64 KiB (a key reply is well under 1 KiB): a larger successful reply is an
+    error; a larger error reply is cut there (only an excerpt of it is shown anyway)."""
     limit = 64 * 1024
     aiohttp = await httpclient.aiohttp()
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as http,
-            http.request(method, url, **kwargs) as resp,
-        ):
-            body = bytearray()
-            while len(body) <= limit:
-                chunk = await resp.content.read(limit + 1 - len(body))
-                if not chunk:
-                    break
-                body += chunk
-            if len(body) > limit and 200 <= resp.status < 300:
-                raise KeySourceError(
-                    f"{where}: the reply is larger than {limit // 1024} KiB; is the URL right?",
-                    retryable=True,
-                )
-            return resp.status, bytes(body[:limit])
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            resp = await httpclient.request(http, method, url, what=where, **kwargs)
+            async with resp:
+                final = safe_url(str(resp.url))
+                if final != safe_url(url):
+                    where += f" (redirected to {final})"
+                body = bytearray()
+                while len(body) <= limit:
+                    chunk = await resp.content.read(limit + 1 - len(body))
+                    if not chunk:
+                        break
+                    body += chunk
+                if len(body) > limit and 200 <= resp.status < 300:
+                    raise KeySourceError(
+                        f"{where}: the reply is larger than {limit // 1024} KiB; is the URL right?",
+                        retryable=True,
+                    )
+                return resp.status, bytes(body[:limit]), where
+    except httpclient.RedirectRefused as exc:
+        raise KeySourceError(str(exc), retryable=False) from None
     except TimeoutError:
         raise KeySourceError(
             f"{where} did not answer within {timeout_s:g} s", retryable=True

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +93,69 @@ class Sim(SimProcess):
     def client_events(self, kind: str | None = None) -> list[dict[str, Any]]:
         events = self.log()["client_events"]
         return [e for e in events if kind is None or e.get("type") == kind]
+
+
+@dataclass
+class Measured:
+    """How a command ran: see :func:`run_measured`."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    elapsed_s: float
+    peak_rss_mib: float
+    timed_out: bool
+
+
+_LAUNCHER = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+"""Runs the command and writes its peak memory. A child's ``ru_maxrss`` counts the memory of
+the process it was forked from (Linux folds the old memory's peak in at ``exec``), so the
+command is started from this small interpreter, not from the test process."""
+
+
+def run_measured(args: list[str], timeout: float, **popen: Any) -> Measured:
+    """Run ``args`` to its end (killed after ``timeout`` s) and measure it: exit status, output,
+    wall time and peak resident memory (``ru_maxrss`` from ``wait4``). For the hostile-input
+    tests of short-lived commands, whose memory cannot be read while they live; a command
+    that hangs is killed and reported with ``timed_out``."""
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+    ):
+        peak = Path(folder) / "maxrss"
+        begun = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, str(peak), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            **popen,
+        )
+        try:
+            proc.wait(timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        elapsed = time.monotonic() - begun
+        out.seek(0)
+        err.seek(0)
+        return Measured(
+            returncode=proc.returncode,
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+            elapsed_s=elapsed,
+            peak_rss_mib=int(peak.read_text() or 0) / 1024 if peak.exists() else 0.0,
+            timed_out=timed_out,
+        )

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import sys
 
 
 def get_weather(call: dict) -> dict:
@@ -15,3 +16,8 @@ def get_weather(call: dict) -> dict:
 async def get_weather_async(call: dict) -> dict:
     await asyncio.sleep(0)
     return get_weather(call)
+
+
+def exits(call: dict) -> dict:
+    """A handler that ends the process instead of answering (it must not: see functions.py)."""
+    sys.exit(0)
