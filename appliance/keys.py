@@ -143,14 +143,16 @@ def key_source_configured(config: AppConfig, environ: dict[str, str] | None = No
     return bool(rt.ephemeral_key or rt.provisioning or has_api_key(config, environ))
 
 
-def key_source_description(config: AppConfig) -> str:
+def key_source_description(config: AppConfig, environ: dict[str, str] | None = None) -> str:
     """Where keys come from, for the log and ``status`` (never a secret)."""
     rt = config.realtime
     if rt.provisioning:
         return f"provisioning URL {safe_url(rt.provisioning.url)}"
     if rt.ephemeral_key:
         return "static ephemeral key"
-    return "minted with the API key"
+    if has_api_key(config, environ):
+        return "minted with the API key"
+    return "none configured"
 
 
 class KeyFetcher:
