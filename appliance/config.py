@@ -247,6 +247,14 @@ ToolChoiceObject = Annotated[
 ]
 
 
+class Reasoning(Model):
+    """GA's ``reasoning = {effort = "..."}`` for a reasoning model (``gpt-realtime-2``)."""
+
+    effort: Literal["minimal", "low", "medium", "high", "xhigh"] | None = Field(
+        None, description="More effort: better answers, later ones (the service's default: low)."
+    )
+
+
 class SessionAudioOutput(Model):
     speed: Float | None = Field(None, ge=0.25, le=1.5)
 
@@ -288,6 +296,12 @@ class SessionConfig(Model):
     )
     include: list[Literal["item.input_audio_transcription.logprobs"]] | None = None
     audio: SessionAudio | None = Field(None, description="GA's audio.output.speed.")
+    reasoning: Reasoning | None = Field(
+        None, description='GA, reasoning models: {effort = "minimal" ... "xhigh"}.'
+    )
+    parallel_tool_calls: Bool | None = Field(
+        None, description="GA: whether the model may call several functions at once."
+    )
 
     @property
     def output_speed(self) -> float | None:
