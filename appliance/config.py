@@ -409,6 +409,13 @@ class RealtimeConfig(Model):
     )
     auto_fetch_ephemeral_key: Bool = False
     auto_start: Bool = False
+    max_function_calls: Int = Field(
+        32,
+        ge=1,
+        le=1000,
+        description="Function calls run per model response; the model is told the rest were "
+        "not run (a flood of calls never becomes a flood of handler runs or webhook requests).",
+    )
     config: SessionConfig = Field(default_factory=SessionConfig)
     avatar: AvatarConfig = Field(default_factory=AvatarConfig)
     buttons: ButtonsConfig = Field(default_factory=ButtonsConfig)

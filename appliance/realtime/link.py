@@ -290,8 +290,10 @@ class Link:
                 case Interrupt(cancel_response=cancel):
                     if self.playback.playing or self.playback.queued_ms:
                         self.barge_in(cancel_response=cancel)
-                case RunFunctions(calls=calls):
-                    self._spawn(self._run_functions(calls.calls, ws))
+                case RunFunctions():
+                    if action.warning:
+                        log.warning("%s", action.warning)
+                    self._spawn(self._run_functions(action, ws))
                 case Close(code=code, reason=reason):
                     if reason == "renewing":
                         log.info("renewing the session before the service's time limit")
@@ -447,8 +449,8 @@ class Link:
 
     # --- functions --------------------------------------------------------------------------
 
-    async def _run_functions(self, calls: Iterable[Any], ws: Any) -> None:
-        calls = list(calls)
+    async def _run_functions(self, run: RunFunctions, ws: Any) -> None:
+        calls = list(run.calls.calls)
         results = await asyncio.gather(*(self.functions.call(c.name, c.arguments) for c in calls))
         for call, result in zip(calls, results, strict=True):
             log.info("function %s(%s) -> %s", call.name, call.arguments, json.dumps(result)[:200])
@@ -465,6 +467,7 @@ class Link:
         if session is None:
             return
         pairs = [(c.call_id, r) for c, r in zip(calls, results, strict=True)]
+        pairs += run.refused  # the calls over the limit: their error outputs, not run
         await self._send_quietly(ws, session.function_results(pairs, time.monotonic()))
 
     async def aclose(self) -> None:

@@ -21,7 +21,8 @@ It owns:
   failures that retrying cannot fix reported at once;
 * liveness: the handshake deadline (the socket *and* ``session.created``), stalls while the
   server owes an answer, renewal at a quiet moment before the session's time limit;
-* barge-in (``response.cancel`` and the truncate at the played ms), function-call bookkeeping,
+* barge-in (``response.cancel`` and the truncate at the played ms), function-call bookkeeping
+  (at most ``realtime.max_function_calls`` run per response, the rest answered with an error),
   and the recent conversation, replayed into the new session after a reconnect.
 """
 
@@ -198,9 +199,13 @@ class Interrupt:
 
 @dataclass(frozen=True)
 class RunFunctions:
-    """Run these function calls; hand the results to :meth:`Session.function_results`."""
+    """Run these function calls; hand their results, then ``refused`` (the ready outputs of
+    the calls over ``realtime.max_function_calls``, not run), to
+    :meth:`Session.function_results`. ``warning``: one line to log, when calls were refused."""
 
     calls: FunctionCalls
+    refused: tuple[tuple[str, Any], ...] = ()
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -507,8 +512,26 @@ class Session:
                 self.turns.append((happening.role, happening.text))
             return [Publish({"type": "transcript", "role": happening.role, "text": happening.text})]
         if isinstance(happening, FunctionCalls):
-            return [RunFunctions(happening)]
+            return [self._run_functions(happening)]
         return []
+
+    def _run_functions(self, happening: FunctionCalls) -> RunFunctions:
+        """The calls of one response to run: at most ``realtime.max_function_calls``, the
+        first ones; every other call is answered with an error output, not run."""
+        limit = self.config.realtime.max_function_calls
+        calls = happening.calls
+        if len(calls) <= limit:
+            return RunFunctions(happening)
+        why = (
+            f"not run: the response asked for {len(calls)} function calls and at most {limit} "
+            "are run per response (realtime.max_function_calls)"
+        )
+        refused = tuple((call.call_id, {"error": why}) for call in calls[limit:])
+        warning = (
+            f"a response asked for {len(calls)} function calls: ran the first {limit}, "
+            f"answered {len(refused)} with an error (realtime.max_function_calls = {limit})"
+        )
+        return RunFunctions(FunctionCalls(calls[:limit]), refused, warning)
 
     def _replay(self, conn: _Connection) -> list[Action]:
         """The recent conversation, as items of the new session (no response asked for)."""
@@ -637,8 +660,8 @@ class Session:
         return actions
 
     def function_results(self, results: list[tuple[str, Any]], now: float) -> list[Action]:
-        """The outputs of a :class:`RunFunctions` (``(call_id, result)`` pairs), then one
-        ``response.create``."""
+        """The outputs of a :class:`RunFunctions` (``(call_id, result)`` pairs: the results
+        of the calls run, then its ``refused``), then one ``response.create``."""
         conn = self._conn
         if conn is None or not conn.ready:
             return []

@@ -318,6 +318,53 @@ def test_every_function_call_gets_its_output_then_one_response():
     assert [e["item"]["call_id"] for e in events[:2]] == ["c1", "c2"]
 
 
+def calls_done(count: int) -> str:
+    """A ``response.done`` asking for ``count`` function calls."""
+    output = [
+        {"type": "function_call", "name": "f", "arguments": "{}", "call_id": f"c{i}"}
+        for i in range(count)
+    ]
+    return frame("response.done", response={"id": "r", "status": "completed", "output": output})
+
+
+def test_a_flood_of_function_calls_runs_only_the_first_32_and_refuses_the_rest():
+    session = session_for(provisioned())  # realtime.max_function_calls: the default
+    go_live(session)
+    actions = session.on_frame(calls_done(10_000), 1.0)
+    (run,) = [a for a in actions if isinstance(a, RunFunctions)]
+    ran: list[str] = []
+
+    def handler(call: Any) -> dict[str, Any]:
+        ran.append(call.call_id)
+        return {"ok": True}
+
+    results = [(call.call_id, handler(call)) for call in run.calls.calls]
+    assert ran == [f"c{i}" for i in range(32)]  # exactly 32 handler runs: the first ones
+    assert len(run.refused) == 9_968
+    # one line for the whole response, naming the count, the limit and the setting
+    assert run.warning is not None and "\n" not in run.warning
+    assert "10000" in run.warning and "32" in run.warning
+    assert "realtime.max_function_calls" in run.warning
+    events = sent(session.function_results(results + list(run.refused), 1.1))
+    assert len(events) == 10_001 and events[-1]["type"] == "response.create"
+    items = [e["item"] for e in events[:-1]]
+    assert [item["call_id"] for item in items] == [f"c{i}" for i in range(10_000)]
+    outputs = [json.loads(item["output"]) for item in items]
+    assert outputs[:32] == [{"ok": True}] * 32
+    refused = outputs[32:]
+    assert all("not run" in o["error"] and "max_function_calls" in o["error"] for o in refused)
+
+
+def test_the_function_call_limit_is_configurable_and_calls_within_it_all_run():
+    session = session_for(provisioned(max_function_calls=2))
+    go_live(session)
+    (run,) = [a for a in session.on_frame(calls_done(3), 1.0) if isinstance(a, RunFunctions)]
+    assert [c.call_id for c in run.calls.calls] == ["c0", "c1"]
+    assert [call_id for call_id, _ in run.refused] == ["c2"]
+    (run,) = [a for a in session.on_frame(calls_done(2), 2.0) if isinstance(a, RunFunctions)]
+    assert len(run.calls.calls) == 2 and run.refused == () and run.warning is None
+
+
 def test_the_conversation_is_replayed_into_the_session_after_a_reconnect():
     config = provisioned()
     session = session_for(config)
