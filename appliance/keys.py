@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from appliance import httpclient
-from appliance.config import AppConfig
+from appliance.config import AppConfig, SessionConfig
 from appliance.realtime.dialects import DIALECTS
 from appliance.realtime.session import (
     EphemeralKey,
@@ -176,7 +176,7 @@ class KeyFetcher:
         api_key = read_api_key(self.config)
         if not api_key:
             raise KeySourceError("no API key: set openai.key_file or realtime.provisioning.url")
-        return await self.mint(api_key, plan.dialect)
+        return await self.mint(api_key, plan.dialect, plan.config)
 
     async def provision(self) -> EphemeralKey:
         prov = self.config.realtime.provisioning
@@ -201,12 +201,16 @@ class KeyFetcher:
         REDACTOR.add_ephemeral(value)
         return EphemeralKey(value, "provisioning", dialect, provisioned_expiry(body), _now())
 
-    async def mint(self, api_key: str, dialect_name: str) -> EphemeralKey:
+    async def mint(
+        self, api_key: str, dialect_name: str, session: SessionConfig | None = None
+    ) -> EphemeralKey:
+        """A key from the key endpoint of ``dialect_name``, minted for ``session`` (default:
+        the configuration's session config)."""
         dialect = DIALECTS[dialect_name]
         url = self.config.openai.api_base + dialect.key_path
         where = f"key endpoint {safe_url(url)}"
         try:
-            body_json = dialect.mint_body(self.config.realtime.config)
+            body_json = dialect.mint_body(session or self.config.realtime.config)
         except ValueError as exc:
             raise KeySourceError(str(exc)) from None
         headers = {"Authorization": f"Bearer {api_key}"}

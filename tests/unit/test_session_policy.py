@@ -14,6 +14,7 @@ import pytest
 
 from appliance import state
 from appliance.config import AppConfig, load, restart_needed, validate
+from appliance.realtime.dialects import DIALECTS
 from appliance.realtime.session import (
     HANDSHAKE_TIMEOUT_S,
     STABLE_AFTER_S,
@@ -28,6 +29,7 @@ from appliance.realtime.session import (
     Play,
     Provision,
     Publish,
+    RememberBetaRefusal,
     Renew,
     Retry,
     RunFunctions,
@@ -127,6 +129,64 @@ def test_a_remembered_refusal_spares_every_later_session_the_beta_attempt():
     assert second.connection_dialect == "ga"
 
 
+def test_a_beta_refusal_is_handed_on_to_be_kept_across_restarts():
+    session = session_for(provisioned(config={"model": BETA_MODEL}))
+    session.connecting(key(), 0.0)
+    session.on_frame(beta_refusal(), 0.1)
+    decision = session.on_closed(4000, "", 0.2)
+    assert isinstance(decision, Renew)
+    assert decision.actions == (RememberBetaRefusal("http://127.0.0.1:9"),)
+    # a memory that starts out knowing (from the state file) goes straight to GA
+    known = session_for(provisioned(config={"model": BETA_MODEL}), Memory(beta_refused=True))
+    known.connecting(key(dialect="beta"), 0.0)
+    assert known.connection_dialect == "ga"
+
+
+def warned_session(config: AppConfig, memory: Memory, warnings: list[str], **kw: Any) -> Session:
+    kw.setdefault("has_api_key", lambda _c: False)
+    return Session(config, memory, rand=lambda: 0.5, warn=warnings.append, **kw)
+
+
+def test_after_a_beta_refusal_temperature_is_left_out_with_one_warning():
+    # a preview model with temperature validates (auto starts in beta, which has it)
+    config = provisioned(config={"model": BETA_MODEL, "temperature": 0.8, "voice": "alloy"})
+    memory, warnings = Memory(), []
+    first = warned_session(config, memory, warnings)
+    first.connecting(key(), 0.0)
+    assert first.connection_dialect == "beta"
+    first.on_frame(beta_refusal(), 0.1)
+    assert isinstance(first.on_closed(4000, "", 0.2), Renew)
+    first.connecting(key(), 0.3)  # GA now: no "the GA Realtime API has no temperature"
+    (update,) = [e for e in sent(first.on_frame(created(), 0.4)) if e["type"] == "session.update"]
+    assert "temperature" not in update["session"]
+    assert update["session"]["audio"]["output"]["voice"] == "alloy"  # the rest is sent
+    for press in range(3):  # every later press works too, without another warning
+        later = warned_session(config, memory, warnings)
+        later.connecting(key(), 10.0 + press)
+        assert later.connection_dialect == "ga"
+    assert len(warnings) == 1
+    assert "realtime.config.temperature" in warnings[0] and "beta" in warnings[0]
+    assert config.realtime.config.temperature == 0.8  # the configuration is unchanged
+    # a live reload sends the whole session: without temperature as well
+    (resent,) = sent(first.resend_session(config.realtime.config, 20.0))
+    assert resent["type"] == "session.update" and "temperature" not in resent["session"]
+
+
+def test_a_key_minted_on_ga_after_a_refusal_is_minted_without_temperature():
+    config = make_config(
+        openai={"api_base": "http://127.0.0.1:9", "key": "sk-test-123"},
+        realtime={"config": {"model": BETA_MODEL, "temperature": 0.8}},
+    )
+    memory, warnings = Memory(beta_refused=True), []
+    plan = warned_session(config, memory, warnings, has_api_key=lambda _c: True).key_plan(0.0)
+    assert isinstance(plan, Mint) and plan.dialect == "ga"
+    assert "temperature" not in DIALECTS["ga"].mint_body(plan.config)["session"]
+    beta = warned_session(config, Memory(), warnings, has_api_key=lambda _c: True).key_plan(0.0)
+    assert isinstance(beta, Mint) and beta.dialect == "beta"
+    assert DIALECTS["beta"].mint_body(beta.config)["temperature"] == 0.8
+    assert len(warnings) == 1
+
+
 def test_a_refusal_with_dialect_beta_is_reported_not_retried():
     session = session_for(
         make_config(
@@ -167,7 +227,7 @@ def test_key_sources_in_order():
         Memory(),
         has_api_key=lambda _c: True,
     )
-    assert minted.key_plan(wall=0.0) == Mint("ga")
+    assert minted.key_plan(wall=0.0) == Mint("ga", minted.config.realtime.config)
     nothing = session_for(make_config())
     plan = nothing.key_plan(wall=0.0)
     assert isinstance(plan, GiveUp) and "no key source" in plan.message
