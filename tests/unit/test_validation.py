@@ -318,6 +318,24 @@ def test_reasoning_and_parallel_tool_calls_pass_through_from_deep_chat() -> None
     assert sent["reasoning"] == {"effort": "high"} and sent["parallel_tool_calls"] is False
 
 
+def test_config_import_of_a_deep_chat_json_keeps_reasoning_and_parallel_tool_calls(
+    tmp_path: Path,
+) -> None:
+    from appliance import configfile
+
+    fields = {"reasoning": {"effort": "xhigh"}, "parallelToolCalls": True}
+    source = tmp_path / "deepchat.json"
+    source.write_text(
+        json.dumps({"directConnection": {"openAI": {"realtime": {"config": fields}}}})
+    )
+    conf = tmp_path / "config.toml"
+    imported = configfile.import_deepchat(conf, source).realtime.config
+    assert imported.reasoning.effort == "xhigh" and imported.parallel_tool_calls is True
+    again = c.load(conf, environ={}).realtime.config  # as written to the file
+    sent = DIALECTS["ga"].session(again)
+    assert sent["reasoning"] == {"effort": "xhigh"} and sent["parallel_tool_calls"] is True
+
+
 @pytest.mark.parametrize("effort", ["minimal", "low", "medium", "high", "xhigh"])
 def test_every_reasoning_effort_validates(effort: str) -> None:
     assert (
