@@ -127,7 +127,7 @@ class Appliance:
         self._spawn(self._announce_ready())
         watchdog = self._spawn(self._watchdog())
         log.info(
-            "ready: %s, key from %s, dialect %s, model %s",
+            "ready: %s, key source: %s, dialect %s, model %s",
             safe_url(self.config.openai.api_base),
             key_source_description(self.config),
             self.config.openai.dialect,

@@ -270,6 +270,14 @@ ToolChoiceObject = Annotated[
 ]
 
 
+class Reasoning(Model):
+    """GA's ``reasoning = {effort = "..."}`` for a reasoning model (``gpt-realtime-2``)."""
+
+    effort: Literal["minimal", "low", "medium", "high", "xhigh"] | None = Field(
+        None, description="More effort: better answers, later ones (the service's default: low)."
+    )
+
+
 class SessionAudioOutput(Model):
     speed: Float | None = Field(None, ge=0.25, le=1.5)
 
@@ -311,6 +319,12 @@ class SessionConfig(Model):
     )
     include: list[Literal["item.input_audio_transcription.logprobs"]] | None = None
     audio: SessionAudio | None = Field(None, description="GA's audio.output.speed.")
+    reasoning: Reasoning | None = Field(
+        None, description='GA, reasoning models: {effort = "minimal" ... "xhigh"}.'
+    )
+    parallel_tool_calls: Bool | None = Field(
+        None, description="GA: whether the model may call several functions at once."
+    )
 
     @property
     def output_speed(self) -> float | None:
@@ -433,6 +447,13 @@ class RealtimeConfig(Model):
     )
     auto_fetch_ephemeral_key: Bool = False
     auto_start: Bool = False
+    max_function_calls: Int = Field(
+        32,
+        ge=1,
+        le=1000,
+        description="Function calls run per model response; the model is told the rest were "
+        "not run (a flood of calls never becomes a flood of handler runs or webhook requests).",
+    )
     config: SessionConfig = Field(default_factory=SessionConfig)
     avatar: AvatarConfig = Field(default_factory=AvatarConfig)
     buttons: ButtonsConfig = Field(default_factory=ButtonsConfig)

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from appliance import httpclient
-from appliance.config import AppConfig
+from appliance.config import AppConfig, SessionConfig
 from appliance.realtime.dialects import DIALECTS
 from appliance.realtime.session import (
     EphemeralKey,
@@ -148,14 +148,16 @@ def key_source_configured(config: AppConfig, environ: dict[str, str] | None = No
     return bool(rt.ephemeral_key or rt.provisioning or has_api_key(config, environ))
 
 
-def key_source_description(config: AppConfig) -> str:
+def key_source_description(config: AppConfig, environ: dict[str, str] | None = None) -> str:
     """Where keys come from, for the log and ``status`` (never a secret)."""
     rt = config.realtime
     if rt.provisioning:
         return f"provisioning URL {safe_url(rt.provisioning.url)}"
     if rt.ephemeral_key:
         return "static ephemeral key"
-    return "minted with the API key"
+    if has_api_key(config, environ):
+        return "minted with the API key"
+    return "none configured"
 
 
 class KeyFetcher:
@@ -179,7 +181,7 @@ class KeyFetcher:
         api_key = read_api_key(self.config)
         if not api_key:
             raise KeySourceError("no API key: set openai.key_file or realtime.provisioning.url")
-        return await self.mint(api_key, plan.dialect)
+        return await self.mint(api_key, plan.dialect, plan.config)
 
     async def provision(self) -> EphemeralKey:
         prov = self.config.realtime.provisioning
@@ -204,12 +206,16 @@ class KeyFetcher:
         REDACTOR.add_ephemeral(value)
         return EphemeralKey(value, "provisioning", dialect, provisioned_expiry(body), _now())
 
-    async def mint(self, api_key: str, dialect_name: str) -> EphemeralKey:
+    async def mint(
+        self, api_key: str, dialect_name: str, session: SessionConfig | None = None
+    ) -> EphemeralKey:
+        """A key from the key endpoint of ``dialect_name``, minted for ``session`` (default:
+        the configuration's session config)."""
         dialect = DIALECTS[dialect_name]
         url = self.config.openai.api_base + dialect.key_path
         where = f"key endpoint {safe_url(url)}"
         try:
-            body_json = dialect.mint_body(self.config.realtime.config)
+            body_json = dialect.mint_body(session or self.config.realtime.config)
         except ValueError as exc:
             raise KeySourceError(str(exc)) from None
         headers = {"Authorization": f"Bearer {api_key}"}

@@ -40,3 +40,13 @@ def sound_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[soundserv
         else:
             os.environ["PULSE_SERVER"] = previous
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _private_state_directory(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test's appliances (in this process or started by it) keep their state, the beta
+    refusals file, in a directory of the test's own: never in the user's home, never shared
+    with another test."""
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))

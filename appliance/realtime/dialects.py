@@ -12,7 +12,8 @@ them to its wire shape:
   ``response.audio.*``; assistant content ``text``; keys from ``POST /v1/realtime/sessions``
   (``client_secret.value``).
 
-A field a dialect cannot express (``temperature`` on GA) is a :class:`DialectError`, never a
+A field a dialect cannot express (``temperature`` on GA; ``reasoning`` or
+``parallel_tool_calls`` on beta) is a :class:`DialectError`, never a
 silent drop. The rules are in :mod:`appliance.realtime.rules`, in one place: the mappings raise
 the first problem found, and validation reports them all against the dialect the configuration
 will use (``auto``: :func:`guess`).
@@ -165,7 +166,15 @@ class GA(Dialect):
             audio_in["noise_reduction"] = None if nr is None else {"type": nr}
         if "tools" in wanted:
             session["tools"] = _tools(cfg)
-        for name in ("tool_choice", "truncation", "prompt", "tracing", "include"):
+        for name in (
+            "tool_choice",
+            "truncation",
+            "prompt",
+            "tracing",
+            "include",
+            "reasoning",
+            "parallel_tool_calls",
+        ):
             if name in wanted:  # GA fields Deep Chat passes as they are: the same shape here
                 session[name] = _plain(getattr(cfg, name))
         audio: dict[str, Any] = {}

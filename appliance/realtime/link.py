@@ -35,6 +35,7 @@ from appliance.config import AppConfig
 from appliance.functions import FunctionRunner
 from appliance.keys import KeyFetcher, KeySourceError, excerpt, safe_url
 from appliance.realtime.dialects import DialectError
+from appliance.realtime.refusals import BetaRefusals
 from appliance.realtime.session import (
     HANDSHAKE_TIMEOUT_S,
     Action,
@@ -47,6 +48,7 @@ from appliance.realtime.session import (
     OpenAudio,
     Play,
     Publish,
+    RememberBetaRefusal,
     Retry,
     RunFunctions,
     Send,
@@ -84,13 +86,15 @@ class Link:
         bus: Bus,
         audio: AudioDevice,
         playback: Playback,
+        refusals: BetaRefusals | None = None,
     ) -> None:
         self.post = post
         self.view = view
         self.bus = bus
         self.audio = audio
         self.playback = playback
-        self.memory = Memory()
+        self.refusals = BetaRefusals.default() if refusals is None else refusals
+        """Beta refusals kept across reloads and restarts (the state directory's file)."""
         self.configure(config)
         self.session: Session | None = None
         self._last_error: str | None = None
@@ -106,15 +110,17 @@ class Link:
         """Use ``config`` from the next session on. All or nothing: what it needs is built
         first (the function handler imported), so a failure raises before anything changed.
         What was learned about the server is kept unless the server, the dialect or the key
-        source changed."""
+        source changed; a beta refusal of the same server is kept even then (for a day, in
+        the state file: :mod:`appliance.realtime.refusals`)."""
         keys = KeyFetcher(config)
         functions = FunctionRunner(config.realtime.config.function_handler)
         old = getattr(self, "config", None)
-        if old is not None and (old.openai, old.realtime.model_dump(exclude={"config"})) != (
+        if old is None or (old.openai, old.realtime.model_dump(exclude={"config"})) != (
             config.openai,
             config.realtime.model_dump(exclude={"config"}),
         ):
-            self.memory = Memory()
+            refused = self.refusals.refused(config.openai.api_base, time.time())
+            self.memory = Memory(beta_refused=refused)
         self.config, self.keys, self.functions = config, keys, functions
 
     @property
@@ -290,8 +296,17 @@ class Link:
                 case Interrupt(cancel_response=cancel):
                     if self.playback.playing or self.playback.queued_ms:
                         self.barge_in(cancel_response=cancel)
-                case RunFunctions(calls=calls):
-                    self._spawn(self._run_functions(calls.calls, ws))
+                case RunFunctions():
+                    if action.warning:
+                        log.warning("%s", action.warning)
+                    self._spawn(self._run_functions(action, ws))
+                case RememberBetaRefusal(api_base=api_base):
+                    log.warning(
+                        "%s refuses the beta Realtime API: GA from now on (kept for a day in %s)",
+                        safe_url(api_base),
+                        self.refusals.path or "memory only: no state directory",
+                    )
+                    await asyncio.to_thread(self.refusals.remember, api_base, time.time())
                 case Close(code=code, reason=reason):
                     if reason == "renewing":
                         log.info("renewing the session before the service's time limit")
@@ -447,8 +462,8 @@ class Link:
 
     # --- functions --------------------------------------------------------------------------
 
-    async def _run_functions(self, calls: Iterable[Any], ws: Any) -> None:
-        calls = list(calls)
+    async def _run_functions(self, run: RunFunctions, ws: Any) -> None:
+        calls = list(run.calls.calls)
         results = await asyncio.gather(*(self.functions.call(c.name, c.arguments) for c in calls))
         for call, result in zip(calls, results, strict=True):
             log.info("function %s(%s) -> %s", call.name, call.arguments, json.dumps(result)[:200])
@@ -465,6 +480,7 @@ class Link:
         if session is None:
             return
         pairs = [(c.call_id, r) for c, r in zip(calls, results, strict=True)]
+        pairs += run.refused  # the calls over the limit: their error outputs, not run
         await self._send_quietly(ws, session.function_results(pairs, time.monotonic()))
 
     async def aclose(self) -> None:

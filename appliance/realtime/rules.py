@@ -82,7 +82,7 @@ def _beta(cfg: Any, fields: set[str], model: bool) -> list[Problem]:
                 f"realtime.config.temperature: the beta Realtime API takes 0.6 to 1.2 (got {t:g})",
             )
         )
-    for name in ("truncation", "prompt"):
+    for name in ("truncation", "prompt", "reasoning", "parallel_tool_calls"):
         if name in fields and getattr(cfg, name) is not None:
             out.append(
                 (

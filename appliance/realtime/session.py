@@ -11,8 +11,9 @@ decision after a connection ends (:class:`Retry`, :class:`Renew`, :class:`GiveUp
 It owns:
 
 * the dialect choice: ``auto`` follows the model name and the provisioning reply's shape, but
-  once a server refused the beta shape, GA is used for every later session of that
-  configuration (:class:`Memory`), and a refusal is never retried on beta;
+  once a server refused the beta shape, GA is used for every later session (:class:`Memory`,
+  and for a day across reloads and restarts: :class:`RememberBetaRefusal`), a refusal is
+  never retried on beta, and a beta-only ``temperature`` is left out on GA with a warning;
 * the key-source order and the single-use rule (:meth:`Session.key_plan`): a static
   ``ephemeral_key`` serves one session; used again, it fails at once instead of being retried;
   a key fetched ahead (``auto_fetch_ephemeral_key``) is used while it has not expired;
@@ -21,13 +22,15 @@ It owns:
   failures that retrying cannot fix reported at once;
 * liveness: the handshake deadline (the socket *and* ``session.created``), stalls while the
   server owes an answer, renewal at a quiet moment before the session's time limit;
-* barge-in (``response.cancel`` and the truncate at the played ms), function-call bookkeeping,
+* barge-in (``response.cancel`` and the truncate at the played ms), function-call bookkeeping
+  (at most ``realtime.max_function_calls`` run per response, the rest answered with an error),
   and the recent conversation, replayed into the new session after a reconnect.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections import deque
@@ -198,14 +201,26 @@ class Interrupt:
 
 @dataclass(frozen=True)
 class RunFunctions:
-    """Run these function calls; hand the results to :meth:`Session.function_results`."""
+    """Run these function calls; hand their results, then ``refused`` (the ready outputs of
+    the calls over ``realtime.max_function_calls``, not run), to
+    :meth:`Session.function_results`. ``warning``: one line to log, when calls were refused."""
 
     calls: FunctionCalls
+    refused: tuple[tuple[str, Any], ...] = ()
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
 class OpenAudio:
     """Open the audio device; call :meth:`Session.audio_opened` once it is open."""
+
+
+@dataclass(frozen=True)
+class RememberBetaRefusal:
+    """Keep, across reloads and restarts, that the server at ``api_base`` refuses beta (see
+    :mod:`appliance.realtime.refusals`)."""
+
+    api_base: str
 
 
 @dataclass(frozen=True)
@@ -216,7 +231,17 @@ class Close:
     reason: str
 
 
-Action = Send | Feed | Publish | Play | Interrupt | RunFunctions | OpenAudio | Close
+Action = (
+    Send
+    | Feed
+    | Publish
+    | Play
+    | Interrupt
+    | RunFunctions
+    | OpenAudio
+    | RememberBetaRefusal
+    | Close
+)
 
 
 @dataclass(frozen=True)
@@ -288,9 +313,11 @@ class Provision:
 
 @dataclass(frozen=True)
 class Mint:
-    """Mint a key with the API key, at ``dialect``'s endpoint."""
+    """Mint a key with the API key, at ``dialect``'s endpoint, for the session ``config``
+    (the configuration's, as ``dialect`` carries it: see :meth:`Session.session_config`)."""
 
     dialect: str
+    config: SessionConfig
 
 
 KeyPlan = UseKey | Provision | Mint | GiveUp
@@ -308,12 +335,15 @@ def has_api_key(config: AppConfig, environ: dict[str, str] | None = None) -> boo
 class Memory:
     """What the appliance learned about the server, kept across the sessions of one
     configuration: whether it refuses the beta shape, the static key's use, a key fetched
-    ahead. A new configuration (reload) gets a new memory."""
+    ahead, whether the leaving out of ``temperature`` was said. A new configuration (reload)
+    gets a new memory; ``beta_refused`` may come from the state file, which keeps a refusal
+    across reloads and restarts (:mod:`appliance.realtime.refusals`)."""
 
-    def __init__(self) -> None:
-        self.beta_refused = False
+    def __init__(self, beta_refused: bool = False) -> None:
+        self.beta_refused = beta_refused
         self.static_key_used = False
         self.prefetched: EphemeralKey | None = None
+        self.temperature_said = False
 
 
 # --- the session ---------------------------------------------------------------------------------
@@ -338,9 +368,14 @@ class _Connection:
     interrupted: set[str] = field(default_factory=set)
 
 
+def _log_warning(message: str) -> None:
+    logging.getLogger("appliance").warning("%s", message)
+
+
 class Session:
     """One user session's policy. ``config`` is read at each new connection; ``memory``
-    outlives the session (see :class:`Memory`)."""
+    outlives the session (see :class:`Memory`). ``warn`` says what the configuration asks
+    for and cannot get (once per memory)."""
 
     def __init__(
         self,
@@ -349,9 +384,11 @@ class Session:
         *,
         rand: Callable[[], float] = random.random,
         has_api_key: Callable[[AppConfig], bool] = has_api_key,
+        warn: Callable[[str], None] = _log_warning,
     ) -> None:
         self.config = config
         self.memory = memory
+        self._warn = warn
         self.last_error: str | None = None
         self.turns: deque[tuple[str, str]] = deque(maxlen=max(1, config.recovery.replay_turns))
         self._rand = rand
@@ -405,7 +442,7 @@ class Session:
         if rt.provisioning:
             return Provision()
         if self._has_api_key(self.config):
-            return Mint(self.dialect())
+            return self._mint()
         if rt.ephemeral_key:
             return GiveUp(
                 "the static ephemeral key was already used (keys are single use): set "
@@ -422,8 +459,34 @@ class Session:
         if self.config.realtime.provisioning:
             return Provision()
         if self._has_api_key(self.config):
-            return Mint(self.dialect())
+            return self._mint()
         return None
+
+    def _mint(self) -> Mint:
+        dialect = self.dialect()
+        return Mint(dialect, self.session_config(dialect))
+
+    def session_config(self, dialect: str, cfg: SessionConfig | None = None) -> SessionConfig:
+        """The session config (``cfg``, else the configuration's) as ``dialect`` is sent it.
+
+        With ``openai.dialect = "auto"``, a preview model's configuration is validated against
+        beta, and may hold beta's ``temperature``; when the session ends up on GA all the same
+        (the server refused beta, or the provisioning reply had the GA shape), GA cannot carry
+        it: it is left out, with one warning per configuration, rather than every press
+        ending in "the GA Realtime API has no temperature"."""
+        cfg = self.config.realtime.config if cfg is None else cfg
+        fell_back = self.config.openai.dialect == "auto" and guess(cfg.model) == "beta"
+        if dialect != "ga" or not fell_back or cfg.temperature is None:
+            return cfg
+        if not self.memory.temperature_said:
+            self.memory.temperature_said = True
+            why = "the server refused beta" if self.memory.beta_refused else "the key is GA's"
+            self._warn(
+                f"realtime.config.temperature = {cfg.temperature:g} is left out: the GA Realtime "
+                f"API, used for {cfg.model!r} ({why}), has no temperature; remove it from the "
+                "configuration"
+            )
+        return cfg.model_copy(update={"temperature": None})
 
     def keep_prefetched(self, key: EphemeralKey) -> None:
         self.memory.prefetched = key
@@ -435,7 +498,7 @@ class Session:
         deadline. Raises :class:`DialectError` for a config the dialect cannot express."""
         dialect_name = self.dialect(key.dialect)
         dialect = DIALECTS[dialect_name]
-        cfg = self.config.realtime.config
+        cfg = self.session_config(dialect_name)
         protocol = Protocol(dialect, cfg)
         protocol.session_update_message()  # a config error shows before connecting
         self._conn = _Connection(dialect_name, protocol, now, Liveness(now))
@@ -507,8 +570,26 @@ class Session:
                 self.turns.append((happening.role, happening.text))
             return [Publish({"type": "transcript", "role": happening.role, "text": happening.text})]
         if isinstance(happening, FunctionCalls):
-            return [RunFunctions(happening)]
+            return [self._run_functions(happening)]
         return []
+
+    def _run_functions(self, happening: FunctionCalls) -> RunFunctions:
+        """The calls of one response to run: at most ``realtime.max_function_calls``, the
+        first ones; every other call is answered with an error output, not run."""
+        limit = self.config.realtime.max_function_calls
+        calls = happening.calls
+        if len(calls) <= limit:
+            return RunFunctions(happening)
+        why = (
+            f"not run: the response asked for {len(calls)} function calls and at most {limit} "
+            "are run per response (realtime.max_function_calls)"
+        )
+        refused = tuple((call.call_id, {"error": why}) for call in calls[limit:])
+        warning = (
+            f"a response asked for {len(calls)} function calls: ran the first {limit}, "
+            f"answered {len(refused)} with an error (realtime.max_function_calls = {limit})"
+        )
+        return RunFunctions(FunctionCalls(calls[:limit]), refused, warning)
 
     def _replay(self, conn: _Connection) -> list[Action]:
         """The recent conversation, as items of the new session (no response asked for)."""
@@ -559,7 +640,7 @@ class Session:
         if conn.beta_refused:
             if self.config.openai.dialect == "auto" and conn.dialect == "beta":
                 self.memory.beta_refused = True  # never beta again for this configuration
-                return Renew()
+                return Renew((RememberBetaRefusal(self.config.openai.api_base),))  # nor later
             return GiveUp(
                 "the server refuses the beta API (beta_api_shape_disabled): "
                 'set openai.dialect = "ga" or "auto"'
@@ -637,8 +718,8 @@ class Session:
         return actions
 
     def function_results(self, results: list[tuple[str, Any]], now: float) -> list[Action]:
-        """The outputs of a :class:`RunFunctions` (``(call_id, result)`` pairs), then one
-        ``response.create``."""
+        """The outputs of a :class:`RunFunctions` (``(call_id, result)`` pairs: the results
+        of the calls run, then its ``refused``), then one ``response.create``."""
         conn = self._conn
         if conn is None or not conn.ready:
             return []
@@ -674,7 +755,8 @@ class Session:
         conn = self._conn
         protocol = conn.protocol if conn else None
         if protocol is None:
-            protocol = Protocol(DIALECTS[self.dialect()], self.config.realtime.config)
+            dialect = self.dialect()
+            protocol = Protocol(DIALECTS[dialect], self.session_config(dialect))
         new, event = protocol.update_config(changes)
         self.config.realtime.config = new
         if conn is None or not conn.ready:
@@ -686,7 +768,7 @@ class Session:
         conn = self._conn
         if conn is None or not conn.ready:
             return []
-        conn.protocol.config = cfg
+        conn.protocol.config = self.session_config(conn.dialect, cfg)
         try:
             event = conn.protocol.session_update_message()
         except DialectError:

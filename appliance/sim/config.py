@@ -64,6 +64,8 @@ class ServedSession:
     include: list[str] | None = None
     truncation: Any = "auto"
     prompt: Any = None
+    reasoning: dict[str, Any] | None = None  # a reasoning model's {"effort": ...}
+    parallel_tool_calls: bool = True
 
     def copy(self) -> ServedSession:
         """A deep copy."""
@@ -84,6 +86,8 @@ class ServedSession:
             "truncation",
             "prompt",
             "max_output_tokens",
+            "reasoning",
+            "parallel_tool_calls",
         ):
             if name in s:
                 setattr(self, name, s[name])
@@ -173,6 +177,8 @@ class ServedSession:
                 "truncation": self.truncation,
                 "prompt": self.prompt,
                 "include": self.include,
+                "reasoning": self.reasoning,
+                "parallel_tool_calls": self.parallel_tool_calls,
                 "audio": {
                     "input": {
                         "format": dict(PCM_GA),

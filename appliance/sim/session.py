@@ -421,7 +421,10 @@ class SimSession:
         """Store ``item`` after ``previous`` and return its added/created event(s)."""
         record = _Item(item, audio_part=audio_part)
         self.items[item["id"]] = record
-        index = self._order.index(previous) + 1 if previous in self._order else len(self._order)
+        if self._order and self._order[-1] == previous:  # the usual case, without a scan
+            index = len(self._order)
+        else:
+            index = self._order.index(previous) + 1 if previous in self._order else len(self._order)
         self._order.insert(index, item["id"])
         self._since_response.append(item["id"])
         if self.dialect == "ga":

@@ -48,6 +48,9 @@ VOICES = [
     "cedar",
 ]
 
+REASONING_EFFORTS = ["minimal", "low", "medium", "high", "xhigh"]
+"""GA's ``session.reasoning.effort`` for a reasoning model (beta has no reasoning)."""
+
 # ---- shared pieces ---------------------------------------------------------------------------
 
 TURN_DETECTION = Tagged(
@@ -125,6 +128,8 @@ GA_SESSION_FIELDS: dict[str, Spec] = {
     "max_output_tokens": MAX_TOKENS,
     "truncation": Anything(),
     "prompt": Nullable(Anything()),
+    "reasoning": obj((), effort=Enum(REASONING_EFFORTS)),
+    "parallel_tool_calls": Bool(),
 }
 GA_SESSION = Obj(GA_SESSION_FIELDS, frozenset({"type"}))
 

@@ -138,3 +138,35 @@ def test_message_content_types_per_dialect():
 def test_auto_dialect_by_model_name():
     assert guess("gpt-realtime-2") == "ga"
     assert guess("gpt-4o-realtime-preview-2025-06-03") == "beta"
+
+
+def test_ga_carries_reasoning_and_parallel_tool_calls_at_the_session_level():
+    cfg = SessionConfig.model_validate(
+        {"reasoning": {"effort": "minimal"}, "parallel_tool_calls": False}
+    )
+    s = DIALECTS["ga"].session(cfg)
+    assert s["reasoning"] == {"effort": "minimal"}
+    assert s["parallel_tool_calls"] is False
+    assert DIALECTS["ga"].mint_body(cfg)["session"]["reasoning"] == {"effort": "minimal"}
+    # a live update carries just what changed
+    assert DIALECTS["ga"].session(cfg, {"reasoning"}) == {
+        "type": "realtime",
+        "reasoning": {"effort": "minimal"},
+    }
+    assert "reasoning" not in DIALECTS["ga"].session(SessionConfig())
+
+
+@pytest.mark.parametrize(
+    "fields, name",
+    [
+        ({"reasoning": {"effort": "high"}}, "reasoning"),
+        ({"parallel_tool_calls": True}, "parallel_tool_calls"),
+    ],
+)
+def test_beta_refuses_reasoning_and_parallel_tool_calls_by_name(fields, name):
+    cfg = SessionConfig.model_validate({"model": "gpt-4o-realtime-preview-2025-06-03", **fields})
+    with pytest.raises(DialectError, match=rf"realtime\.config\.{name}: the beta") as caught:
+        DIALECTS["beta"].session(cfg)
+    assert caught.value.field == f"realtime.config.{name}"
+    with pytest.raises(DialectError):
+        DIALECTS["beta"].session(cfg, {name})  # a live update too

@@ -112,3 +112,18 @@ def test_the_redactor_keeps_configured_secrets_and_only_the_recent_ephemeral_key
     assert all(f"zz-session-key-{n:02d}" not in scrubbed for n in (7, 8, 9))
     assert "zz-session-key-00" in scrubbed  # long expired: no longer scrubbed for
     assert len(redactor._ephemeral) == 3
+
+
+def test_the_key_source_says_none_configured_when_there_is_none():
+    from appliance.keys import key_source_description
+
+    nothing = validate({})
+    assert key_source_description(nothing, environ={}) == "none configured"
+    minted = validate({"openai": {"key": "sk-test-abcdef123456"}})
+    assert key_source_description(minted, environ={}) == "minted with the API key"
+    # the systemd credential is an API key too
+    assert key_source_description(nothing, environ={"CREDENTIALS_DIRECTORY": "/x"}) == (
+        "minted with the API key"
+    )
+    static = validate({"realtime": {"ephemeral_key": "ek_static_123"}})
+    assert key_source_description(static, environ={}) == "static ephemeral key"

@@ -14,6 +14,7 @@ import pytest
 
 from appliance import state
 from appliance.config import AppConfig, load, restart_needed, validate
+from appliance.realtime.dialects import DIALECTS
 from appliance.realtime.session import (
     HANDSHAKE_TIMEOUT_S,
     STABLE_AFTER_S,
@@ -28,6 +29,7 @@ from appliance.realtime.session import (
     Play,
     Provision,
     Publish,
+    RememberBetaRefusal,
     Renew,
     Retry,
     RunFunctions,
@@ -127,6 +129,64 @@ def test_a_remembered_refusal_spares_every_later_session_the_beta_attempt():
     assert second.connection_dialect == "ga"
 
 
+def test_a_beta_refusal_is_handed_on_to_be_kept_across_restarts():
+    session = session_for(provisioned(config={"model": BETA_MODEL}))
+    session.connecting(key(), 0.0)
+    session.on_frame(beta_refusal(), 0.1)
+    decision = session.on_closed(4000, "", 0.2)
+    assert isinstance(decision, Renew)
+    assert decision.actions == (RememberBetaRefusal("http://127.0.0.1:9"),)
+    # a memory that starts out knowing (from the state file) goes straight to GA
+    known = session_for(provisioned(config={"model": BETA_MODEL}), Memory(beta_refused=True))
+    known.connecting(key(dialect="beta"), 0.0)
+    assert known.connection_dialect == "ga"
+
+
+def warned_session(config: AppConfig, memory: Memory, warnings: list[str], **kw: Any) -> Session:
+    kw.setdefault("has_api_key", lambda _c: False)
+    return Session(config, memory, rand=lambda: 0.5, warn=warnings.append, **kw)
+
+
+def test_after_a_beta_refusal_temperature_is_left_out_with_one_warning():
+    # a preview model with temperature validates (auto starts in beta, which has it)
+    config = provisioned(config={"model": BETA_MODEL, "temperature": 0.8, "voice": "alloy"})
+    memory, warnings = Memory(), []
+    first = warned_session(config, memory, warnings)
+    first.connecting(key(), 0.0)
+    assert first.connection_dialect == "beta"
+    first.on_frame(beta_refusal(), 0.1)
+    assert isinstance(first.on_closed(4000, "", 0.2), Renew)
+    first.connecting(key(), 0.3)  # GA now: no "the GA Realtime API has no temperature"
+    (update,) = [e for e in sent(first.on_frame(created(), 0.4)) if e["type"] == "session.update"]
+    assert "temperature" not in update["session"]
+    assert update["session"]["audio"]["output"]["voice"] == "alloy"  # the rest is sent
+    for press in range(3):  # every later press works too, without another warning
+        later = warned_session(config, memory, warnings)
+        later.connecting(key(), 10.0 + press)
+        assert later.connection_dialect == "ga"
+    assert len(warnings) == 1
+    assert "realtime.config.temperature" in warnings[0] and "beta" in warnings[0]
+    assert config.realtime.config.temperature == 0.8  # the configuration is unchanged
+    # a live reload sends the whole session: without temperature as well
+    (resent,) = sent(first.resend_session(config.realtime.config, 20.0))
+    assert resent["type"] == "session.update" and "temperature" not in resent["session"]
+
+
+def test_a_key_minted_on_ga_after_a_refusal_is_minted_without_temperature():
+    config = make_config(
+        openai={"api_base": "http://127.0.0.1:9", "key": "sk-test-123"},
+        realtime={"config": {"model": BETA_MODEL, "temperature": 0.8}},
+    )
+    memory, warnings = Memory(beta_refused=True), []
+    plan = warned_session(config, memory, warnings, has_api_key=lambda _c: True).key_plan(0.0)
+    assert isinstance(plan, Mint) and plan.dialect == "ga"
+    assert "temperature" not in DIALECTS["ga"].mint_body(plan.config)["session"]
+    beta = warned_session(config, Memory(), warnings, has_api_key=lambda _c: True).key_plan(0.0)
+    assert isinstance(beta, Mint) and beta.dialect == "beta"
+    assert DIALECTS["beta"].mint_body(beta.config)["temperature"] == 0.8
+    assert len(warnings) == 1
+
+
 def test_a_refusal_with_dialect_beta_is_reported_not_retried():
     session = session_for(
         make_config(
@@ -167,7 +227,7 @@ def test_key_sources_in_order():
         Memory(),
         has_api_key=lambda _c: True,
     )
-    assert minted.key_plan(wall=0.0) == Mint("ga")
+    assert minted.key_plan(wall=0.0) == Mint("ga", minted.config.realtime.config)
     nothing = session_for(make_config())
     plan = nothing.key_plan(wall=0.0)
     assert isinstance(plan, GiveUp) and "no key source" in plan.message
@@ -316,6 +376,53 @@ def test_every_function_call_gets_its_output_then_one_response():
     events = sent(session.function_results([("c1", {"ok": 1}), ("c2", {"ok": 2})], 1.1))
     assert [e["type"] for e in events] == ["conversation.item.create"] * 2 + ["response.create"]
     assert [e["item"]["call_id"] for e in events[:2]] == ["c1", "c2"]
+
+
+def calls_done(count: int) -> str:
+    """A ``response.done`` asking for ``count`` function calls."""
+    output = [
+        {"type": "function_call", "name": "f", "arguments": "{}", "call_id": f"c{i}"}
+        for i in range(count)
+    ]
+    return frame("response.done", response={"id": "r", "status": "completed", "output": output})
+
+
+def test_a_flood_of_function_calls_runs_only_the_first_32_and_refuses_the_rest():
+    session = session_for(provisioned())  # realtime.max_function_calls: the default
+    go_live(session)
+    actions = session.on_frame(calls_done(10_000), 1.0)
+    (run,) = [a for a in actions if isinstance(a, RunFunctions)]
+    ran: list[str] = []
+
+    def handler(call: Any) -> dict[str, Any]:
+        ran.append(call.call_id)
+        return {"ok": True}
+
+    results = [(call.call_id, handler(call)) for call in run.calls.calls]
+    assert ran == [f"c{i}" for i in range(32)]  # exactly 32 handler runs: the first ones
+    assert len(run.refused) == 9_968
+    # one line for the whole response, naming the count, the limit and the setting
+    assert run.warning is not None and "\n" not in run.warning
+    assert "10000" in run.warning and "32" in run.warning
+    assert "realtime.max_function_calls" in run.warning
+    events = sent(session.function_results(results + list(run.refused), 1.1))
+    assert len(events) == 10_001 and events[-1]["type"] == "response.create"
+    items = [e["item"] for e in events[:-1]]
+    assert [item["call_id"] for item in items] == [f"c{i}" for i in range(10_000)]
+    outputs = [json.loads(item["output"]) for item in items]
+    assert outputs[:32] == [{"ok": True}] * 32
+    refused = outputs[32:]
+    assert all("not run" in o["error"] and "max_function_calls" in o["error"] for o in refused)
+
+
+def test_the_function_call_limit_is_configurable_and_calls_within_it_all_run():
+    session = session_for(provisioned(max_function_calls=2))
+    go_live(session)
+    (run,) = [a for a in session.on_frame(calls_done(3), 1.0) if isinstance(a, RunFunctions)]
+    assert [c.call_id for c in run.calls.calls] == ["c0", "c1"]
+    assert [call_id for call_id, _ in run.refused] == ["c2"]
+    (run,) = [a for a in session.on_frame(calls_done(2), 2.0) if isinstance(a, RunFunctions)]
+    assert len(run.calls.calls) == 2 and run.refused == () and run.warning is None
 
 
 def test_the_conversation_is_replayed_into_the_session_after_a_reconnect():

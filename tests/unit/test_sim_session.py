@@ -152,6 +152,15 @@ def test_ga_session_update_is_applied_and_answered_with_session_updated() -> Non
     assert s["audio"]["input"]["turn_detection"] is None
 
 
+def test_ga_takes_a_reasoning_models_effort_and_parallel_tool_calls() -> None:
+    session = make("ga")
+    update = {"type": "realtime", "reasoning": {"effort": "xhigh"}, "parallel_tool_calls": False}
+    outs = session.receive({"type": "session.update", "session": update})
+    assert types(outs) == ["session.updated"]
+    s = events(outs)[0]["session"]
+    assert s["reasoning"] == {"effort": "xhigh"} and s["parallel_tool_calls"] is False
+
+
 @pytest.mark.parametrize(
     ("dialect", "session", "code", "param"),
     [
@@ -168,6 +177,25 @@ def test_ga_session_update_is_applied_and_answered_with_session_updated() -> Non
         ("beta", {"type": "realtime"}, "unknown_parameter", "session.type"),
         ("beta", {"audio": {}}, "unknown_parameter", "session.audio"),
         ("beta", {"temperature": "hot"}, "invalid_type", "session.temperature"),
+        ("beta", {"reasoning": {"effort": "low"}}, "unknown_parameter", "session.reasoning"),
+        (
+            "beta",
+            {"parallel_tool_calls": True},
+            "unknown_parameter",
+            "session.parallel_tool_calls",
+        ),
+        (
+            "ga",
+            {"type": "realtime", "reasoning": {"effort": "max"}},
+            "invalid_value",
+            "session.reasoning.effort",
+        ),
+        (
+            "ga",
+            {"type": "realtime", "parallel_tool_calls": "yes"},
+            "invalid_type",
+            "session.parallel_tool_calls",
+        ),
         (
             "beta",
             {"max_response_output_tokens": 0},

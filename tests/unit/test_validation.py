@@ -305,3 +305,56 @@ def test_config_import_reports_ignored_keys(tmp_path: Path, capsys) -> None:
     assert main(["config", "import", "--config", str(target), str(source)]) == 0
     err = capsys.readouterr().err
     assert ignored_paths([line.split(": ", 2)[2] for line in err.splitlines()]) == IGNORED
+
+
+# --- a reasoning model's GA fields: reasoning.effort and parallel_tool_calls --------------------
+
+
+def test_reasoning_and_parallel_tool_calls_pass_through_from_deep_chat() -> None:
+    fields = {"reasoning": {"effort": "high"}, "parallelToolCalls": False}
+    deepchat = {"directConnection": {"openAI": {"realtime": {"config": fields}}}}
+    cfg = validate(from_deepchat(json.loads(json.dumps(deepchat)))).realtime.config
+    sent = DIALECTS["ga"].session(cfg)
+    assert sent["reasoning"] == {"effort": "high"} and sent["parallel_tool_calls"] is False
+
+
+def test_config_import_of_a_deep_chat_json_keeps_reasoning_and_parallel_tool_calls(
+    tmp_path: Path,
+) -> None:
+    from appliance import configfile
+
+    fields = {"reasoning": {"effort": "xhigh"}, "parallelToolCalls": True}
+    source = tmp_path / "deepchat.json"
+    source.write_text(
+        json.dumps({"directConnection": {"openAI": {"realtime": {"config": fields}}}})
+    )
+    conf = tmp_path / "config.toml"
+    imported = configfile.import_deepchat(conf, source).realtime.config
+    assert imported.reasoning.effort == "xhigh" and imported.parallel_tool_calls is True
+    again = c.load(conf, environ={}).realtime.config  # as written to the file
+    sent = DIALECTS["ga"].session(again)
+    assert sent["reasoning"] == {"effort": "xhigh"} and sent["parallel_tool_calls"] is True
+
+
+@pytest.mark.parametrize("effort", ["minimal", "low", "medium", "high", "xhigh"])
+def test_every_reasoning_effort_validates(effort: str) -> None:
+    assert (
+        validate(session(reasoning={"effort": effort})).realtime.config.reasoning.effort == effort
+    )
+
+
+def test_a_bad_reasoning_effort_names_the_field_and_the_allowed_values() -> None:
+    message = problems(session(reasoning={"effort": "max"}))
+    assert "realtime.config.reasoning.effort" in message
+    for allowed in ("'minimal'", "'low'", "'medium'", "'high'", "'xhigh'"):
+        assert allowed in message
+    assert "realtime.config.parallel_tool_calls" in problems(session(parallel_tool_calls="yes"))
+    assert "realtime.config.reasoning.effrot" in problems(session(reasoning={"effrot": "low"}))
+
+
+def test_reasoning_on_beta_is_refused_by_validation_naming_the_field() -> None:
+    for name, value in (("reasoning", {"effort": "low"}), ("parallel_tool_calls", True)):
+        message = problems(
+            {"openai": {"dialect": "beta"}, **session(model=PREVIEW, **{name: value})}
+        )
+        assert f"realtime.config.{name}" in message and "beta" in message and "GA" in message
