@@ -160,7 +160,7 @@ def test_a_key_endpoint_redirect_to_another_host_gets_no_api_key():
             async with Server("127.0.0.1", _redirect(307, location)) as first:
                 config = validate({"openai": {"api_base": first.url, "key": "sk-real-key-0001"}})
                 with pytest.raises(KeySourceError) as caught:
-                    await KeyFetcher(config).fetch(Mint("ga"))
+                    await KeyFetcher(config).fetch(Mint("ga", config.realtime.config))
         assert other.seen == [] and len(first.seen) == 1
         assert "key endpoint" in str(caught.value) and "not followed" in str(caught.value)
         assert caught.value.retryable is False
