@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from appliance import config as cfgmod
-from appliance.redaction import RedactingFilter
+from appliance.logguard import GuardedStreamHandler
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -195,12 +195,13 @@ class _JournalFormatter(logging.Formatter):
 
 
 def setup_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    """The appliance's log: one line per record on stderr (the journal under systemd), each
+    value capped, repeats summed up and secrets scrubbed (:mod:`appliance.logguard`)."""
+    handler = GuardedStreamHandler(sys.stderr)
     if os.environ.get("JOURNAL_STREAM"):
         handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -12,14 +12,26 @@ policy (:mod:`appliance.realtime.session`) decides which to send and the link
 from __future__ import annotations
 
 import base64
-import binascii
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from appliance.config import SessionConfig
 from appliance.realtime.dialects import Dialect
+
+TRANSCRIPT_MAX_CHARS = 65_536
+"""Longest transcript kept (in the ``transcript`` event for the hooks and the socket, and in
+the turns replayed after a reconnect); a longer one is cut, ending in ``... (N more
+characters cut)``. A server frame may hold 16 MB of text."""
+EVENT_TYPE_SHOWN_CHARS = 100
+"""Longest event type named in a "malformed event" message."""
+
+
+class Malformed(ValueError):
+    """What is wrong with a server event, in plain words (``"invalid base64 in delta"``)."""
+
 
 # --- what the server tells us ------------------------------------------------------------------
 
@@ -141,19 +153,16 @@ class Protocol:
             return [ServerError("the server sent an event without a type", code="bad_frame")]
         try:
             return self._dispatch(event)
-        except (
-            KeyError,
-            TypeError,
-            ValueError,
-            AttributeError,
-            OverflowError,
-            binascii.Error,
-        ) as exc:
-            return [
-                ServerError(
-                    f"malformed {event['type']} event ({type(exc).__name__})", code="bad_event"
-                )
-            ]
+        except Malformed as exc:
+            reason = str(exc)
+        except KeyError as exc:  # a field the code below reads without naming it
+            reason = f"no {exc.args[0]}"
+        except (TypeError, ValueError, AttributeError, OverflowError):
+            reason = "a field of an unexpected kind"
+        kind = event["type"]
+        if len(kind) > EVENT_TYPE_SHOWN_CHARS:
+            kind = kind[:EVENT_TYPE_SHOWN_CHARS] + "..."
+        return [ServerError(f"malformed {kind} event: {reason}", code="bad_event")]
 
     def _dispatch(self, event: dict[str, Any]) -> list[Happening]:
         kind = event["type"]
@@ -163,23 +172,26 @@ class Protocol:
         if kind == "session.updated":
             return [SessionUpdated(_object(event.get("session")))]
         if kind == names.audio_delta:
-            pcm = base64.b64decode(event["delta"], validate=True)
-            if len(pcm) % 2:
-                raise ValueError("odd PCM length")
-            return [AudioDelta(str(event["item_id"]), _index(event.get("content_index", 0)), pcm)]
+            pcm = _pcm(_field(event, "delta"))
+            item_id = str(_field(event, "item_id"))
+            return [
+                AudioDelta(item_id, _index(event.get("content_index", 0), "content_index"), pcm)
+            ]
         if kind == names.audio_done:
             return [AudioDone(str(event.get("item_id")))]
         if kind in (names.transcript_done, names.text_done):
-            text = event.get("transcript", event.get("text"))
-            return [Transcript("assistant", str(text), _text(event.get("item_id")))]
+            name = "text" if "transcript" not in event and "text" in event else "transcript"
+            text = _transcript(_field(event, name), name)
+            return [Transcript("assistant", text, _text(event.get("item_id")))]
         if kind == "conversation.item.input_audio_transcription.completed":
-            return [Transcript("user", str(event["transcript"]), _text(event.get("item_id")))]
+            text = _transcript(_field(event, "transcript"), "transcript")
+            return [Transcript("user", text, _text(event.get("item_id")))]
         if kind == "input_audio_buffer.speech_started":
             start_ms = event.get("audio_start_ms")
             return [
                 SpeechStarted(
                     _text(event.get("item_id")),
-                    None if start_ms is None else _index(start_ms),
+                    None if start_ms is None else _index(start_ms, "audio_start_ms"),
                 )
             ]
         if kind == "input_audio_buffer.speech_stopped":
@@ -196,7 +208,9 @@ class Protocol:
             output = response.get("output")
             calls = tuple(
                 FunctionCall(
-                    str(item["name"]), str(item.get("arguments") or "{}"), str(item["call_id"])
+                    str(_field(item, "name", "a function call without")),
+                    str(item.get("arguments") or "{}"),
+                    str(_field(item, "call_id", "a function call without")),
                 )
                 for item in (output if isinstance(output, list) else [])
                 if isinstance(item, dict) and item.get("type") == "function_call"
@@ -298,13 +312,46 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _index(value: Any) -> int:
+def _field(event: dict[str, Any], name: str, missing: str = "no") -> Any:
+    """``event[name]``, or :class:`Malformed` ("no delta") when it is absent."""
+    if name not in event:
+        raise Malformed(f"{missing} {name}")
+    return event[name]
+
+
+def _pcm(delta: Any) -> bytes:
+    """An audio delta's 16-bit PCM, from its base64 text."""
+    if not isinstance(delta, str):
+        raise Malformed("delta is not text")
+    try:
+        pcm = base64.b64decode(delta, validate=True)
+    except ValueError:  # binascii.Error, or characters outside ASCII
+        raise Malformed("invalid base64 in delta") from None
+    if len(pcm) % 2:
+        raise Malformed("delta has an odd number of bytes (16-bit PCM has two per sample)")
+    return pcm
+
+
+def _transcript(value: Any, name: str) -> str:
+    """A transcript's text, cut at :data:`TRANSCRIPT_MAX_CHARS`."""
+    if not isinstance(value, str):
+        raise Malformed(f"{name} is not text")
+    if len(value) <= TRANSCRIPT_MAX_CHARS:
+        return value
+    more = len(value) - TRANSCRIPT_MAX_CHARS
+    return f"{value[:TRANSCRIPT_MAX_CHARS]}... ({more} more characters cut)"
+
+
+def _index(value: Any, name: str) -> int:
     """A non-negative integer field (content_index, audio_start_ms)."""
+    wrong = Malformed(f"{name} is not a whole number of at least 0")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError("not a number")
-    number = int(value)  # OverflowError for inf, ValueError for nan
+        raise wrong
+    if isinstance(value, float) and not math.isfinite(value):
+        raise wrong
+    number = int(value)
     if number < 0:
-        raise ValueError("negative")
+        raise wrong
     return number
 
 

@@ -629,11 +629,17 @@ class Session:
             return [Close(1000, "renewing")]
         return []
 
-    def on_closed(self, code: int | None, reason: str, now: float) -> Decision:
-        """The connection ended (whoever closed it): what now."""
+    def on_closed(
+        self, code: int | None, reason: str, now: float, *, ours: str | None = None
+    ) -> Decision:
+        """The connection ended: what now. ``ours``: why this side closed it, in plain words
+        (a frame over the size limit, pings the server left unanswered), when it did so on its
+        own; ``None`` when the server closed it or it was lost, and for the closes the session
+        asked for (:class:`Close`), which it knows itself."""
         conn, self._conn = self._conn, None
         if conn is None:
-            return self.failed(SessionError(f"connection closed (code {code})", retryable=True))
+            cause = ours or f"connection closed (code {code})"
+            return self.failed(SessionError(cause, retryable=True))
         if conn.planned:
             self.failures = 0
             return Renew((Feed(state.Reconnecting("renewing the session", 1)),))
@@ -650,6 +656,8 @@ class Session:
             cause = f"the server did not start the session within {HANDSHAKE_TIMEOUT_S:g} s"
         elif conn.stalled:
             cause = f"the server stopped answering (nothing for {stall_s:g} s)"
+        elif ours:
+            cause = ours
         else:
             detail = f": {reason}" if reason else ""
             cause = f"connection closed by the server (code {code}{detail})"

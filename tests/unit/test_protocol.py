@@ -97,6 +97,65 @@ def test_malformed_server_frames_never_raise(raw):
     assert len(out) == 1 and isinstance(out[0], p.ServerError)
 
 
+@pytest.mark.parametrize(
+    "event,reason",
+    [
+        (
+            {"type": "response.output_audio.delta", "item_id": "x", "delta": "!!notbase64"},
+            "invalid base64 in delta",
+        ),
+        (
+            {"type": "response.output_audio.delta", "item_id": "x", "delta": "YWJj"},
+            "delta has an odd number of bytes (16-bit PCM has two per sample)",
+        ),
+        ({"type": "response.output_audio.delta", "item_id": "x"}, "no delta"),
+        ({"type": "response.output_audio.delta", "item_id": "x", "delta": 5}, "delta is not text"),
+        ({"type": "response.output_audio.delta", "delta": "AAAAAA=="}, "no item_id"),
+        (
+            {
+                "type": "response.output_audio.delta",
+                "item_id": "x",
+                "delta": "",
+                "content_index": -1,
+            },
+            "content_index is not a whole number of at least 0",
+        ),
+        (
+            {"type": "response.done", "response": {"output": [{"type": "function_call"}]}},
+            "a function call without name",
+        ),
+        (
+            {"type": "conversation.item.input_audio_transcription.completed"},
+            "no transcript",
+        ),
+        (
+            {"type": "response.output_audio_transcript.done", "transcript": ["a"]},
+            "transcript is not text",
+        ),
+        ({"type": "response.output_text.done", "text": None}, "text is not text"),
+        ({"type": "response.output_audio_transcript.done"}, "no transcript"),
+    ],
+)
+def test_a_malformed_event_says_what_is_wrong_with_it(event, reason):
+    [error] = proto().receive(json.dumps(event))
+    assert isinstance(error, p.ServerError) and error.code == "bad_event"
+    assert error.message == f"malformed {event['type']} event: {reason}"
+
+
+def test_a_transcript_is_cut_at_its_cap_with_a_marker():
+    long = "word " * (p.TRANSCRIPT_MAX_CHARS // 2)
+    [said] = proto().receive(frame(type="response.output_audio_transcript.done", transcript=long))
+    cut = len(long) - p.TRANSCRIPT_MAX_CHARS
+    assert said.text == long[: p.TRANSCRIPT_MAX_CHARS] + f"... ({cut} more characters cut)"
+    [heard] = proto().receive(
+        frame(type="conversation.item.input_audio_transcription.completed", transcript=long)
+    )
+    assert heard.text == said.text
+    short = "x" * p.TRANSCRIPT_MAX_CHARS
+    [whole] = proto().receive(frame(type="response.output_audio_transcript.done", transcript=short))
+    assert whole.text == short
+
+
 def test_server_error_event():
     out = proto().receive(
         frame(

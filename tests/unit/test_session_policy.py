@@ -280,6 +280,17 @@ def test_connections_that_fail_right_after_going_live_count_against_max_attempts
     assert isinstance(second, GiveUp) and "gave up after 1 retry" in second.message
 
 
+def test_a_connection_this_side_ended_says_why_instead_of_blaming_the_server():
+    session = session_for(provisioned())
+    go_live(session, 0.0)
+    ours = "the server sent a 50 MB message (limit 16 MB)"
+    decision = session.on_closed(1006, "", 0.5, ours=ours)
+    assert isinstance(decision, Retry) and decision.cause == ours
+    assert session.last_error == ours
+    go_live(session, 2.0)
+    assert "closed by the server (code 1006)" in session.on_closed(1006, "", 2.5).cause
+
+
 def test_a_connection_that_stayed_up_starts_the_count_afresh():
     config = provisioned()
     config.recovery.max_attempts = 1
