@@ -25,6 +25,9 @@ TRANSCRIPT_MAX_CHARS = 65_536
 """Longest transcript kept (in the ``transcript`` event for the hooks and the socket, and in
 the turns replayed after a reconnect); a longer one is cut, ending in ``... (N more
 characters cut)``. A server frame may hold 16 MB of text."""
+ERROR_TEXT_MAX_CHARS = 1_000
+"""Longest server ``error`` message kept (it reaches ``last_error``, the screen's notice and
+the ``error`` event); its code, type and param are kept up to :data:`EVENT_TYPE_SHOWN_CHARS`."""
 EVENT_TYPE_SHOWN_CHARS = 100
 """Longest event type named in a "malformed event" message."""
 
@@ -222,10 +225,10 @@ class Protocol:
             err = _object(event.get("error"))
             return [
                 ServerError(
-                    str(err.get("message") or "unknown error"),
-                    code=_text(err.get("code")),
-                    kind=_text(err.get("type")),
-                    param=_text(err.get("param")),
+                    _cut(str(err.get("message") or "unknown error"), ERROR_TEXT_MAX_CHARS),
+                    code=_short(err.get("code")),
+                    kind=_short(err.get("type")),
+                    param=_short(err.get("param")),
                 )
             ]
         return [Ignored(kind)]
@@ -336,10 +339,20 @@ def _transcript(value: Any, name: str) -> str:
     """A transcript's text, cut at :data:`TRANSCRIPT_MAX_CHARS`."""
     if not isinstance(value, str):
         raise Malformed(f"{name} is not text")
-    if len(value) <= TRANSCRIPT_MAX_CHARS:
-        return value
-    more = len(value) - TRANSCRIPT_MAX_CHARS
-    return f"{value[:TRANSCRIPT_MAX_CHARS]}... ({more} more characters cut)"
+    return _cut(value, TRANSCRIPT_MAX_CHARS)
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters ending in ``... (N more characters cut)``."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters cut)"
+
+
+def _short(value: Any) -> str | None:
+    """An error's code, type or param (:func:`_text`), cut at :data:`EVENT_TYPE_SHOWN_CHARS`."""
+    text = _text(value)
+    return None if text is None else _cut(text, EVENT_TYPE_SHOWN_CHARS)
 
 
 def _index(value: Any, name: str) -> int:

@@ -167,6 +167,18 @@ def test_server_error_event():
     assert "bad" in str(out[0])
 
 
+def test_a_huge_server_error_is_cut_before_it_reaches_the_screen_and_status():
+    message = "m" * 16_000_000
+    [err] = proto().receive(
+        frame(type="error", error={"message": message, "code": "c" * 5000, "param": None})
+    )
+    more = len(message) - p.ERROR_TEXT_MAX_CHARS
+    assert err.message == "m" * p.ERROR_TEXT_MAX_CHARS + f"... ({more} more characters cut)"
+    assert err.code.startswith("c" * p.EVENT_TYPE_SHOWN_CHARS + "... (")
+    assert err.param is None
+    assert len(str(err)) < 2 * p.ERROR_TEXT_MAX_CHARS
+
+
 def test_client_events():
     pr = proto(voice="alloy")
     append = pr.append_message(b"\x00\x01")
