@@ -30,6 +30,9 @@ from appliance.redaction import REDACTOR, mask_url
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 30.0
+WEBHOOK_REPLY_MAX_BYTES = 256 * 1024
+"""Largest webhook reply read: a function's output goes to the model as text, and a larger
+reply is an error output instead of filling memory."""
 
 
 def load_callable(spec: str) -> Callable[..., Any]:
@@ -128,9 +131,14 @@ class FunctionRunner:
             async with await httpclient.request(
                 http, "POST", url, what=where, json=request
             ) as resp:
-                body = await resp.text()
+                data, more = await httpclient.read_body(resp, WEBHOOK_REPLY_MAX_BYTES)
+                body = data.decode("utf-8", errors="replace")
                 if resp.status >= 300:
                     raise RuntimeError(f"webhook answered HTTP {resp.status}: {body[:120]}")
+                if more:
+                    raise RuntimeError(
+                        f"webhook reply larger than {WEBHOOK_REPLY_MAX_BYTES // 1024} KiB"
+                    )
                 return json.loads(body)
 
     @staticmethod

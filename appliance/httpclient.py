@@ -101,3 +101,15 @@ async def request(http: Any, method: str, url: str, *, what: str, **kwargs: Any)
             kwargs = {k: v for k, v in kwargs.items() if k not in ("json", "data")}
         url = target
     raise RedirectRefused(f"{what} redirected more than {MAX_REDIRECTS} times; not followed")
+
+
+async def read_body(resp: Any, limit: int) -> tuple[bytes, bool]:
+    """Up to ``limit`` bytes of ``resp``'s body, however it arrives (in several TCP segments,
+    chunked), and whether there was more (the rest is not read)."""
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = await resp.content.read(limit + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body[:limit]), len(body) > limit

@@ -274,18 +274,13 @@ async def _request(
                 final = safe_url(str(resp.url))
                 if final != safe_url(url):
                     where += f" (redirected to {final})"
-                body = bytearray()
-                while len(body) <= limit:
-                    chunk = await resp.content.read(limit + 1 - len(body))
-                    if not chunk:
-                        break
-                    body += chunk
-                if len(body) > limit and 200 <= resp.status < 300:
+                body, more = await httpclient.read_body(resp, limit)
+                if more and 200 <= resp.status < 300:
                     raise KeySourceError(
                         f"{where}: the reply is larger than {limit // 1024} KiB; is the URL right?",
                         retryable=True,
                     )
-                return resp.status, bytes(body[:limit]), where
+                return resp.status, body, where
     except httpclient.RedirectRefused as exc:
         raise KeySourceError(str(exc), retryable=False) from None
     except TimeoutError:

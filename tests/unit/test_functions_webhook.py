@@ -61,3 +61,38 @@ def test_a_webhook_that_answers_no_json_is_an_error_result():
     result = _call(handler)
     assert set(result) == {"error"}
     assert json.dumps(result)  # still something to send to the model
+
+
+def test_a_webhook_reply_over_the_limit_is_an_error_result_not_read_whole():
+    from appliance.functions import WEBHOOK_REPLY_MAX_BYTES
+
+    sent: list[int] = []
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        chunk = b"[" + b"0," * 32_767
+        try:
+            for _ in range(1000):  # 64 MiB at most, chunked: no Content-Length to check
+                await resp.write(chunk)
+                sent.append(len(chunk))
+        except (ConnectionError, RuntimeError):
+            pass  # the client stopped reading
+        return resp
+
+    result = _call(endless)
+    assert set(result) == {"error"} and "larger than 256 KiB" in result["error"]
+    assert WEBHOOK_REPLY_MAX_BYTES == 256 * 1024
+    assert sum(sent) < 64 * 2**20  # the client gave up before the end
+
+
+def test_a_webhook_reply_at_the_limit_is_read_whole():
+    from appliance.functions import WEBHOOK_REPLY_MAX_BYTES
+
+    text = json.dumps({"text": "x" * (WEBHOOK_REPLY_MAX_BYTES - 20)})
+    text += " " * (WEBHOOK_REPLY_MAX_BYTES - len(text))
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text=text, content_type="application/json")
+
+    assert _call(handler) == json.loads(text)
