@@ -41,10 +41,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from appliance.files import CONFIG_LIMIT, FileRefused, read_small
 from appliance.realtime.rules import guess
 from appliance.realtime.rules import problems as dialect_rules
 from appliance.redaction import REDACTOR, mask_url
-from appliance.smallfile import CONFIG_LIMIT, FileRefused, read_small
 
 DEFAULT_CONFIG_PATH = Path("/etc/appliance/config.toml")
 ENV_PREFIX = "APPLIANCE_"
@@ -800,7 +800,7 @@ def _dialect_problems(config: AppConfig, text: str | None) -> list[str]:
 
 def read_text(path: Path) -> str:
     """The text of the configuration file (or Deep Chat JSON) at ``path``: a regular file of
-    at most :data:`~appliance.smallfile.CONFIG_LIMIT` (1 MiB), UTF-8. A FIFO, a device or a
+    at most :data:`~appliance.files.CONFIG_LIMIT` (1 MiB), UTF-8. A FIFO, a device or a
     larger file is refused at once, never waited on or read to the end. Raises
     ``FileNotFoundError``, or :class:`ConfigError` naming the path and the problem."""
     try:

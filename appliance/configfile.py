@@ -41,8 +41,8 @@ from pydantic import BaseModel, SecretStr
 
 from appliance import config as cfg
 from appliance.config import AppConfig, ConfigError
+from appliance.files import CONFIG_LIMIT, FileRefused, read_small
 from appliance.redaction import mask_url
-from appliance.smallfile import CONFIG_LIMIT, FileRefused, read_small
 
 log = logging.getLogger(__name__)
 
@@ -534,7 +534,7 @@ def _target(path: Path) -> Path:
 
 def _read(path: Path) -> bytes | None:
     """The configuration file's bytes, or None when there is none. Only a regular file of at
-    most :data:`~appliance.smallfile.CONFIG_LIMIT` is read (see
+    most :data:`~appliance.files.CONFIG_LIMIT` is read (see
     :func:`appliance.config.read_text`)."""
     try:
         return read_small(path, CONFIG_LIMIT, "a configuration file")

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from appliance import httpclient
 from appliance.config import AppConfig, SessionConfig
+from appliance.files import KEY_FILE_LIMIT, FileRefused, read_small
 from appliance.realtime.dialects import DIALECTS
 from appliance.realtime.session import (
     EphemeralKey,
@@ -35,7 +36,6 @@ from appliance.realtime.session import (
     retryable_http_status,
 )
 from appliance.redaction import REDACTOR
-from appliance.smallfile import KEY_FILE_LIMIT, FileRefused, read_small
 
 log = logging.getLogger(__name__)
 

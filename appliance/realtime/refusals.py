@@ -19,15 +19,14 @@ warning naming it), and the next refusal replaces it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import os
-import stat
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from appliance import files
 
 log = logging.getLogger("appliance")
 
@@ -92,7 +91,8 @@ class BetaRefusals:
         newest = sorted(entries.items(), key=lambda item: item[1])[-MAX_ENTRIES:]
         text = json.dumps({"version": VERSION, "beta_refused": dict(newest)}, indent=1)
         try:
-            _write_atomically(self.path, text.encode("utf-8"))
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            files.write_atomic(self.path, text.encode("utf-8"), mode=0o600)
         except OSError as exc:
             self._say(
                 "write",
@@ -105,14 +105,14 @@ class BetaRefusals:
         if self.path is None:
             return {}
         try:
-            raw = _read_small(self.path)
+            raw = files.read_small(self.path, MAX_FILE_BYTES, "the state file", follow_links=False)
         except (FileNotFoundError, NotADirectoryError):
             return {}  # nothing remembered yet
         except OSError as exc:
             self._ignore(exc.strerror or str(exc))
             return {}
-        except ValueError as exc:
-            self._ignore(str(exc))
+        except files.FileRefused as exc:
+            self._say("read:refused", f"{exc}; it is ignored (the file is only a hint)")
             return {}
         try:
             data = json.loads(raw)
@@ -153,39 +153,3 @@ def _fresh(at: float, now: float) -> bool:
     """Whether a refusal at ``at`` still counts at ``now`` (a clock set back by less than a
     day, as on a Pi before its first time sync, does not make it count forever)."""
     return abs(now - at) < REFUSAL_TTL_S
-
-
-def _read_small(path: Path) -> bytes:
-    """The bytes of the regular file ``path`` (no symbolic link, no FIFO or device, at most
-    :data:`MAX_FILE_BYTES`); ``ValueError`` says why it is not read."""
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if path.is_symlink():
-            raise ValueError("a symbolic link, not a file") from None
-        raise exc
-    with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ValueError("not a regular file")
-        data = file.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise ValueError(f"larger than {MAX_FILE_BYTES // 1024} KiB")
-    return data
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` at once: a private (0600) temporary file in the same
-    directory, flushed to disk, renamed over it. Creates the directory (0700) if missing."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

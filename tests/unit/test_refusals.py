@@ -109,7 +109,7 @@ def test_a_link_a_fifo_or_a_directory_in_its_place_is_not_followed(tmp_path: Pat
     os.mkfifo(fifo)
     refusals, warnings = store(fifo)
     assert not refusals.refused(BASE, NOW)  # returns at once: no writer is waited for
-    assert "not a regular file" in warnings[0]
+    assert "must be a regular file" in warnings[0]
     folder = tmp_path / "dir" / FILE_NAME
     folder.mkdir(parents=True)
     refusals, warnings = store(folder)

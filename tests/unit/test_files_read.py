@@ -11,8 +11,8 @@ import pytest
 
 from appliance import configfile
 from appliance.config import ConfigError, load, validate
+from appliance.files import CONFIG_LIMIT, FileRefused, read_small
 from appliance.keys import KeySourceError, read_api_key
-from appliance.smallfile import CONFIG_LIMIT, FileRefused, read_small
 
 pytestmark = pytest.mark.timeout(20)
 
