@@ -78,10 +78,11 @@ def solid_png(path: Path, color: tuple[int, int, int], size: int = 64) -> Path:
     return path
 
 
-def shapes_svg(count: int) -> bytes:
-    """An SVG of ``count`` large circles over the whole canvas (slow to rasterise)."""
+def shapes_svg(count: int, stroke: str = "") -> bytes:
+    """An SVG of ``count`` large circles over the whole canvas: slow to rasterise (3,900 of
+    them with a thick ``stroke``: 15 s here)."""
     shapes = "".join(
-        f'<circle cx="{i % 500}" cy="{i * 7 % 500}" r="400" fill="#{i % 255:02x}0000"/>'
+        f'<circle cx="{i % 500}" cy="{i * 7 % 500}" r="400" fill="#{i % 255:02x}0000"{stroke}/>'
         for i in range(count)
     )
     return (
@@ -301,9 +302,9 @@ def test_an_svg_of_20000_shapes_is_refused_by_the_element_limit(start, tmp_path)
 
 
 def test_sigterm_while_an_svg_is_rasterised_exits_at_once(start, images, tmp_path):
-    """An SVG within the limits that takes seconds to draw: the screen and the socket do not
-    wait for it, and SIGTERM in the middle of it ends the process."""
-    images.files["/shapes.svg"] = shapes_svg(3_900)
+    """An SVG within the limits that takes seconds to draw (15 s here): the screen and the
+    socket do not wait for it, and SIGTERM in the middle of it ends the process."""
+    images.files["/shapes.svg"] = shapes_svg(3_900, ' stroke="#0000ff" stroke-width="120"')
     app, up_s = start_with(start, f"{images.url}/shapes.svg")
     assert up_s < UP_S, f"the control socket took {up_s:.1f} s"
     assert_default_avatar(app, tmp_path / "svg.png")
