@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 AVATAR_SIDE = 1024
 """An avatar image is scaled down, once decoded, to fit this many pixels on its longer side
-(the largest avatar drawn, at 1920x1080 and the largest scale, is smaller): the decoded
-original is freed at once."""
+(the avatar at its largest on a 1920x1080 screen is about 600 px): the decoded original is
+freed at once."""
 
 SVG_AVATAR_SIZE = 512
 """The size an SVG avatar is rasterised at (px)."""
