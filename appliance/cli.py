@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate = csub.add_parser("validate", help="check a config file (exit 0 or 2)")
     validate.add_argument("file", type=Path)
     validate.add_argument(
-        "--strict", action="store_true", help="keys the appliance ignores are errors, not warnings"
+        "--strict",
+        action="store_true",
+        help="keys the appliance ignores and images it refuses are errors, not warnings",
     )
     validate.set_defaults(func=cmd_config_validate)
     show = csub.add_parser("show", help="print the effective config, secrets redacted")
@@ -273,7 +275,10 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
     problem = cfgmod.handler_problem(config.realtime.config.function_handler)
     if problem:
         problems.append(problem)
-    ignored = config.ignored_keys
+    from appliance.imagesource import config_problems
+
+    # what the appliance ignores or refuses (an image over the limits: the default is shown)
+    ignored = config.ignored_keys + config_problems(config)
     if args.strict:
         problems += ignored
     if problems:

@@ -3,6 +3,12 @@
 SVGs are rasterised by SDL_image (nanosvg) through ``pygame.image.load``. It draws an SVG at the
 size given by its ``width``/``height`` attributes, so :func:`svg_surface` rewrites them to the
 wanted pixel size (keeping the ``viewBox``) and the icon stays crisp at every screen size.
+
+Every image from outside is checked by :mod:`appliance.imagesource` before it is decoded (its
+header's size, its bytes, an SVG's complexity). The avatar is read and decoded by
+:class:`AvatarLoader` on a thread of its own: the screen shows the default avatar at once and
+switches to ``avatar.src`` when it is ready; a refused or failing source leaves the default,
+with one warning.
 """
 
 from __future__ import annotations
@@ -10,13 +16,13 @@ from __future__ import annotations
 import io
 import logging
 import re
-import urllib.parse
-import urllib.request
-from pathlib import Path
+import threading
+from collections.abc import Callable
 
 import numpy as np
 import pygame
 
+from appliance import imagesource
 from appliance.display import art
 from appliance.display.style import RGBA, Filter, apply_filters
 from appliance.display.theme import assets_dir
@@ -24,10 +30,13 @@ from appliance.redaction import mask_url
 
 log = logging.getLogger(__name__)
 
-URL_TIMEOUT_S = 4.0
-MAX_IMAGE_BYTES = 16 * 1024 * 1024
+AVATAR_SIDE = 1024
+"""An avatar image is scaled down, once decoded, to fit this many pixels on its longer side
+(the avatar at its largest on a 1920x1080 screen is about 600 px): the decoded original is
+freed at once."""
 
-_url_cache: dict[str, bytes] = {}
+SVG_AVATAR_SIZE = 512
+"""The size an SVG avatar is rasterised at (px)."""
 
 # Used only when the assets directory is missing (e.g. an install without data files).
 _FALLBACK_ICONS = {
@@ -57,11 +66,16 @@ def icon_svg(name: str) -> str:
 # --- SVG ---------------------------------------------------------------------------------------
 
 _SVG_TAG = re.compile(r"<svg\b[^>]*>", re.IGNORECASE | re.DOTALL)
-_ATTR = r"""\s{name}\s*=\s*(["'])[^"']*\1"""
+_SIZE_ATTR = re.compile(r"""\s(?:width|height)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]*)""", re.IGNORECASE)
 
 
 def _sized_svg(svg: str, width: int, height: int) -> str:
-    """``svg`` with its root ``width``/``height`` set (a ``viewBox`` is added if missing)."""
+    """``svg`` with its root ``width``/``height`` set (a ``viewBox`` is added if missing).
+
+    Every ``width``/``height`` of the root is replaced (nanosvg takes the last of repeated
+    ones, and draws at that size), and the document must hold exactly one ``<svg>``
+    element (nanosvg takes its size from any, even one hidden in a comment): see
+    :func:`appliance.imagesource.check_svg`."""
     match = _SVG_TAG.search(svg)
     if match is None:
         raise ValueError("not an SVG document (no <svg> element)")
@@ -71,22 +85,23 @@ def _sized_svg(svg: str, width: int, height: int) -> str:
         h = _number_attr(tag, "height")
         if w and h:
             tag = tag[:4] + f' viewBox="0 0 {w:g} {h:g}"' + tag[4:]
-    for name, value in (("width", width), ("height", height)):
-        pattern = re.compile(_ATTR.format(name=name))
-        if pattern.search(tag):
-            tag = pattern.sub(f' {name}="{value}"', tag, count=1)
-        else:
-            tag = tag[:4] + f' {name}="{value}"' + tag[4:]
+    tag = _SIZE_ATTR.sub("", tag)
+    tag = tag[:4] + f' width="{width}" height="{height}"' + tag[4:]
     return svg[: match.start()] + tag + svg[match.end() :]
 
 
 def _number_attr(tag: str, name: str) -> float | None:
     match = re.search(rf"""\s{name}\s*=\s*["']\s*([\d.]+)""", tag)
-    return float(match.group(1)) if match else None
+    try:
+        return float(match.group(1)) if match else None
+    except ValueError:
+        return None
 
 
 def svg_surface(svg: str, size: int) -> pygame.Surface:
-    """Rasterise ``svg`` into a ``size`` x ``size`` surface (raises ``ValueError``)."""
+    """Rasterise ``svg`` into a ``size`` x ``size`` surface (raises ``ValueError``, e.g.
+    :class:`~appliance.imagesource.ImageRefused` for an SVG over the limits)."""
+    imagesource.check_svg(svg)
     size = max(1, int(size))
     text = _sized_svg(svg, size, size)
     try:
@@ -196,39 +211,85 @@ def default_avatar() -> pygame.Surface:
     return _rgba(pygame.image.frombuffer(rgba.tobytes(), (512, 512), "RGBA"))
 
 
-def _fetch(url: str) -> bytes:
-    if url in _url_cache:
-        return _url_cache[url]
-    request = urllib.request.Request(url, headers={"User-Agent": "appliance-display"})
-    with urllib.request.urlopen(request, timeout=URL_TIMEOUT_S) as response:
-        data = response.read(MAX_IMAGE_BYTES + 1)
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ValueError(f"image larger than {MAX_IMAGE_BYTES // 2**20} MiB")
-    _url_cache[url] = data
-    return data
+def decode(data: bytes) -> pygame.Surface:
+    """An image's bytes, checked (:func:`appliance.imagesource.identify`) and decoded into a
+    32-bit surface at most :data:`AVATAR_SIDE` on its longer side (raises ``ValueError``).
+    Makes no display surface: it may run on any thread."""
+    info = imagesource.identify(data)
+    if info.kind == "svg":
+        return svg_surface(data.decode("utf-8-sig"), SVG_AVATAR_SIZE)
+    try:
+        # the type hint names the format found, so no other SDL_image reader is tried
+        surface = pygame.image.load(io.BytesIO(data), f"avatar.{info.kind}")
+    except pygame.error as exc:
+        raise ValueError(f"{info.kind.upper()} could not be decoded: {exc}") from None
+    width, height = surface.get_size()
+    factor = AVATAR_SIDE / max(width, height)
+    if factor < 1:
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        if surface.get_bitsize() not in (24, 32):
+            surface = _rgba(surface)
+        surface = pygame.transform.smoothscale(surface, size)
+    return _rgba(surface)
 
 
 def load_avatar(src: str | None) -> pygame.Surface:
-    """The avatar image: ``src`` (file path or http(s) URL, fetched once and cached) or the
-    default. A failing ``src`` logs one warning with the cause and gives the default."""
+    """The avatar image, now, on the calling thread: ``src`` (a file path or an http(s) URL)
+    or the default. A refused or failing ``src`` logs one warning with the cause and gives
+    the default. The screen uses :class:`AvatarLoader`, which does this on its own thread."""
     if not src:
         return default_avatar()
     try:
-        if re.match(r"^https?://", src, re.IGNORECASE):
-            data = _fetch(src)
-            hint = Path(urllib.parse.urlparse(src).path).name or "avatar.png"
-            if data.lstrip()[:5].lower() in (b"<svg ", b"<?xml"):
-                hint = "avatar.svg"
-            return _rgba(pygame.image.load(io.BytesIO(data), hint))
-        path = Path(src).expanduser()
-        if path.suffix.lower() == ".svg":
-            return svg_surface(path.read_text(encoding="utf-8"), 512)
-        return _rgba(pygame.image.load(str(path)))
-    except Exception as exc:  # any failure: network, file, decoder
+        return decode(imagesource.fetch(src))
+    except Exception as exc:  # any failure: network, file, limits, decoder
+        _warn(src, exc)
+        return default_avatar()
+
+
+class AvatarLoader:
+    """Reads, checks and decodes ``avatar.src`` on a daemon thread (the first frame and the
+    control socket never wait for it, and a stop never waits for it either).
+
+    The thread hands over the decoded pixels (bytes, not a surface); :meth:`take`, on the
+    screen's thread, makes the surface. ``on_done`` is called from the thread when it ends
+    (e.g. to wake the screen's loop).
+    """
+
+    def __init__(self, src: str, on_done: Callable[[], None] = lambda: None) -> None:
+        self.src = src
+        self._on_done = on_done
+        self._pixels: tuple[bytes, tuple[int, int]] | None = None
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="avatar-loader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            surface = decode(imagesource.fetch(self.src))
+            self._pixels = (pygame.image.tobytes(surface, "RGBA"), surface.get_size())
+        except Exception as exc:  # any failure: network, file, limits, decoder
+            _warn(self.src, exc)
+        finally:
+            self.done.set()
+            self._on_done()
+
+    def take(self) -> pygame.Surface | None:
+        """The loaded avatar, once (then ``None``); ``None`` while loading or after a
+        failure."""
+        if self._pixels is None:
+            return None
+        data, size = self._pixels
+        self._pixels = None
+        return _rgba(pygame.image.frombuffer(data, size, "RGBA"))
+
+
+def _warn(src: str, exc: BaseException) -> None:
+    if isinstance(exc, imagesource.ImageRefused):  # it says what was found and the limit
+        log.warning("avatar.src %r %s; using the default avatar", mask_url(src), exc)
+    else:
         log.warning(
             "avatar.src %r unusable (%s); using the default avatar", mask_url(src), _cause(exc)
         )
-        return default_avatar()
 
 
 def _cause(exc: BaseException) -> str:

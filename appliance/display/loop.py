@@ -13,6 +13,11 @@
 When the display cannot be opened (no screen, no permission on ``/dev/dri``), one warning with
 the cause is logged and the loop goes on as ``"none"``: the appliance keeps running headless.
 
+The first frame shows the default avatar: ``avatar.src`` is read, checked and decoded by
+:class:`~appliance.display.images.AvatarLoader` on a thread of its own, which wakes the loop
+when it is done; the loop then shows the image (the next frame is drawn whole). A source that
+is slow, blocks, or is refused never delays the screen, the control socket or a stop.
+
 A click or a touch on the toggle posts :class:`~appliance.state.Toggle`, on the microphone
 :class:`~appliance.state.Mute`. Presses act on touch-down (mouse events that SDL synthesises
 from touches are ignored, so one touch is one press).
@@ -56,6 +61,7 @@ os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
 import pygame
 
 from appliance.config import AppConfig
+from appliance.display import images
 from appliance.display.screen import Screen, Target
 from appliance.hub import Hub
 from appliance.state import Mute, Phase, Toggle, View
@@ -149,7 +155,10 @@ class DisplayLoop:
             size = self.window.get_size()
         else:
             size = tuple(config.display.size) if config.display.size else DEFAULT_WINDOW
-        self.screen = Screen(config, size)
+        # the default avatar first: avatar.src is read and decoded on a thread of its own
+        self.screen = Screen(config, size, avatar=images.default_avatar())
+        src = config.realtime.avatar.src
+        self.avatar_loader = images.AvatarLoader(src, hub.wake) if src else None
         self.smoother = ScaleSmoother()
         self.damaged: list[pygame.Rect] | None = None
         """What the last frame drawn repainted: None for the whole screen."""
@@ -224,8 +233,24 @@ class DisplayLoop:
         if size == self.screen.size or min(size) < 64:
             return
         self.window = pygame.display.get_surface()
-        self.screen = Screen(self.config, size, warnings=self.screen.warnings)
+        self.screen = Screen(
+            self.config, size, warnings=self.screen.warnings, avatar=self.screen.avatar_source
+        )
         self._drawn = None
+
+    def take_avatar(self) -> bool:
+        """Show ``avatar.src`` once its loader has it (the next frame is drawn whole);
+        whether it changed the avatar."""
+        loader = self.avatar_loader
+        if loader is None or not loader.done.is_set():
+            return False
+        self.avatar_loader = None
+        image = loader.take()
+        if image is None:  # refused or failed: the loader said why; the default stays
+            return False
+        self.screen.set_avatar(image)
+        self._drawn = None
+        return True
 
     # --- drawing -------------------------------------------------------------------------------
 
@@ -319,6 +344,7 @@ class DisplayLoop:
         """One turn of the loop: input, drawing, snapshots, then sleep until needed."""
         version = self.hub.version
         self.handle_events()
+        self.take_avatar()
         view = self.hub.view
         now = time.monotonic()
         if self._due_at is not None:  # this turn was due for a frame: on time?

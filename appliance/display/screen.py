@@ -89,6 +89,12 @@ STATUS_COLOR = {
     "error": "error",
 }
 
+_BUILTIN_ICONS = {
+    ("toggle", ButtonState.DEFAULT): "play",
+    ("toggle", ButtonState.ACTIVE): "stop",
+    ("microphone", ButtonState.DEFAULT): "microphone",
+}
+
 SETUP_RECHECK_S = 2.0  # how often the setup screen looks again at the key file and addresses
 
 _FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/TTF", "/usr/share/fonts/dejavu")
@@ -176,7 +182,11 @@ class Screen:
         *,
         theme: Theme | None = None,
         warnings: Warnings | None = None,
+        avatar: pygame.Surface | None = None,
     ) -> None:
+        """``avatar``: the avatar image to show (the display loop passes the default one and
+        loads ``avatar.src`` on a thread, see :meth:`set_avatar`); without it
+        ``avatar.src`` is loaded here, now."""
         if not pygame.font.get_init():
             pygame.font.init()
         self.config = config
@@ -214,7 +224,7 @@ class Screen:
         self._avatar_cache: OrderedDict[int, pygame.Surface] = OrderedDict()
         self._avatar_bytes = 0
         self._layout()
-        self._avatar_src = images.load_avatar(rt.avatar.src)
+        self._avatar_src = avatar if avatar is not None else images.load_avatar(rt.avatar.src)
         self._avatar_master = self._build_avatar()
         self._frame: pygame.Surface | None = None
         self._painted: _Painted | None = None
@@ -257,17 +267,20 @@ class Screen:
         look = button.looks[state]
         if look.svg or look.text:
             return look.svg, look.text
-        builtin = {
-            ("toggle", ButtonState.DEFAULT): "play",
-            ("toggle", ButtonState.ACTIVE): "stop",
-            ("microphone", ButtonState.DEFAULT): "microphone",
-        }.get((button.name, state))
+        builtin = _BUILTIN_ICONS.get((button.name, state))
         if builtin:
             return images.icon_svg(builtin), None
         default = button.looks[ButtonState.DEFAULT]
         if default.svg or default.text:
             return default.svg, default.text
-        return images.icon_svg("play" if button.name == "toggle" else "microphone"), None
+        return self._builtin_icon(button, state), None
+
+    @staticmethod
+    def _builtin_icon(button: _Button, state: ButtonState) -> str:
+        """The built-in icon of ``button`` in ``state`` (its default state's, if it has none
+        of its own)."""
+        name = _BUILTIN_ICONS.get((button.name, state))
+        return images.icon_svg(name or ("play" if button.name == "toggle" else "microphone"))
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -402,6 +415,19 @@ class Screen:
         )
         return surface
 
+    @property
+    def avatar_source(self) -> pygame.Surface:
+        """The avatar image shown (before its styles, mask and scaling)."""
+        return self._avatar_src
+
+    def set_avatar(self, image: pygame.Surface) -> None:
+        """Show ``image`` as the avatar from the next frame on (drawn whole)."""
+        self._avatar_src = image
+        self._avatar_master = self._build_avatar()
+        self._avatar_cache.clear()
+        self._avatar_bytes = 0
+        self.invalidate()
+
     def _avatar(self, scale: float) -> pygame.Surface:
         base_w, base_h = self.avatar_base_size()
         target_h = max(2, round(base_h * scale))
@@ -473,11 +499,13 @@ class Screen:
             )
             try:
                 icon = images.svg_surface(svg, self.px(size_css))
-            except ValueError as exc:
+            except ValueError as exc:  # refused (over the limits) or not drawable
                 self.warnings.warn(
-                    f"svg:{button.name}:{state}", f"buttons.{button.name}.{state}.svg: {exc}"
+                    f"svg:{button.name}:{state}",
+                    f"realtime.buttons.{button.name}.{state}.svg.content: {exc}; "
+                    "the built-in icon is shown instead",
                 )
-                icon = images.svg_surface(images.icon_svg("play"), self.px(size_css))
+                icon = images.svg_surface(self._builtin_icon(button, state), self.px(size_css))
             filters = svg_style.filters
             if filters is None:
                 if button.name == "toggle":
