@@ -41,7 +41,13 @@ _KINDS = (
 
 
 class FileRefused(Exception):
-    """A path that is not a regular file, or is over the limit. The message names it."""
+    """A path that is not a regular file, or is over the limit. The message names it;
+    :attr:`reason` says what is wrong without the path ("is not a regular file (a FIFO (named
+    pipe))", "is larger than 16 MiB"), for a caller that names the file itself."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def read_small(path: Path | str, limit: int, what: str, *, follow_links: bool = True) -> bytes:
@@ -58,13 +64,25 @@ def read_small(path: Path | str, limit: int, what: str, *, follow_links: bool = 
         fd = os.open(path, flags if follow_links else flags | os.O_NOFOLLOW)
     except OSError:
         if not follow_links and Path(path).is_symlink():
-            raise FileRefused(f"{path}: a symbolic link; {what} must be a regular file") from None
+            raise FileRefused(
+                f"{path}: a symbolic link; {what} must be a regular file", "is a symbolic link"
+            ) from None
         raise
     try:
-        mode = os.fstat(fd).st_mode
+        info = os.fstat(fd)
+        mode = info.st_mode
         if not stat.S_ISREG(mode):
             kind = next((name for test, name in _KINDS if test(mode)), "what is not a file")
-            raise FileRefused(f"{path}: cannot read {kind}; {what} must be a regular file")
+            raise FileRefused(
+                f"{path}: cannot read {kind}; {what} must be a regular file",
+                f"is not a regular file ({kind})",
+            )
+        too_big = FileRefused(
+            f"{path}: larger than {_size(limit)}, the limit for {what}; is it the right file?",
+            f"is larger than {_size(limit)}, the limit for {what}",
+        )
+        if info.st_size > limit:
+            raise too_big  # refused unread
         chunks: list[bytes] = []
         size = 0
         while size <= limit:  # read to the end, not to st_size: the file may grow meanwhile
@@ -74,9 +92,7 @@ def read_small(path: Path | str, limit: int, what: str, *, follow_links: bool = 
             chunks.append(chunk)
             size += len(chunk)
         if size > limit:
-            raise FileRefused(
-                f"{path}: larger than {_size(limit)}, the limit for {what}; is it the right file?"
-            )
+            raise too_big
         return b"".join(chunks)
     finally:
         os.close(fd)

@@ -26,10 +26,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
-import os
 import re
 import socket
-import stat
 import struct
 import threading
 import time
@@ -37,6 +35,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from appliance import files
 
 if TYPE_CHECKING:
     from appliance.config import AppConfig
@@ -284,41 +284,10 @@ def read_file(path: Path) -> bytes:
     """The bytes of the regular file ``path``, at most :data:`MAX_IMAGE_BYTES` (raises
     :class:`ImageRefused` or :class:`OSError`). A FIFO, a socket or a device is refused at
     once: it is opened without blocking and looked at before anything is read."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ImageRefused(f"is not a regular file (a {_file_kind(info.st_mode)})")
-        if info.st_size > MAX_IMAGE_BYTES:
-            raise ImageRefused(
-                f"is {_mib(info.st_size)}, over the limit of {_mib(MAX_IMAGE_BYTES)}"
-            )
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_IMAGE_BYTES:
-            chunk = os.read(fd, min(2**20, MAX_IMAGE_BYTES + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    finally:
-        os.close(fd)
-    if size > MAX_IMAGE_BYTES:  # it grew while being read
-        raise ImageRefused(f"is over the limit of {_mib(MAX_IMAGE_BYTES)}")
-    return b"".join(chunks)
-
-
-def _file_kind(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISDIR, "directory"),
-        (stat.S_ISFIFO, "FIFO"),
-        (stat.S_ISSOCK, "socket"),
-        (stat.S_ISCHR, "character device"),
-        (stat.S_ISBLK, "block device"),
-    ):
-        if test(mode):
-            return name
-    return "special file"
+        return files.read_small(path, MAX_IMAGE_BYTES, "an image")
+    except files.FileRefused as exc:
+        raise ImageRefused(exc.reason) from None
 
 
 # --- downloads ---------------------------------------------------------------------------------

@@ -190,7 +190,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "avatar.png"
     os.mkfifo(fifo)
     began = time.monotonic()
-    with pytest.raises(ImageRefused, match=r"not a regular file \(a FIFO\)"):
+    with pytest.raises(ImageRefused, match=r"not a regular file \(a FIFO"):
         read_file(fifo)
     assert time.monotonic() - began < 1
 
@@ -205,7 +205,7 @@ def test_a_file_over_the_byte_limit_is_refused_unread(tmp_path: Path) -> None:
     path = tmp_path / "huge.png"
     with path.open("wb") as out:
         out.truncate(MAX_IMAGE_BYTES + 1)  # sparse: nothing to read
-    with pytest.raises(ImageRefused, match=r"is 16\.0 MiB, over the limit of 16 MiB"):
+    with pytest.raises(ImageRefused, match=r"is larger than 16 MiB"):
         read_file(path)
 
 
@@ -340,7 +340,7 @@ def test_config_problems_name_the_source_the_size_and_the_limit(tmp_path: Path) 
     assert button.startswith("realtime.buttons.toggle.active.svg.content is an SVG of 5001")
     assert "limit of 4000" in button
     fifo_config = validate({"realtime": {"avatar": {"src": str(fifo)}}})
-    assert "not a regular file (a FIFO)" in config_problems(fifo_config)[0]
+    assert "not a regular file (a FIFO" in config_problems(fifo_config)[0]
     missing = validate({"realtime": {"avatar": {"src": str(tmp_path / "nope.png")}}})
     assert "cannot be read (No such file or directory)" in config_problems(missing)[0]
     url = validate({"realtime": {"avatar": {"src": "https://example.com/face.png"}}})
