@@ -1,11 +1,13 @@
 """The fault matrix: every failure the appliance must survive, what a person sees, the log line,
-and how it recovers. ``test_faults.py`` asserts each row against real processes; the README's
+and how it recovers. A test marked ``@row(KEY)`` asserts each row against real processes
+(``test_faults.py``, and the hostile-input tests ``test_hostile_*.py``); the README's
 troubleshooting table is generated from this list (``python tests/integration/fault_matrix.py``
-rewrites it; a test fails when the README is out of date).
+rewrites it; a test fails when the README is out of date or a row has no test).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,9 +237,125 @@ MATRIX = [
         "",
         "the file is byte-identical: free some space and retry",
     ),
+    Fault(
+        "avatar_bomb",
+        "`avatar.src` is a decompression bomb (a PNG declaring 20000x20000 pixels)",
+        "the default avatar; screen and sessions as usual",
+        "",
+        "over the limit of 16 megapixels",
+        "replace the image; `appliance config validate` names it",
+    ),
+    Fault(
+        "avatar_fifo",
+        "`avatar.src` is a FIFO or a device",
+        "the default avatar at once",
+        "",
+        "not a regular file",
+        "point `src` at a regular file",
+    ),
+    Fault(
+        "avatar_drip",
+        "the avatar's server sends its image a byte at a time",
+        "the default avatar at once",
+        "",
+        "did not finish downloading within 15 s",
+        "fetched again at the next start",
+    ),
+    Fault(
+        "provision_redirect",
+        "provisioning URL redirects to another host, or from https to http",
+        "error",
+        "not followed",
+        "not followed",
+        "not retried; nothing is sent to the other host; configure the final URL if it is trusted",
+    ),
+    Fault(
+        "config_fifo",
+        "config file is a FIFO, a device or over 1 MiB",
+        "exit 2",
+        "cannot read a FIFO (named pipe)",
+        "",
+        "give the path of a regular config file",
+    ),
+    Fault(
+        "handler_exit",
+        "`function_handler` module calls `sys.exit()` at import",
+        "exit 2 at start; a reload is refused and the running config kept",
+        "sys.exit",
+        "",
+        "fix the module; a call that exits gives the model an error output",
+    ),
+    Fault(
+        "frame_too_big",
+        "a server message over 16 MB",
+        "reconnecting, then error after `recovery.max_attempts`",
+        "the server sent a",
+        "limit 16 MB",
+        "refused (close 1009); reconnects with a fresh key; memory stays flat",
+    ),
+    Fault(
+        "pings_unanswered",
+        "the server stops answering pings",
+        "reconnecting",
+        "stopped answering pings",
+        "stopped answering pings",
+        "reconnects by itself",
+    ),
+    Fault(
+        "error_flood",
+        "a flood of server `error` events",
+        "listening (notice shown)",
+        "",
+        "more like this in the last",
+        "none needed: 20 lines a minute, then a count",
+    ),
+    Fault(
+        "function_flood",
+        "the model asks for thousands of function calls in one response",
+        "listening; the answer goes on",
+        "",
+        "max_function_calls",
+        "`realtime.max_function_calls` run (default 32); each other call gets a “not run” "
+        "output; one log line per response",
+    ),
+    Fault(
+        "beta_refused_temperature",
+        "the server refuses beta; a preview model's config has `temperature`",
+        "listening (GA) at every press",
+        "",
+        "left out",
+        "GA from then on, remembered for a day in `$STATE_DIRECTORY/dialect.json`; "
+        "`temperature` left out with one warning (remove it to silence it)",
+    ),
+    Fault(
+        "disk_full_audio_out",
+        "disk full under `--audio-out` at shutdown",
+        "exit 0",
+        "",
+        "No space left on device",
+        "the recording is lost, not the run: free some space",
+    ),
 ]
 
 BY_KEY = {row.key: row for row in MATRIX}
+
+_ROW_MARK = re.compile(r"^@row\(\"(\w+)\"\)", re.MULTILINE)
+
+
+def row(key: str):
+    """Mark a test as the check of one matrix row: it gets the row as its ``fault`` argument."""
+    import pytest
+
+    return pytest.mark.parametrize("fault", [BY_KEY[key]], ids=[key])
+
+
+def covered() -> set[str]:
+    """The rows some test in this folder is marked with (read from the sources, so that the
+    check holds whichever test files a run collects)."""
+    keys: set[str] = set()
+    for path in Path(__file__).parent.glob("test_*.py"):
+        keys.update(_ROW_MARK.findall(path.read_text()))
+    return keys
 
 
 def render() -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 import pytest
+from fault_matrix import row
 from processes import child_env, peak_rss_mib, wait_until
 
 from appliance.config import validate
@@ -225,9 +226,11 @@ def check_bomb_refused(app, up_s: float, tmp_path: Path) -> None:
     assert peak_rss_mib(app.proc.pid) < PEAK_RSS_MIB
 
 
-def test_a_decompression_bomb_file_is_refused_by_its_header(start, bomb, tmp_path):
+@row("avatar_bomb")
+def test_a_decompression_bomb_file_is_refused_by_its_header(fault, start, bomb, tmp_path):
     app, up_s = start_with(start, str(bomb))
     check_bomb_refused(app, up_s, tmp_path)
+    assert fault.log in app.log()
 
 
 def test_a_decompression_bomb_over_http_is_refused_by_its_header(start, bomb, images, tmp_path):
@@ -255,7 +258,8 @@ def test_config_validate_names_the_bomb_its_size_and_the_limit(bomb, tmp_path):
 # --- sources that block --------------------------------------------------------------------------
 
 
-def test_a_fifo_is_refused_without_blocking(start, tmp_path):
+@row("avatar_fifo")
+def test_a_fifo_is_refused_without_blocking(fault, start, tmp_path):
     fifo = tmp_path / "avatar.png"
     os.mkfifo(fifo)
     app, up_s = start_with(start, str(fifo))
@@ -264,9 +268,11 @@ def test_a_fifo_is_refused_without_blocking(start, tmp_path):
     assert "FIFO" in line and str(fifo) in line
     assert_default_avatar(app, tmp_path / "fifo.png")
     stop_fast(app)
+    assert fault.log in app.log()
 
 
-def test_a_dripping_server_is_abandoned_at_the_deadline(start, images, tmp_path):
+@row("avatar_drip")
+def test_a_dripping_server_is_abandoned_at_the_deadline(fault, start, images, tmp_path):
     app, up_s = start_with(start, f"{images.url}/drip.png")
     assert up_s < UP_S, f"the control socket took {up_s:.1f} s"
     assert images.drip_started.wait(10), "the image was never asked for"
@@ -279,6 +285,7 @@ def test_a_dripping_server_is_abandoned_at_the_deadline(start, images, tmp_path)
     assert MAX_DOWNLOAD_S - 1 < images.drip_seconds < MAX_DOWNLOAD_S + 3, images.drip_seconds
     assert "drip.png" in line
     stop_fast(app)
+    assert fault.log in line
 
 
 def test_sigterm_during_a_dripping_download_exits_at_once(start, images):

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from fault_matrix import row
 from processes import peak_rss_mib, rss_mib, wait_until
 
 from appliance.logguard import REPEAT_BURST, VALUE_MAX_CHARS
@@ -264,7 +265,8 @@ def test_a_50_mb_frame_on_every_connection_leaves_memory_where_it_was(start):
     assert "the server sent a message over the 16 MB limit" in app.log()
 
 
-def test_the_refused_frame_is_named_not_blamed_on_the_server(start):
+@row("frame_too_big")
+def test_the_refused_frame_is_named_not_blamed_on_the_server(fault, start):
     async def behaviour(peer: Peer) -> None:
         await peer.send(big_frame(deflate=False))
 
@@ -274,9 +276,11 @@ def test_the_refused_frame_is_named_not_blamed_on_the_server(start):
         status = app.wait_state("error", 20)
     assert "the server sent a 50 MB message (limit 16 MB)" in status["last_error"]
     assert "closed by the server" not in app.log()
+    assert fault.shown in status["last_error"] and fault.log in app.log()
 
 
-def test_a_server_that_stops_answering_pings_is_named(start):
+@row("pings_unanswered")
+def test_a_server_that_stops_answering_pings_is_named(fault, start):
     async def behaviour(peer: Peer) -> None:
         return None  # session.created, then nothing: the pings go unanswered
 
@@ -288,6 +292,7 @@ def test_a_server_that_stops_answering_pings_is_named(start):
         status = app.wait_state("error", 20)
     assert "the server stopped answering pings" in status["last_error"]
     assert "closed by the server" not in app.log()
+    assert fault.log in app.log()
 
 
 # --- the log stays small -------------------------------------------------------------------------
@@ -347,7 +352,8 @@ def test_15_mb_transcripts_and_arguments_keep_the_log_small_and_the_event_capped
 FLOOD_S = 3.0
 
 
-def test_a_flood_of_server_errors_logs_a_few_lines_and_how_many_more(start):
+@row("error_flood")
+def test_a_flood_of_server_errors_logs_a_few_lines_and_how_many_more(fault, start):
     sent = 0
 
     async def behaviour(peer: Peer) -> None:
@@ -389,3 +395,4 @@ def test_a_flood_of_server_errors_logs_a_few_lines_and_how_many_more(start):
     # every error event but the first few, the last one included
     assert int(summary) == sent + 1 - REPEAT_BURST
     assert len(log.encode()) < LOG_LIMIT_BYTES, f"the log is {len(log.encode())} bytes"
+    assert fault.log in log

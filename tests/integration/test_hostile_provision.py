@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 import tomli_w
+from fault_matrix import row
 from processes import ROOT, child_env, run_measured, wait_until
 from rig import HANDLERS_DIR, session_config
 
@@ -125,7 +126,8 @@ def _refused_at_once(app: Any) -> dict[str, Any]:
     return status
 
 
-def test_a_provisioning_redirect_to_another_host_sends_it_nothing(sim, start):
+@row("provision_redirect")
+def test_a_provisioning_redirect_to_another_host_sends_it_nothing(fault, sim, start):
     with Recorder("127.0.0.2") as other:
         target = f"{other.url}/key?token=from-the-redirect"
         with Recorder("127.0.0.1", 307, target) as first:
@@ -140,6 +142,8 @@ def test_a_provisioning_redirect_to_another_host_sends_it_nothing(sim, start):
     log = app.log()
     assert "from-the-redirect" not in log and TOKEN not in log
     assert log.count("not followed") == 1, log[-2000:]  # said once
+    assert status["state"] == fault.state and fault.shown in status["last_error"]
+    assert fault.log in log
 
 
 def test_an_https_provisioning_redirect_to_plain_http_sends_nothing_in_cleartext(
@@ -177,14 +181,17 @@ def _refused(result: Any, *said: str) -> None:
     assert result.stderr.count("\n") == 1, result.stderr  # one line, said once
 
 
+@row("config_fifo")
 @pytest.mark.parametrize("command", ["validate", "run"])
-def test_a_fifo_as_the_config_is_an_error_at_once(tmp_path, command):
+def test_a_fifo_as_the_config_is_an_error_at_once(fault, tmp_path, command):
     fifo = tmp_path / "config.toml"
     os.mkfifo(fifo)
     args = ["config", "validate", str(fifo)] if command == "validate" else ["run"]
     if command == "run":
         args += ["--config", str(fifo), "--display", "none"]
-    _refused(_appliance(*args), f"error: {fifo}: cannot read a FIFO (named pipe); a config")
+    result = _appliance(*args)
+    _refused(result, f"error: {fifo}: cannot read a FIFO (named pipe); a config")
+    assert fault.shown in result.stderr
 
 
 @pytest.mark.parametrize("command", ["validate", "run", "import"])
@@ -262,7 +269,8 @@ def _with_modules(tmp_path: Path, **modules: str) -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join(map(str, (tmp_path, HANDLERS_DIR, ROOT)))}
 
 
-def test_a_handler_that_exits_at_import_stops_the_start_with_exit_2(sim, tmp_path):
+@row("handler_exit")
+def test_a_handler_that_exits_at_import_stops_the_start_with_exit_2(fault, sim, tmp_path):
     env = _with_modules(tmp_path, exits_at_import=EXITS_AT_IMPORT)
     config = session_config(sim, "ga")
     config["realtime"]["config"]["function_handler"] = "exits_at_import:handle"
@@ -275,6 +283,7 @@ def test_a_handler_that_exits_at_import_stops_the_start_with_exit_2(sim, tmp_pat
         "realtime.config.function_handler 'exits_at_import:handle': importing "
         "'exits_at_import' failed: it called sys.exit(0); handler code must not end the process",
     )
+    assert fault.shown in result.stderr
 
 
 def test_a_handler_that_exits_at_import_is_refused_by_a_reload(sim, start, tmp_path):

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import tomli_w
+from fault_matrix import row
 from processes import peak_rss_mib
 from rig import session_config, wait_until
 
@@ -131,8 +132,9 @@ def _outputs(sim: Any) -> list[dict[str, Any]]:
     ]
 
 
+@row("function_flood")
 def test_a_flood_of_function_calls_runs_32_webhook_calls_and_answers_the_rest(
-    sim, start, webhook
+    fault, sim, start, webhook
 ) -> None:
     config = session_config(sim, "ga", realtime={"auto_start": True})
     config["realtime"]["config"]["function_handler"] = {"url": webhook.url}
@@ -162,6 +164,7 @@ def test_a_flood_of_function_calls_runs_32_webhook_calls_and_answers_the_rest(
     assert app.ctl("status")["state"] in ("listening", "speaking")
     assert elapsed < 30, elapsed
     assert peak < FLOOD_RSS_MIB, peak
+    assert fault.log in app.log()
 
 
 # --- a server that refuses beta, met with a config validated for beta -------------------------
@@ -190,7 +193,10 @@ def _press(app: Any, dialect: str = "ga") -> None:
     app.wait_state("idle")
 
 
-def test_temperature_is_left_out_once_on_ga_after_the_server_refused_beta(sim, start) -> None:
+@row("beta_refused_temperature")
+def test_temperature_is_left_out_once_on_ga_after_the_server_refused_beta(
+    fault, sim, start
+) -> None:
     sim.script({"fault": "refuse_beta"})
     config = _auto_preview(sim, source="mint")  # the minted key carries the session too
     config["realtime"]["config"]["temperature"] = 0.8  # beta's: validates for a preview model
@@ -204,6 +210,7 @@ def test_temperature_is_left_out_once_on_ga_after_the_server_refused_beta(sim, s
     assert len(warnings) == 1 and "WARNING" in warnings[0], warnings
     assert "left out" in warnings[0] and "refused beta" in warnings[0]
     assert not any(e.get("state") == "error" for e in app.events)
+    assert fault.log in app.log()
 
 
 # --- the refusal is remembered across reloads and restarts ---------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fault_matrix import row
 from processes import peak_rss_mib
 from rig import session_config, wait_until
 
@@ -80,7 +81,8 @@ def stop_and_check(app) -> str:
     return errors[0]
 
 
-def test_a_full_disk_under_the_output_wav_at_shutdown(sim, start, small_disk: Path) -> None:
+@row("disk_full_audio_out")
+def test_a_full_disk_under_the_output_wav_at_shutdown(fault, sim, start, small_disk: Path) -> None:
     """Nothing fits: the WAV's header and first frames fail at the final close."""
     out = small_disk / "out.wav"
     filler = fill(small_disk)
@@ -88,6 +90,7 @@ def test_a_full_disk_under_the_output_wav_at_shutdown(sim, start, small_disk: Pa
     error = stop_and_check(app)
     assert str(out) in error and "ERROR" in error
     assert sorted(small_disk.iterdir()) == [filler]  # no partial WAV, no temporary file
+    assert fault.log in error
 
 
 def test_a_disk_filling_up_during_a_session(sim, start, small_disk: Path) -> None:
