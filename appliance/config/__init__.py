@@ -1,4 +1,174 @@
-"""The configuration (see :mod:`appliance.config.models`)."""
+"""Configuration: pydantic models, loading (TOML, JSON, Deep Chat JSON), env overrides, redaction.
 
-from appliance.config.models import *  # noqa: F403
-from appliance.config.models import _norm  # noqa: F401
+The public names are imported from here (``from appliance.config import AppConfig, load``);
+the parts they live in:
+
+- :mod:`~appliance.config.models`: the schema, the pydantic models of every section;
+- :mod:`~appliance.config.loading`: reading the file, Deep Chat JSON, ``APPLIANCE_*``
+  environment overrides, validation;
+- :mod:`~appliance.config.messages`: :class:`ConfigError` and its one-line-per-problem
+  messages;
+- :mod:`~appliance.config.changes`: what a reload changes, and what needs a restart;
+- :mod:`~appliance.config.handler`: whether the ``function_handler`` can be found;
+- :mod:`~appliance.config.output`: redaction (secrets shown as ``***``) and the JSON schema;
+- :mod:`~appliance.config.edit`: editing the file (``appliance config get/set/edit/import``),
+  not imported here: it needs what a running appliance does not (``tomli_w``, ``subprocess``).
+"""
+
+from appliance.config.changes import (
+    RESTART_FIELDS,
+    changed_fields,
+    restart_needed,
+)
+from appliance.config.handler import (
+    HANDLER_FIELD,
+    handler_problem,
+)
+from appliance.config.loading import (
+    DEFAULT_CONFIG_PATH,
+    ENV_PREFIX,
+    dialect_of,
+    env_overrides,
+    from_deepchat,
+    guess_format,
+    ignored_in,
+    load,
+    merge,
+    parse_text,
+    read_text,
+    validate,
+)
+from appliance.config.messages import (
+    ConfigError,
+)
+from appliance.config.models import (
+    MAX_INSTRUCTIONS,
+    MAX_TEXT,
+    MAX_TOOL_NAME,
+    MAX_TOOLS,
+    AppConfig,
+    AudioConfig,
+    AvatarConfig,
+    AvatarStyles,
+    Bool,
+    ButtonConfig,
+    ButtonsConfig,
+    ButtonStyles,
+    ControlConfig,
+    DisplayConfig,
+    ErrorConfig,
+    Float,
+    FunctionChoice,
+    GpioConfig,
+    HooksConfig,
+    Int,
+    LoadingConfig,
+    LoggingConfig,
+    McpChoice,
+    Model,
+    OpenAIConfig,
+    OpenModel,
+    Pin,
+    PromptReference,
+    ProvisioningConfig,
+    RealtimeConfig,
+    Reasoning,
+    RecoveryConfig,
+    RetentionRatio,
+    ScreenSide,
+    SessionAudio,
+    SessionAudioOutput,
+    SessionConfig,
+    Style,
+    SvgContent,
+    Text,
+    TextContent,
+    TokenLimits,
+    Tool,
+    ToolChoiceObject,
+    Tracing,
+    Transcription,
+    TurnDetection,
+    UsablePath,
+    WebhookHandler,
+)
+from appliance.config.output import (
+    REDACTED,
+    masked_urls,
+    redacted,
+    schema,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "ENV_PREFIX",
+    "HANDLER_FIELD",
+    "MAX_INSTRUCTIONS",
+    "MAX_TEXT",
+    "MAX_TOOLS",
+    "MAX_TOOL_NAME",
+    "REDACTED",
+    "RESTART_FIELDS",
+    "AppConfig",
+    "AudioConfig",
+    "AvatarConfig",
+    "AvatarStyles",
+    "Bool",
+    "ButtonConfig",
+    "ButtonStyles",
+    "ButtonsConfig",
+    "ConfigError",
+    "ControlConfig",
+    "DisplayConfig",
+    "ErrorConfig",
+    "Float",
+    "FunctionChoice",
+    "GpioConfig",
+    "HooksConfig",
+    "Int",
+    "LoadingConfig",
+    "LoggingConfig",
+    "McpChoice",
+    "Model",
+    "OpenAIConfig",
+    "OpenModel",
+    "Pin",
+    "PromptReference",
+    "ProvisioningConfig",
+    "RealtimeConfig",
+    "Reasoning",
+    "RecoveryConfig",
+    "RetentionRatio",
+    "ScreenSide",
+    "SessionAudio",
+    "SessionAudioOutput",
+    "SessionConfig",
+    "Style",
+    "SvgContent",
+    "Text",
+    "TextContent",
+    "TokenLimits",
+    "Tool",
+    "ToolChoiceObject",
+    "Tracing",
+    "Transcription",
+    "TurnDetection",
+    "UsablePath",
+    "WebhookHandler",
+    "changed_fields",
+    "dialect_of",
+    "env_overrides",
+    "from_deepchat",
+    "guess_format",
+    "handler_problem",
+    "ignored_in",
+    "load",
+    "masked_urls",
+    "merge",
+    "parse_text",
+    "read_text",
+    "redacted",
+    "restart_needed",
+    "schema",
+    "validate",
+]

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from appliance import config as c
+from appliance.config import loading
 
 SAMPLE_TOML = """
 [openai]
@@ -151,7 +152,7 @@ def test_missing_explicit_file_and_syntax_errors(tmp_path):
 
 
 def test_missing_default_file_gives_defaults(tmp_path, monkeypatch):
-    monkeypatch.setattr(c, "DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
+    monkeypatch.setattr(loading, "DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
     cfg = c.load(environ={})
     assert cfg.realtime.config.model == "gpt-realtime-2"
 
