@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -26,6 +26,9 @@ from pydantic import (
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+
+if TYPE_CHECKING:
+    from appliance.led import Pattern
 
 
 class Model(BaseModel):
@@ -492,6 +495,15 @@ class DisplayConfig(Model):
     fps: Int = Field(30, ge=1, le=120)
 
 
+class LedPatterns(dict[str, Any]):
+    """``gpio.patterns`` as written (what is shown, saved and compared), holding the patterns
+    it gives, parsed once, when it was validated: :attr:`parsed` (see :mod:`appliance.led`)."""
+
+    def __init__(self, written: dict[str, Any], parsed: dict[str, Pattern]) -> None:
+        super().__init__(written)
+        self.parsed = parsed
+
+
 class GpioConfig(Model):
     enabled: Bool = True
     button_pin: str | Pin | None = Field(17, description="gpiozero pin: 17, GPIO17, BOARD11.")
@@ -515,11 +527,20 @@ class GpioConfig(Model):
 
     @field_validator("patterns")
     @classmethod
-    def _check_patterns(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _parse_patterns(cls, value: dict[str, Any]) -> LedPatterns:
         from appliance.led import parse_patterns  # pure, no gpiozero
 
-        parse_patterns(value)
-        return value
+        return LedPatterns(value, parse_patterns(value))
+
+    @property
+    def led_patterns(self) -> dict[str, Pattern]:
+        """The LED pattern of each state: the defaults with :attr:`patterns` applied, as parsed
+        when the configuration was validated."""
+        if isinstance(self.patterns, LedPatterns):
+            return self.patterns.parsed
+        from appliance.led import parse_patterns
+
+        return parse_patterns(self.patterns)  # the default, {}: nothing to parse
 
 
 class ControlConfig(Model):
