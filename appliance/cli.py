@@ -310,7 +310,7 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 
 def cmd_config_get(args: argparse.Namespace) -> int:
-    from appliance.configfile import get_value
+    from appliance.config.edit import get_value
 
     value = get_value(_config_path(args), args.key, reveal=args.reveal)
     print(value if isinstance(value, str) else json.dumps(value, default=str))
@@ -334,7 +334,7 @@ def _how_to_apply(old: cfgmod.AppConfig | None, new: cfgmod.AppConfig) -> str:
 
 
 def cmd_config_set(args: argparse.Namespace) -> int:
-    from appliance.configfile import set_value
+    from appliance.config.edit import set_value
 
     path = _config_path(args)
     old = _previous(path)
@@ -344,7 +344,7 @@ def cmd_config_set(args: argparse.Namespace) -> int:
 
 
 def cmd_config_edit(args: argparse.Namespace) -> int:
-    from appliance.configfile import edit
+    from appliance.config.edit import edit
 
     path = _config_path(args)
     old = _previous(path)
@@ -356,7 +356,7 @@ def cmd_config_edit(args: argparse.Namespace) -> int:
 
 
 def cmd_config_import(args: argparse.Namespace) -> int:
-    from appliance.configfile import import_deepchat
+    from appliance.config.edit import import_deepchat
 
     path = _config_path(args)
     old = _previous(path)

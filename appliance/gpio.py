@@ -26,7 +26,7 @@ from typing import Any
 from appliance.buttonlogic import HOLD, PRESS, ButtonLogic, action_input
 from appliance.config import GpioConfig
 from appliance.hub import Hub
-from appliance.led import Pattern, brightness, lit, next_change, parse_patterns
+from appliance.led import Pattern, brightness, lit, next_change
 
 log = logging.getLogger("appliance.gpio")
 
@@ -146,7 +146,7 @@ class GpioFrontend:
         self.config = config
         self.buttons: list[_ButtonDriver] = []
         self.led: _LedRenderer | None = None
-        patterns = parse_patterns(config.patterns)
+        patterns = config.led_patterns  # parsed when the config was validated
         bounce = config.bounce_ms / 1000
         try:
             if config.button_pin is not None:
@@ -241,11 +241,6 @@ def start_gpio(hub: Hub, config: GpioConfig, *, pin_factory: Any = None) -> Gpio
         return None
     if config.button_pin is None and config.microphone_pin is None and config.led_pin is None:
         log.info("GPIO off: no button_pin, microphone_pin or led_pin configured")
-        return None
-    try:
-        parse_patterns(config.patterns)
-    except ValueError as exc:
-        log.warning("GPIO off: gpio.patterns: %s", exc)
         return None
     try:
         import gpiozero  # noqa: F401

@@ -1,10 +1,13 @@
 """Configuration: file formats, Deep Chat JSON, env overrides, messages, redaction."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
 from appliance import config as c
+from appliance.config import loading
 
 SAMPLE_TOML = """
 [openai]
@@ -151,7 +154,7 @@ def test_missing_explicit_file_and_syntax_errors(tmp_path):
 
 
 def test_missing_default_file_gives_defaults(tmp_path, monkeypatch):
-    monkeypatch.setattr(c, "DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
+    monkeypatch.setattr(loading, "DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
     cfg = c.load(environ={})
     assert cfg.realtime.config.model == "gpt-realtime-2"
 
@@ -165,3 +168,20 @@ def test_gpio_pins_can_be_switched_off_from_toml():
     cfg = c.validate(c.parse_text('[gpio]\nled_pin = "none"\nbutton_pin = ""\n', fmt="toml"))
     assert cfg.gpio.led_pin is None and cfg.gpio.button_pin is None
     assert c.validate({}).gpio.button_pin == 17
+
+
+def test_the_config_package_leaves_its_editor_out() -> None:
+    """Every process loads ``appliance.config``; its file editor (``appliance.config.edit``)
+    and what that needs (``tomli_w``, ``subprocess``) load only where a command edits."""
+    code = (
+        "import importlib.util, sys\n"
+        "import appliance.config\n"
+        "print(sorted({'appliance.config.edit', 'tomli_w', 'subprocess'} & set(sys.modules)))\n"
+        "from appliance.config.edit import set_value\n"
+        "print('tomli_w' in sys.modules, importlib.util.find_spec('appliance.configfile'))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["[]", "True None"]

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from appliance import configfile
 from appliance.config import (
     MAX_INSTRUCTIONS,
     MAX_TEXT,
@@ -17,6 +16,7 @@ from appliance.config import (
     ConfigError,
     validate,
 )
+from appliance.config import edit as configfile
 
 
 def _session(**fields) -> dict:

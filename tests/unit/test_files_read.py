@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance import configfile
 from appliance.config import ConfigError, load, validate
+from appliance.config import edit as configfile
 from appliance.files import CONFIG_LIMIT, FileRefused, read_small
 from appliance.keys import KeySourceError, read_api_key
 

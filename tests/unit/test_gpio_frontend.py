@@ -19,6 +19,7 @@ import pytest
 from gpiozero import LED, Button
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+from appliance import led
 from appliance.config import GpioConfig
 from appliance.gpio import GpioFrontend, start_gpio
 from appliance.harness import MachineLoop
@@ -351,6 +352,29 @@ def test_configured_patterns_are_used(make_rig: Callable[..., Rig]) -> None:
     rig.press()
     rig.wait_state("listening")
     assert poll(lambda: abs(rig.led.state - 0.3) < 1e-9)
+
+
+def test_the_patterns_are_parsed_once_when_the_config_is_validated(
+    factory: MockFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[object] = []
+    parse_pattern = led.parse_pattern
+
+    def counting(spec: object) -> led.Pattern:
+        parsed.append(spec)
+        return parse_pattern(spec)
+
+    monkeypatch.setattr(led, "parse_pattern", counting)
+    cfg = config(patterns={"idle": "on", "listening": 0.3})
+    assert parsed == ["on", 0.3]  # validated: parsed, and the result kept
+    with MachineLoop() as machine:
+        frontend = start_gpio(machine.hub, cfg, pin_factory=factory)
+        assert frontend is not None
+        try:
+            assert poll(lambda: factory.pin(27).state == 1.0)  # idle: "on"
+        finally:
+            frontend.close()
+    assert parsed == ["on", 0.3]  # the front end used the kept patterns
 
 
 def test_led_without_pwm_shows_breathing_as_on() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from appliance.config import ConfigError, validate
 from appliance.led import (
@@ -103,6 +104,18 @@ def test_config_rejects_bad_patterns_with_the_state_named() -> None:
         validate({"gpio": {"patterns": {"speakin": "on"}}})
     ok = validate({"gpio": {"patterns": {"muted": "on", "error": {"blink": 2.0}}}})
     assert parse_patterns(ok.gpio.patterns)["error"] == Blink(2.0)
+
+
+def test_the_config_keeps_the_parsed_patterns() -> None:
+    gpio = validate({"gpio": {"patterns": {"muted": "on", "error": {"blink": 2.0}}}}).gpio
+    assert gpio.led_patterns == parse_patterns({"muted": "on", "error": {"blink": 2.0}})
+    assert gpio.patterns == {"muted": "on", "error": {"blink": 2.0}}  # shown as written
+    assert validate({}).gpio.led_patterns == parse_patterns({})  # the defaults
+    gpio.patterns = {"error": "on"}  # an assignment is validated, and parsed, again
+    assert gpio.led_patterns["error"] == Steady(1.0)
+    with pytest.raises(ValidationError, match="unknown pattern"):
+        gpio.patterns = {"error": "wobble"}
+    assert gpio.led_patterns["error"] == Steady(1.0)
 
 
 def test_blink_starts_lit_and_keeps_its_period() -> None:

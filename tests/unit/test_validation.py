@@ -321,7 +321,7 @@ def test_reasoning_and_parallel_tool_calls_pass_through_from_deep_chat() -> None
 def test_config_import_of_a_deep_chat_json_keeps_reasoning_and_parallel_tool_calls(
     tmp_path: Path,
 ) -> None:
-    from appliance import configfile
+    from appliance.config import edit as configfile
 
     fields = {"reasoning": {"effort": "xhigh"}, "parallelToolCalls": True}
     source = tmp_path / "deepchat.json"

@@ -17,8 +17,8 @@ import pytest
 from pydantic import BaseModel
 
 from appliance import config as cfg
-from appliance import configfile
 from appliance.config import AppConfig, ConfigError
+from appliance.config import edit as configfile
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assets" / "config.sample.toml"

@@ -41,6 +41,7 @@ from pydantic import BaseModel, SecretStr
 
 from appliance import config as cfg
 from appliance.config import AppConfig, ConfigError
+from appliance.config.models import name_key
 from appliance.files import CONFIG_LIMIT, FileRefused, read_small
 from appliance.redaction import mask_url
 
@@ -81,7 +82,7 @@ def _child(node: Any, part: str, done: list[str], secret: bool) -> tuple[Any, bo
         return getattr(node, name), is_secret
     if isinstance(node, dict):
         for k, v in node.items():
-            if k == part or cfg._norm(k) == cfg._norm(part):
+            if k == part or name_key(k) == name_key(part):
                 return v, secret
         raise ConfigError(f"{_join(done, part)}: not set in {where}")
     if isinstance(node, list | tuple) and part.lstrip("-").isdigit():
@@ -333,8 +334,8 @@ def _join(done: list[str], part: str) -> str:
 
 def _field_name(model: type[BaseModel], part: str) -> str | None:
     for name, field in model.model_fields.items():
-        if cfg._norm(name) == cfg._norm(part) or (
-            field.alias and cfg._norm(field.alias) == cfg._norm(part)
+        if name_key(name) == name_key(part) or (
+            field.alias and name_key(field.alias) == name_key(part)
         ):
             return name
     return None
@@ -354,7 +355,7 @@ def _unknown(model: type[BaseModel], part: str, done: list[str]) -> str:
     import difflib
 
     names = sorted(model.model_fields)
-    close = difflib.get_close_matches(cfg._norm(part), names, n=1)
+    close = difflib.get_close_matches(name_key(part), names, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(names)}"
     return f"{_join(done, part)}: unknown field; {hint}"
 
@@ -405,12 +406,12 @@ def _walk(
 
 
 def _existing_key(node: dict[str, Any], part: str, model: type[BaseModel] | None) -> str | None:
-    wanted = {cfg._norm(part)}
+    wanted = {name_key(part)}
     if model is not None and (name := _field_name(model, part)):
         field = model.model_fields[name]
-        wanted |= {cfg._norm(name), cfg._norm(field.alias or name)}
+        wanted |= {name_key(name), name_key(field.alias or name)}
     for existing in node:
-        if cfg._norm(existing) in wanted:
+        if name_key(existing) in wanted:
             return existing
     return None
 
@@ -442,7 +443,7 @@ def _edit_toml_lines(
     for part in parts:  # the keys as spelled in the data
         if not isinstance(node, dict):
             return None
-        key = next((k for k in node if cfg._norm(k) == cfg._norm(part)), part if unset else None)
+        key = next((k for k in node if name_key(k) == name_key(part)), part if unset else None)
         if key is None:
             return None
         names.append(key)
