@@ -18,7 +18,7 @@ from appliance.audio.backend import NullBackend
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
 from appliance.bus import Bus
-from appliance.config import validate
+from appliance.config import AppConfig, validate
 from appliance.realtime.link import Link
 from appliance.sim.server import Simulator
 
@@ -26,7 +26,7 @@ DEADLINE_S = 5.0
 """Each wait's limit, for a loaded machine: everything here normally takes milliseconds."""
 
 
-def sim_config(sim: Simulator) -> Any:
+def sim_config(sim: Simulator) -> AppConfig:
     """Keys from the simulator's provisioning URL, the GA dialect, retries at once."""
     return validate(
         {
