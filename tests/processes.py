@@ -159,3 +159,18 @@ def run_measured(args: list[str], timeout: float, **popen: Any) -> Measured:
             peak_rss_mib=int(peak.read_text() or 0) / 1024 if peak.exists() else 0.0,
             timed_out=timed_out,
         )
+
+
+async def until(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.005) -> Any:
+    """:func:`wait_until` inside an event loop: poll ``check`` (yielding to the loop between
+    looks) until it returns something truthy; fail naming ``what`` after ``timeout``."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(poll)

@@ -31,13 +31,16 @@ hover/press look changed, its rectangle; while connecting, the spinner's and the
 is repainted by the ordinary drawing code under a clip (``Surface.set_clip``), which skips the
 parts that lie outside it, so what lies inside is exactly what a full frame would hold there.
 Anything else (another view, the setup screen, the first frame in a surface) is drawn whole.
+What changed is worked out by :mod:`appliance.display.damage`.
+
+The setup screen (:class:`~appliance.display.setupscreen.SetupScreen`) replaces the whole frame
+while the appliance has no key source; :attr:`Screen.setup` says when, and draws it.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +52,10 @@ import numpy as np
 import pygame
 
 from appliance.config import AppConfig, ButtonConfig, ButtonStyles
+from appliance.display import damage as tracking
 from appliance.display import images
-from appliance.display import setup as setup_facts
+from appliance.display.paint import fill, measure
+from appliance.display.setupscreen import SetupScreen
 from appliance.display.style import (
     EMPTY,
     RGBA,
@@ -61,7 +66,7 @@ from appliance.display.style import (
 )
 from appliance.display.text import Line, ellipsize, html_lines, wrap
 from appliance.display.theme import Theme, load_theme
-from appliance.state import ButtonState, Phase, View
+from appliance.state import ButtonState, View
 
 Target = Literal["toggle", "microphone"]
 Interaction = Literal["default", "hover", "click"]
@@ -94,8 +99,6 @@ _BUILTIN_ICONS = {
     ("toggle", ButtonState.ACTIVE): "stop",
     ("microphone", ButtonState.DEFAULT): "microphone",
 }
-
-SETUP_RECHECK_S = 2.0  # how often the setup screen looks again at the key file and addresses
 
 _FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/TTF", "/usr/share/fonts/dejavu")
 
@@ -130,21 +133,6 @@ class _Button:
     hit: pygame.Rect = field(default_factory=lambda: pygame.Rect(0, 0, 0, 0))
 
 
-@dataclass
-class _Painted:
-    """What the last frame drawn into ``target`` showed, where the parts that can change while
-    the view stays the same were drawn (damage tracking)."""
-
-    target: pygame.Surface
-    view: View
-    now: float
-    avatar: pygame.Surface
-    avatar_rect: pygame.Rect
-    buttons: dict[Target, tuple[Interaction, pygame.Rect]]
-    animated: list[pygame.Rect]  # the spinner's and the ripple's: they move with ``now``
-    middle: pygame.Rect | None  # what _draw_middle covered (None: nothing)
-
-
 def _stateful(raw: dict[str, dict] | None, where: str, warnings: Warnings) -> dict[str, Style]:
     out: dict[str, Style] = {}
     for key, value in (raw or {}).items():
@@ -156,6 +144,11 @@ def _stateful(raw: dict[str, dict] | None, where: str, warnings: Warnings) -> di
             continue
         out[key] = resolve(value, f"{where}.{key}", warnings)
     return out
+
+
+def _state(view: View, name: Target) -> ButtonState:
+    """The state ``view`` gives the button ``name``."""
+    return view.microphone if name == "microphone" else view.toggle
 
 
 def _interactive(styles: dict[str, Style], interaction: Interaction) -> Style:
@@ -227,15 +220,13 @@ class Screen:
         self._avatar_src = avatar if avatar is not None else images.load_avatar(rt.avatar.src)
         self._avatar_master = self._build_avatar()
         self._frame: pygame.Surface | None = None
-        self._painted: _Painted | None = None
-        self._sessions_started = False
-        self._setup_checked = -math.inf
-        self._missing_key: str | None = None
-        self._device = setup_facts.Device("", ())
+        self._painted: tracking.Painted | None = None
+        self.setup = SetupScreen(
+            config, self.theme, self.size, px=self.px, font=self._font, text=self._text
+        )
+        """The setup screen, shown instead of this view while no key source is configured."""
         self.setup_shown: str | None = None
         """Why the last frame was the setup screen (what is missing), or None."""
-        self.setup_blocks: list[tuple[str, pygame.Rect]] = []
-        """The setup screen's lines of text and where they were drawn (for tests)."""
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -569,7 +560,7 @@ class Screen:
         x, y = int(pos[0]), int(pos[1])
         for name, button in self.buttons.items():
             if button.hit.collidepoint(x, y):
-                state = self.view.microphone if name == "microphone" else self.view.toggle
+                state = _state(self.view, name)
                 return None if state is ButtonState.UNAVAILABLE else name
         return None
 
@@ -627,18 +618,14 @@ class Screen:
         if last is None or last.target is not frame or last.view != view or self.setup_reason(view):
             self._paint(frame, view, scale, now)
             return None
-        damage: list[pygame.Rect] = []
         avatar = self._avatar(self._clamp(scale))
-        if avatar is not last.avatar:
-            damage.append(last.avatar_rect.union(avatar.get_rect(center=self.avatar_area.center)))
-        for name, button in self.buttons.items():
-            state = view.microphone if name == "microphone" else view.toggle
-            interaction, rect = last.buttons[name]
-            if self._interaction(button, state) != interaction:
-                damage.append(rect)
-        if now != last.now:
-            damage += last.animated
-        damage = _merged(damage)
+        interactions = {
+            name: self._interaction(button, _state(view, name))
+            for name, button in self.buttons.items()
+        }
+        damage = tracking.damage(
+            last, avatar, avatar.get_rect(center=self.avatar_area.center), interactions, now
+        )
         for rect in damage:
             self._paint(frame, view, scale, now, rect)
         return damage
@@ -673,17 +660,17 @@ class Screen:
                 self.setup_shown = self.setup_reason(view)
                 if self.setup_shown:
                     self._painted = None
-                    self._draw_setup(frame, self.setup_shown)
+                    self.setup.draw(frame, self.setup_shown)
                     return
 
             def visible(rect: pygame.Rect) -> bool:
                 return clip is None or rect.colliderect(clip)
 
             if self.avatar_container.background:
-                _fill(frame, self.avatar_container_rect, self.avatar_container.background)
+                fill(frame, self.avatar_container_rect, self.avatar_container.background)
             row = self.buttons_rect
             if self.buttons_container.background:
-                _fill(frame, row, self.buttons_container.background)
+                fill(frame, row, self.buttons_container.background)
             if self.buttons_container.border_width and self.buttons_container.border_color:
                 pygame.draw.rect(
                     frame,
@@ -701,7 +688,7 @@ class Screen:
             buttons: dict[Target, tuple[Interaction, pygame.Rect]] = {}
             animated: list[pygame.Rect] = []
             for name, button in self.buttons.items():
-                state = view.microphone if name == "microphone" else view.toggle
+                state = _state(view, name)
                 loading = name == "toggle" and view.toggle_loading
                 interaction = self._interaction(button, state)
                 surface = self._button_surface(button, state, loading, interaction)
@@ -731,110 +718,30 @@ class Screen:
         finally:
             if clip is not None:
                 frame.set_clip(None)
-        self._painted = _Painted(frame, view, now, avatar, avatar_rect, buttons, animated, middle)
+        self._painted = tracking.Painted(
+            frame, view, now, avatar, avatar_rect, buttons, animated, middle
+        )
 
     # --- the setup screen --------------------------------------------------------------------
 
     def setup_reason(self, view: View) -> str | None:
-        """What is missing when ``view`` must be the setup screen (Deep Chat's "insert key"
-        view, for a kiosk), else None: when no key source is configured and no session ever
-        started (a key source given by a reload shows with the first press), or when a
-        session failed for want of a key."""
-        if view.phase in (Phase.CONNECTING, Phase.LIVE):
-            self._sessions_started = True
-            return None
-        self._recheck()
-        if view.phase is Phase.ERROR and view.error_cause:
-            if setup_facts.KEY_MISSING.search(view.error_cause):
-                return self._missing_key or view.error_cause
-            return None
-        if view.phase is Phase.IDLE and not self._sessions_started:
-            return self._missing_key
-        return None
+        """What is missing when ``view`` must be the setup screen, else None (see
+        :meth:`SetupScreen.reason <appliance.display.setupscreen.SetupScreen.reason>`)."""
+        return self.setup.reason(view)
 
     def setup_key(self, view: View) -> tuple | None:
         """What the setup screen shows for ``view`` (None: not shown); a frame is drawn again
         when it changes (an address came up, the key file was filled in)."""
-        reason = self.setup_reason(view)
-        return None if reason is None else (reason, self._device)
+        return self.setup.key(view)
+
+    @property
+    def setup_blocks(self) -> list[tuple[str, pygame.Rect]]:
+        """The setup screen's lines of text and where they were drawn (for tests)."""
+        return self.setup.blocks
 
     def setup_lines(self) -> list[str]:
         """The setup screen's text, line by line."""
-        return [text for text, _rect in self.setup_blocks]
-
-    def _recheck(self) -> None:
-        now = time.monotonic()
-        if now - self._setup_checked < SETUP_RECHECK_S:
-            return
-        self._setup_checked = now
-        self._missing_key = setup_facts.missing_key(self.config)
-        if self._missing_key:
-            self._device = setup_facts.device()
-
-    def _draw_setup(self, frame: pygame.Surface, reason: str) -> None:
-        """What is missing, the commands to run over SSH, and how to reach this device."""
-        t = self.theme
-        width, height = self.size
-        margin = self.px(22)
-        room = width - 2 * margin
-        device = self._device
-        host = device.hostname or "this-device"
-        where = ", ".join(device.addresses[:3]) or "no network address yet"
-        title = self._font(24, bold=True)
-        body = self._font(15)
-        small = self._font(14)
-        mono = self._mono_fitting([cmd for _what, cmd in setup_facts.commands(self.config)], room)
-        blocks: list[tuple[str, pygame.Surface, int, bool]] = []  # text, surface, gap, boxed
-
-        def add(text: str, font: pygame.font.Font, color, gap: int = 0, boxed: bool = False):
-            lines = [text] if boxed else wrap(text, room, _measure(font), 3)
-            for i, line in enumerate(lines):
-                blocks.append((line, self._text(line, font, color), gap if i == 0 else 0, boxed))
-
-        add("Setup needed: no key for the voice service", title, t.text)
-        add(reason[:1].upper() + reason[1:] + ".", body, t.error, self.px(6))
-        add(
-            f"Log in to this device over SSH (ssh you@{host}.local), then",
-            body,
-            t.text,
-            self.px(16),
-        )
-        for what, command in setup_facts.commands(self.config):
-            add(what, small, t.caption, self.px(10))
-            add(command, mono, t.text, self.px(4), boxed=True)
-        add("Press the button, or touch the screen, to try again.", small, t.caption, self.px(16))
-        add(f"This device: {host}  ·  {where}", small, t.text, self.px(12))
-
-        pad_x, pad_y = self.px(8), self.px(4)
-        heights = [s.get_height() + g + (2 * pad_y if boxed else 0) for _, s, g, boxed in blocks]
-        column = min(room, max(s.get_width() + (2 * pad_x if b else 0) for _, s, _, b in blocks))
-        x = (width - column) // 2
-        y = max(margin // 2, (height - sum(heights)) // 2)
-        self.setup_blocks = []
-        for text, surface, gap, boxed in blocks:
-            y += gap
-            if boxed:
-                box = pygame.Rect(
-                    x, y, surface.get_width() + 2 * pad_x, surface.get_height() + 2 * pad_y
-                )
-                _fill(frame, box, (238, 238, 238, 255), radius=self.px(5))
-                rect = frame.blit(surface, (x + pad_x, y + pad_y))
-                y = box.bottom
-            else:
-                rect = frame.blit(surface, (x, y))
-                y = rect.bottom
-            self.setup_blocks.append((text, rect))
-
-    def _mono_fitting(self, texts: list[str], room: int) -> pygame.font.Font:
-        """The monospace font, 14 CSS px or smaller, in which every one of ``texts`` (plus its
-        box's padding) fits ``room``."""
-        css = 14.0
-        while True:
-            font = self._font(css, mono=True)
-            widest = max(font.size(text)[0] for text in texts) + 2 * self.px(8)
-            if widest <= room or css <= 7:
-                return font
-            css -= 0.5
+        return self.setup.lines()
 
     # --- drawing helpers -----------------------------------------------------------------------
 
@@ -920,12 +827,12 @@ class Screen:
             style = self.error_style
             font = self._font(self._size(style, "error"), bool(style.bold))
             color = style.color or t.error
-            for line in wrap(rt.error.text or "Error", measure_width, _measure(font), 2):
+            for line in wrap(rt.error.text or "Error", measure_width, measure(font), 2):
                 blocks.append(self._text(line, font, color))
             if view.error_cause:
                 small = self._font("detail")
                 cause = " ".join(view.error_cause.split())
-                for line in wrap(cause, measure_width, _measure(small), 4):
+                for line in wrap(cause, measure_width, measure(small), 4):
                     blocks.append(self._text(line, small, t.text))
         elif view.loading_visible and rt.loading.display:
             style = self.loading_style
@@ -939,7 +846,7 @@ class Screen:
         if view.notice and (view.phase.value != "idle"):
             small = self._font("detail")
             notice = " ".join(view.notice.split())
-            for line in wrap(notice, measure_width, _measure(small), 2):
+            for line in wrap(notice, measure_width, measure(small), 2):
                 blocks.append(self._text(line, small, t.notice))
 
         if not blocks and not ripple:
@@ -961,7 +868,7 @@ class Screen:
             width = max([b.get_width() for b in blocks] + [ripple_h]) + self.px(16)
             pad = pygame.Rect(0, 0, width, total + self.px(8))
             pad.midtop = (cx, top - self.px(4))
-            _fill(frame, pad, style.background, radius=self.px(6))
+            fill(frame, pad, style.background, radius=self.px(6))
             covered.append(pad)
         if ripple:
             ripples.append(self._draw_ripple(frame, (cx, top + ripple_h // 2), now))
@@ -991,43 +898,6 @@ class Screen:
             out.blit(part, (x, h - part.get_height()))
             x += part.get_width()
         return out
-
-
-def _measure(font: pygame.font.Font):
-    return lambda text: font.size(text)[0]
-
-
-def _fill(frame: pygame.Surface, rect: pygame.Rect, color: RGBA, radius: int = 0) -> None:
-    if color[3] == 255 and not radius:
-        frame.fill(color, rect)
-        return
-    if not radius:  # a plain translucent fill: only the part inside the clip
-        rect = rect.clip(frame.get_clip())
-        if not rect.width or not rect.height:
-            return
-    layer = pygame.Surface(rect.size, pygame.SRCALPHA, 32)
-    pygame.draw.rect(layer, color, layer.get_rect(), border_radius=radius)
-    frame.blit(layer, rect)
-
-
-def _merged(rects: list[pygame.Rect]) -> list[pygame.Rect]:
-    """``rects`` with those that overlap or touch joined into one."""
-    out: list[pygame.Rect] = []
-    for rect in rects:
-        rect = pygame.Rect(rect)
-        if not rect.width or not rect.height:
-            continue
-        joined = True
-        while joined:
-            joined = False
-            for other in out:
-                if rect.inflate(2, 2).colliderect(other):
-                    out.remove(other)
-                    rect.union_ip(other)
-                    joined = True
-                    break
-        out.append(rect)
-    return out
 
 
 def _aa_circle(frame: pygame.Surface, center: tuple[int, int], radius: int, color: RGBA) -> None:
