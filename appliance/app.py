@@ -34,8 +34,8 @@ from appliance.config import AppConfig, ConfigError
 from appliance.control import ControlServer
 from appliance.hooks import HookRunner
 from appliance.hub import Hub
-from appliance.keys import key_source_configured, key_source_description, safe_url
 from appliance.notify import Notifier
+from appliance.realtime.keys import key_source_configured, key_source_description, safe_url
 from appliance.realtime.link import Link
 
 log = logging.getLogger("appliance")

@@ -1,8 +1,9 @@
 """The asyncio shell around :class:`~appliance.realtime.session.Session`.
 
-:class:`Link` does the I/O the session decides on: it fetches keys (:mod:`appliance.keys`),
-opens the WebSocket (``websockets.connect``), reads frames, runs the timers, pumps the
-microphone, runs function calls, and opens and closes the audio device. It is handed a way to
+:class:`Link` does the I/O the session decides on: it fetches keys
+(:mod:`appliance.realtime.keys`), opens the WebSocket (``websockets.connect``), reads frames,
+runs the timers, pumps the microphone, runs function calls, and opens and closes the audio
+device. It is handed a way to
 post state-machine inputs, the event bus and the audio parts, never the appliance itself.
 
 One user session runs as one task (:meth:`Link.start` ... :meth:`Link.cancel`); a newer start
@@ -41,8 +42,8 @@ from appliance.audio.playback import Playback
 from appliance.bus import Bus
 from appliance.config import AppConfig
 from appliance.functions import FunctionRunner
-from appliance.keys import KeyFetcher, KeySourceError, excerpt, safe_url
 from appliance.realtime.dialects import DialectError
+from appliance.realtime.keys import KeyFetcher, KeySourceError, excerpt, safe_url
 from appliance.realtime.refusals import BetaRefusals
 from appliance.realtime.session import (
     HANDSHAKE_TIMEOUT_S,

@@ -12,7 +12,7 @@ import pytest
 from appliance import configfile
 from appliance.config import ConfigError, load, validate
 from appliance.files import CONFIG_LIMIT, FileRefused, read_small
-from appliance.keys import KeySourceError, read_api_key
+from appliance.realtime.keys import KeySourceError, read_api_key
 
 pytestmark = pytest.mark.timeout(20)
 
