@@ -50,19 +50,19 @@ from appliance.realtime.session import (
     Action,
     Close,
     Decision,
+    EmitEvent,
     Feed,
     GiveUp,
-    Interrupt,
     Memory,
     OpenAudio,
     Play,
-    Publish,
     RememberBetaRefusal,
     Retry,
     RunFunctions,
     Send,
     Session,
     SessionError,
+    StopPlayback,
     UseKey,
 )
 from appliance.redaction import REDACTOR
@@ -363,11 +363,11 @@ class Link:
                         await ws.send(frame)
                 case Feed(input=given):
                     self.post(given)
-                case Publish(event=event):
-                    self._publish(event)
+                case EmitEvent(event=event):
+                    self._emit(event)
                 case Play(delta=delta):
                     self.playback.push(delta.item_id, delta.pcm, delta.content_index)
-                case Interrupt(cancel_response=cancel):
+                case StopPlayback(cancel_response=cancel):
                     if self.playback.playing or self.playback.queued_ms:
                         self.barge_in(cancel_response=cancel)
                 case RunFunctions():
@@ -387,11 +387,12 @@ class Link:
                     if ws is not None:
                         await ws.close(code, reason)
 
-    def _publish(self, event: dict[str, Any]) -> None:
+    def _emit(self, event: dict[str, Any]) -> None:
+        """Put ``event`` on the bus; transcripts and server errors are logged too."""
         kind = event.get("type")
         if kind == "transcript":
             log.info("%s: %s", event["role"], event["text"])
-        elif kind == "error" and event.get("code") is not None:  # a server's error event
+        elif kind == "error" and event.get("code") is not None:  # from a server error message
             log.warning("%s", event["message"])
         self.bus.emit(event)
 
