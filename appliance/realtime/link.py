@@ -287,7 +287,7 @@ class Link:
 
     async def _connect_once(self, session: Session) -> Decision:
         """Get a key, connect, serve until the connection ends; the session's decision."""
-        plan = session.key_plan()
+        plan = session.key_plan(time.time())
         if isinstance(plan, GiveUp):
             return plan
         try:

@@ -4,10 +4,11 @@
 needs (reconnects after a drop, renewals before the service's time limit). It never touches a
 socket, a clock or a thread: the asyncio shell (:mod:`appliance.realtime.link`) tells it what
 happened (:meth:`Session.on_frame`, :meth:`Session.on_closed`, :meth:`Session.on_timer`, a key
-that arrived, the audio device that opened) with the time, and carries out what it returns:
-frames to send (already encoded), state-machine inputs, events to emit on the bus, audio to
-play, and the decision after a connection ends (:class:`Retry`, :class:`Renew`,
-:class:`GiveUp`).
+that arrived, the audio device that opened) with the time (the monotonic clock's for its
+deadlines; the wall clock's, which keys expire in, for :meth:`Session.key_plan`), and carries
+out what it returns: frames to send (already encoded), state-machine inputs, events to emit on
+the bus, audio to play, and the decision after a connection ends (:class:`Retry`,
+:class:`Renew`, :class:`GiveUp`).
 
 It owns:
 
@@ -33,7 +34,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -432,9 +432,9 @@ class Session:
             return "ga"
         return key_dialect or by_model
 
-    def key_plan(self, wall: float | None = None) -> KeyPlan:
-        """Where the next connection's key comes from (a fresh one every time)."""
-        wall = time.time() if wall is None else wall
+    def key_plan(self, wall: float) -> KeyPlan:
+        """Where the next connection's key comes from (a fresh one every time). ``wall``: the
+        wall-clock time (epoch seconds) that keys' expiry is measured in."""
         memory, rt = self.memory, self.config.realtime
         pre, memory.prefetched = memory.prefetched, None
         if pre is not None and pre.usable_at(wall):

@@ -176,3 +176,40 @@ def test_the_layer_check_finds_walks_back_into_a_layer():
     assert returns_into(graph, "p") == {("keys", "p.session")}
     graph["keys"] = set()
     assert returns_into(graph, "p") == set()  # config's way back is to a leaf
+
+
+PURE = (
+    "appliance.state",
+    "appliance.realtime.session",
+    "appliance.realtime.protocol",
+    "appliance.realtime.dialects",
+    "appliance.realtime.rules",
+)
+"""The modules whose docstrings say they touch no socket, clock or thread: the shell passes
+the time in."""
+NOT_PURE = frozenset(
+    {"time", "datetime", "socket", "ssl", "select", "threading", "asyncio", "concurrent"}
+)
+"""Standard modules that read a clock or do I/O or threads."""
+
+
+def stdlib_imports(path: Path) -> set[str]:
+    """The top-level names of every module ``path`` imports (anywhere in it)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.partition(".")[0])
+    return found
+
+
+def test_the_pure_modules_touch_no_clock_socket_or_thread():
+    known = modules()
+    gc.collect()
+    gc.disable()
+    try:
+        used = {name: stdlib_imports(known[name]) & NOT_PURE for name in PURE}
+    finally:
+        gc.enable()
+    assert {name: found for name, found in used.items() if found} == {}
