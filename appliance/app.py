@@ -34,8 +34,8 @@ from appliance.config import AppConfig, ConfigError
 from appliance.control import ControlServer
 from appliance.hooks import HookRunner
 from appliance.hub import Hub
-from appliance.keys import key_source_configured, key_source_description, safe_url
 from appliance.notify import Notifier
+from appliance.realtime.keys import key_source_configured, key_source_description, safe_url
 from appliance.realtime.link import Link
 
 log = logging.getLogger("appliance")
@@ -74,7 +74,7 @@ class Appliance:
         self.overrides = dict(overrides or {})
         self.hub = hub
         self.machine = state.Machine()
-        self.published = self.machine.view
+        self.shown = self.machine.view
         """The view the outside world (screen, LED, socket, hooks) has been shown. It trails
         :attr:`machine`'s while a stopped session is still closing its audio device, so
         ``idle`` is only announced once no stream of that session exists."""
@@ -204,25 +204,25 @@ class Appliance:
                 case state.Emit(name=name):
                     log.info("session %s", name)
                     self.bus.emit({"type": name})
-        self._publish()
+        self._show()
 
     def _hold_until_closed(self, task: asyncio.Task[None] | None) -> None:
         """Until ``task`` (a session tearing down) has closed its audio device, the new
-        state is held back (see :meth:`_publish`)."""
+        state is held back (see :meth:`_show`)."""
         if task is not None and self._closing is not task:
             self._closing = task
-            task.add_done_callback(lambda _task: self._publish())
+            task.add_done_callback(lambda _task: self._show())
 
-    def _publish(self) -> None:
+    def _show(self) -> None:
         """Show the machine's view to the front ends, unless a stopped session is still
         tearing down: then it is shown when that session's task has ended."""
         if self._closing is not None and not self._closing.done():
             return
-        before, after = self.published, self.machine.view
+        before, after = self.shown, self.machine.view
         if after == before:
             return
-        self.published = after
-        self.hub.publish(after)
+        self.shown = after
+        self.hub.show(after)
         if after.state != before.state:
             log.info("state %s", after.state)
             self._notify("status", after.state)
@@ -231,7 +231,7 @@ class Appliance:
     # --- commands (the control socket's interface) -------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        view = self.published
+        view = self.shown
         return {
             "state": view.state,
             "phase": view.phase.value,

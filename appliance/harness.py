@@ -26,8 +26,8 @@ from appliance.state import Effect, Input, Machine, View
 class MachineLoop:
     """A real :class:`Machine` on a real asyncio loop in its own thread, attached to a Hub.
 
-    Each posted input is applied with ``machine.handle(given)`` and the view published with
-    ``hub.publish(machine.view)``, as the appliance's worker does. ``on_effect(effect)`` is
+    Each posted input is applied with ``machine.handle(given)`` and the view shown with
+    ``hub.show(machine.view)``, as the appliance's worker does. ``on_effect(effect)`` is
     called on the loop thread for every effect (answer ``Connect`` by posting ``Connected()``).
     :attr:`applied` and :attr:`effects` record ``(monotonic time, item)`` for every input and
     effect. Use as a context manager, or call :meth:`close`.
@@ -60,7 +60,7 @@ class MachineLoop:
         """Apply one input (on the loop thread)."""
         effects = self.machine.handle(given)
         now = time.monotonic()
-        self.hub.publish(self.machine.view)
+        self.hub.show(self.machine.view)
         with self._changed:
             self.applied.append((now, given))
             self.effects.extend((now, effect) for effect in effects)

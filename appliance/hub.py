@@ -62,8 +62,8 @@ class Hub:
         for given in early:
             self.post(given)
 
-    def publish(self, view: View) -> None:
-        """Called by the worker after each state change."""
+    def show(self, view: View) -> None:
+        """Show ``view`` to the front ends; called by the worker after each state change."""
         if view == self.view:
             return
         self.view = view

@@ -5,7 +5,7 @@ Users write the seed's (Deep Chat's) config names: ``voice``, ``turn_detection``
 them to its wire shape:
 
 * **GA** (current): ``session.type = "realtime"``, audio settings nested under ``audio.input`` /
-  ``audio.output``, ``max_output_tokens``, ``output_modalities``; server audio events
+  ``audio.output``, ``max_output_tokens``, ``output_modalities``; server audio messages
   ``response.output_audio.*``; assistant text content ``output_text``; keys from
   ``POST /v1/realtime/client_secrets`` (``value``).
 * **beta** (legacy hosts, old configs): flat fields, header ``OpenAI-Beta: realtime=v1``,
@@ -44,7 +44,9 @@ class DialectError(ValueError):
 
 
 @dataclass(frozen=True)
-class EventNames:
+class MessageTypes:
+    """The ``type`` of the server messages whose name differs between the dialects."""
+
     audio_delta: str
     audio_done: str
     transcript_delta: str
@@ -75,7 +77,7 @@ class Dialect:
 
     name: str
     key_path: str
-    events: EventNames
+    message_types: MessageTypes
     assistant_content: str
 
     def ws_url(self, api_base: str, model: str) -> str:
@@ -130,7 +132,7 @@ class GA(Dialect):
     name = "ga"
     key_path = "/v1/realtime/client_secrets"
     assistant_content = "output_text"
-    events = EventNames(
+    message_types = MessageTypes(
         audio_delta="response.output_audio.delta",
         audio_done="response.output_audio.done",
         transcript_delta="response.output_audio_transcript.delta",
@@ -201,7 +203,7 @@ class Beta(Dialect):
     name = "beta"
     key_path = "/v1/realtime/sessions"
     assistant_content = "text"
-    events = EventNames(
+    message_types = MessageTypes(
         audio_delta="response.audio.delta",
         audio_done="response.audio.done",
         transcript_delta="response.audio_transcript.delta",

@@ -1,8 +1,9 @@
 """The asyncio shell around :class:`~appliance.realtime.session.Session`.
 
-:class:`Link` does the I/O the session decides on: it fetches keys (:mod:`appliance.keys`),
-opens the WebSocket (``websockets.connect``), reads frames, runs the timers, pumps the
-microphone, runs function calls, and opens and closes the audio device. It is handed a way to
+:class:`Link` does the I/O the session decides on: it fetches keys
+(:mod:`appliance.realtime.keys`), opens the WebSocket (``websockets.connect``), reads frames,
+runs the timers, pumps the microphone, runs function calls, and opens and closes the audio
+device. It is handed a way to
 post state-machine inputs, the event bus and the audio parts, never the appliance itself.
 
 One user session runs as one task (:meth:`Link.start` ... :meth:`Link.cancel`); a newer start
@@ -41,27 +42,27 @@ from appliance.audio.playback import Playback
 from appliance.bus import Bus
 from appliance.config import AppConfig
 from appliance.functions import FunctionRunner
-from appliance.keys import KeyFetcher, KeySourceError, excerpt, safe_url
 from appliance.realtime.dialects import DialectError
+from appliance.realtime.keys import KeyFetcher, KeySourceError, excerpt, safe_url
 from appliance.realtime.refusals import BetaRefusals
 from appliance.realtime.session import (
     HANDSHAKE_TIMEOUT_S,
     Action,
     Close,
     Decision,
+    EmitEvent,
     Feed,
     GiveUp,
-    Interrupt,
     Memory,
     OpenAudio,
     Play,
-    Publish,
     RememberBetaRefusal,
     Retry,
     RunFunctions,
     Send,
     Session,
     SessionError,
+    StopPlayback,
     UseKey,
 )
 from appliance.redaction import REDACTOR
@@ -286,7 +287,7 @@ class Link:
 
     async def _connect_once(self, session: Session) -> Decision:
         """Get a key, connect, serve until the connection ends; the session's decision."""
-        plan = session.key_plan()
+        plan = session.key_plan(time.time())
         if isinstance(plan, GiveUp):
             return plan
         try:
@@ -362,11 +363,11 @@ class Link:
                         await ws.send(frame)
                 case Feed(input=given):
                     self.post(given)
-                case Publish(event=event):
-                    self._publish(event)
+                case EmitEvent(event=event):
+                    self._emit(event)
                 case Play(delta=delta):
                     self.playback.push(delta.item_id, delta.pcm, delta.content_index)
-                case Interrupt(cancel_response=cancel):
+                case StopPlayback(cancel_response=cancel):
                     if self.playback.playing or self.playback.queued_ms:
                         self.barge_in(cancel_response=cancel)
                 case RunFunctions():
@@ -386,11 +387,12 @@ class Link:
                     if ws is not None:
                         await ws.close(code, reason)
 
-    def _publish(self, event: dict[str, Any]) -> None:
+    def _emit(self, event: dict[str, Any]) -> None:
+        """Put ``event`` on the bus; transcripts and server errors are logged too."""
         kind = event.get("type")
         if kind == "transcript":
             log.info("%s: %s", event["role"], event["text"])
-        elif kind == "error" and event.get("code") is not None:  # a server's error event
+        elif kind == "error" and event.get("code") is not None:  # from a server error message
             log.warning("%s", event["message"])
         self.bus.emit(event)
 

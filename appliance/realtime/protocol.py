@@ -1,10 +1,12 @@
-"""Sans-I/O realtime protocol: server messages in, typed happenings out; client messages built
-here.
+"""Sans-I/O realtime protocol: server messages in, typed; client messages built here.
 
-The service calls what travels on the WebSocket "events"; in this code base they are *messages*
-(wire), to keep "event" for the appliance's bus and "input" for the state machine.
-:class:`Protocol` never touches a socket. :meth:`Protocol.receive` turns one server frame into a
-list of :data:`Happening` objects; the ``*_message`` methods build client messages. The session
+What travels on the WebSocket is a *frame* holding one *message*: a JSON object with a
+``type``. The service's documentation calls messages "events"; in this code base "event" is
+kept for the appliance's bus and "input" for the state machine (only the error text people
+read keeps the service's word: "malformed response.done event"). :class:`Protocol` never
+touches a socket. :meth:`Protocol.receive` turns one server frame into a list of typed server
+messages (:data:`ServerMessage`; a ``response.done`` with function calls gives two: the calls,
+then the end of the response); the ``*_message`` methods build client messages. The session
 policy (:mod:`appliance.realtime.session`) decides which to send and the link
 (:mod:`appliance.realtime.link`) sends them.
 """
@@ -26,17 +28,18 @@ TRANSCRIPT_MAX_CHARS = 65_536
 the turns replayed after a reconnect); a longer one is cut, ending in ``... (N more
 characters cut)``. A server frame may hold 16 MB of text."""
 ERROR_TEXT_MAX_CHARS = 1_000
-"""Longest server ``error`` message kept (it reaches ``last_error``, the screen's notice and
-the ``error`` event); its code, type and param are kept up to :data:`EVENT_TYPE_SHOWN_CHARS`."""
-EVENT_TYPE_SHOWN_CHARS = 100
-"""Longest event type named in a "malformed event" message."""
+"""Longest text kept of a server ``error`` message (it reaches ``last_error``, the screen's
+notice and the bus's ``error`` event); its code, type and param are kept up to
+:data:`MESSAGE_TYPE_SHOWN_CHARS`."""
+MESSAGE_TYPE_SHOWN_CHARS = 100
+"""Longest message type named in a "malformed ... event" error."""
 
 
 class Malformed(ValueError):
-    """What is wrong with a server event, in plain words (``"invalid base64 in delta"``)."""
+    """What is wrong with a server message, in plain words (``"invalid base64 in delta"``)."""
 
 
-# --- what the server tells us ------------------------------------------------------------------
+# --- server messages, typed ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ class Ignored:
     type: str
 
 
-Happening = (
+ServerMessage = (
     SessionReady
     | SessionUpdated
     | AudioDelta
@@ -146,66 +149,66 @@ class Protocol:
 
     # --- server -> client -----------------------------------------------------------------
 
-    def receive(self, frame: str | bytes) -> list[Happening]:
+    def receive(self, frame: str | bytes) -> list[ServerMessage]:
         """Interpret one server frame. Never raises: bad frames become :class:`ServerError`."""
         try:
-            event = json.loads(frame)
+            message = json.loads(frame)
         except (ValueError, UnicodeDecodeError, RecursionError):
             return [ServerError("the server sent a frame that is not JSON", code="bad_frame")]
-        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return [ServerError("the server sent an event without a type", code="bad_frame")]
         try:
-            return self._dispatch(event)
+            return self._dispatch(message)
         except Malformed as exc:
             reason = str(exc)
         except KeyError as exc:  # a field the code below reads without naming it
             reason = f"no {exc.args[0]}"
         except (TypeError, ValueError, AttributeError, OverflowError):
             reason = "a field of an unexpected kind"
-        kind = event["type"]
-        if len(kind) > EVENT_TYPE_SHOWN_CHARS:
-            kind = kind[:EVENT_TYPE_SHOWN_CHARS] + "..."
+        kind = message["type"]
+        if len(kind) > MESSAGE_TYPE_SHOWN_CHARS:
+            kind = kind[:MESSAGE_TYPE_SHOWN_CHARS] + "..."
         return [ServerError(f"malformed {kind} event: {reason}", code="bad_event")]
 
-    def _dispatch(self, event: dict[str, Any]) -> list[Happening]:
-        kind = event["type"]
-        names = self.dialect.events
+    def _dispatch(self, message: dict[str, Any]) -> list[ServerMessage]:
+        kind = message["type"]
+        names = self.dialect.message_types
         if kind == "session.created":
-            return [SessionReady(_object(event.get("session")))]
+            return [SessionReady(_object(message.get("session")))]
         if kind == "session.updated":
-            return [SessionUpdated(_object(event.get("session")))]
+            return [SessionUpdated(_object(message.get("session")))]
         if kind == names.audio_delta:
-            pcm = _pcm(_field(event, "delta"))
-            item_id = str(_field(event, "item_id"))
+            pcm = _pcm(_field(message, "delta"))
+            item_id = str(_field(message, "item_id"))
             return [
-                AudioDelta(item_id, _index(event.get("content_index", 0), "content_index"), pcm)
+                AudioDelta(item_id, _index(message.get("content_index", 0), "content_index"), pcm)
             ]
         if kind == names.audio_done:
-            return [AudioDone(str(event.get("item_id")))]
+            return [AudioDone(str(message.get("item_id")))]
         if kind in (names.transcript_done, names.text_done):
-            name = "text" if "transcript" not in event and "text" in event else "transcript"
-            text = _transcript(_field(event, name), name)
-            return [Transcript("assistant", text, _text(event.get("item_id")))]
+            name = "text" if "transcript" not in message and "text" in message else "transcript"
+            text = _transcript(_field(message, name), name)
+            return [Transcript("assistant", text, _text(message.get("item_id")))]
         if kind == "conversation.item.input_audio_transcription.completed":
-            text = _transcript(_field(event, "transcript"), "transcript")
-            return [Transcript("user", text, _text(event.get("item_id")))]
+            text = _transcript(_field(message, "transcript"), "transcript")
+            return [Transcript("user", text, _text(message.get("item_id")))]
         if kind == "input_audio_buffer.speech_started":
-            start_ms = event.get("audio_start_ms")
+            start_ms = message.get("audio_start_ms")
             return [
                 SpeechStarted(
-                    _text(event.get("item_id")),
+                    _text(message.get("item_id")),
                     None if start_ms is None else _index(start_ms, "audio_start_ms"),
                 )
             ]
         if kind == "input_audio_buffer.speech_stopped":
-            return [SpeechStopped(_text(event.get("item_id")))]
+            return [SpeechStopped(_text(message.get("item_id")))]
         if kind == "response.created":
             self.response_active = True
-            return [ResponseStarted(_text(_object(event.get("response")).get("id")))]
+            return [ResponseStarted(_text(_object(message.get("response")).get("id")))]
         if kind == "response.done":
             self.response_active = False
-            response = _object(event.get("response"))
-            out: list[Happening] = [
+            response = _object(message.get("response"))
+            out: list[ServerMessage] = [
                 ResponseDone(_text(response.get("id")), _text(response.get("status")))
             ]
             output = response.get("output")
@@ -222,7 +225,7 @@ class Protocol:
                 out.insert(0, FunctionCalls(calls))
             return out
         if kind == "error":
-            err = _object(event.get("error"))
+            err = _object(message.get("error"))
             return [
                 ServerError(
                     _cut(str(err.get("message") or "unknown error"), ERROR_TEXT_MAX_CHARS),
@@ -235,9 +238,9 @@ class Protocol:
 
     # --- client -> server -------------------------------------------------------------------
 
-    def _stamp(self, event: dict[str, Any]) -> dict[str, Any]:
-        event["event_id"] = f"evt_client_{next(self._ids)}"
-        return event
+    def _stamp(self, message: dict[str, Any]) -> dict[str, Any]:
+        message["event_id"] = f"evt_client_{next(self._ids)}"
+        return message
 
     def session_update_message(self, only: set[str] | None = None) -> dict[str, Any]:
         return self._stamp(self.dialect.session_update(self.config, only))
@@ -265,7 +268,7 @@ class Protocol:
 
     def function_output_messages(self, results: list[tuple[str, Any]]) -> list[dict[str, Any]]:
         """One ``function_call_output`` per (call_id, result), then one ``response.create``."""
-        events = [
+        messages = [
             self._stamp(
                 {
                     "type": "conversation.item.create",
@@ -278,8 +281,8 @@ class Protocol:
             )
             for call_id, result in results
         ]
-        events.append(self._stamp({"type": "response.create"}))
-        return events
+        messages.append(self._stamp({"type": "response.create"}))
+        return messages
 
     def say_messages(
         self, text: str, role: str = "system", respond: bool | None = None
@@ -289,20 +292,20 @@ class Protocol:
         ``respond=None`` asks for a response after a user message only: system context and
         assistant lines need none (Deep Chat always forces one; we do not copy that).
         """
-        events = [self._stamp(self.dialect.message(text, role))]
+        messages = [self._stamp(self.dialect.message(text, role))]
         if respond if respond is not None else role == "user":
-            events.append(self._stamp({"type": "response.create"}))
-        return events
+            messages.append(self._stamp({"type": "response.create"}))
+        return messages
 
     def update_config(self, changes: dict[str, Any]) -> tuple[SessionConfig, dict[str, Any]]:
         """Validate seed-named ``changes`` against the current config; return the new config and
-        the ``session.update`` event carrying just those fields."""
+        the ``session.update`` message carrying just those fields."""
         merged = {**self.config.model_dump(exclude_unset=True), **changes}
         new = SessionConfig.model_validate(merged)
         only = {_field_name(name) for name in changes}
-        event = self._stamp(self.dialect.session_update(new, only))
+        message = self._stamp(self.dialect.session_update(new, only))
         self.config = new
-        return new, event
+        return new, message
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -315,11 +318,11 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _field(event: dict[str, Any], name: str, missing: str = "no") -> Any:
-    """``event[name]``, or :class:`Malformed` ("no delta") when it is absent."""
-    if name not in event:
+def _field(message: dict[str, Any], name: str, missing: str = "no") -> Any:
+    """``message[name]``, or :class:`Malformed` ("no delta") when it is absent."""
+    if name not in message:
         raise Malformed(f"{missing} {name}")
-    return event[name]
+    return message[name]
 
 
 def _pcm(delta: Any) -> bytes:
@@ -350,9 +353,9 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _short(value: Any) -> str | None:
-    """An error's code, type or param (:func:`_text`), cut at :data:`EVENT_TYPE_SHOWN_CHARS`."""
+    """An error's code, type or param (:func:`_text`), cut at :data:`MESSAGE_TYPE_SHOWN_CHARS`."""
     text = _text(value)
-    return None if text is None else _cut(text, EVENT_TYPE_SHOWN_CHARS)
+    return None if text is None else _cut(text, MESSAGE_TYPE_SHOWN_CHARS)
 
 
 def _index(value: Any, name: str) -> int:

@@ -4,9 +4,11 @@
 needs (reconnects after a drop, renewals before the service's time limit). It never touches a
 socket, a clock or a thread: the asyncio shell (:mod:`appliance.realtime.link`) tells it what
 happened (:meth:`Session.on_frame`, :meth:`Session.on_closed`, :meth:`Session.on_timer`, a key
-that arrived, the audio device that opened) with the time, and carries out what it returns:
-frames to send (already encoded), state-machine inputs, bus events, audio to play, and the
-decision after a connection ends (:class:`Retry`, :class:`Renew`, :class:`GiveUp`).
+that arrived, the audio device that opened) with the time (the monotonic clock's for its
+deadlines; the wall clock's, which keys expire in, for :meth:`Session.key_plan`), and carries
+out what it returns: frames to send (already encoded), state-machine inputs, events to emit on
+the bus, audio to play, and the decision after a connection ends (:class:`Retry`,
+:class:`Renew`, :class:`GiveUp`).
 
 It owns:
 
@@ -32,7 +34,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from appliance.realtime.protocol import (
     ResponseDone,
     ResponseStarted,
     ServerError,
+    ServerMessage,
     SessionReady,
     SessionUpdated,
     SpeechStarted,
@@ -138,18 +140,18 @@ class Liveness:
             self.expecting = True
             self.last_heard = now
 
-    def track(self, happening: Any, response_active: bool) -> None:
-        """Follow what the server said (a protocol happening)."""
-        if isinstance(happening, SessionUpdated):
+    def track(self, message: ServerMessage, response_active: bool) -> None:
+        """Follow what the server said (a typed server message)."""
+        if isinstance(message, SessionUpdated):
             self.expecting = response_active
-        elif isinstance(happening, SpeechStarted):
+        elif isinstance(message, SpeechStarted):
             self.user_speaking = True
-        elif isinstance(happening, SpeechStopped):
+        elif isinstance(message, SpeechStopped):
             self.user_speaking = False
             self.expecting = True  # server VAD commits the turn: a response follows
-        elif isinstance(happening, ResponseStarted):
+        elif isinstance(message, ResponseStarted):
             self.expecting = True
-        elif isinstance(happening, ResponseDone):
+        elif isinstance(message, ResponseDone):
             self.expecting = False
 
     def is_stalled(self, now: float, timeout_s: float) -> bool:
@@ -178,7 +180,7 @@ class Feed:
 
 
 @dataclass(frozen=True)
-class Publish:
+class EmitEvent:
     """Emit this event on the bus (socket subscribers, hooks)."""
 
     event: dict[str, Any]
@@ -192,9 +194,11 @@ class Play:
 
 
 @dataclass(frozen=True)
-class Interrupt:
+class StopPlayback:
     """The user spoke over the model: stop playback if anything plays, then call
-    :meth:`Session.barge_in` with what was played."""
+    :meth:`Session.barge_in` with what was played (``cancel_response``: and cancel the
+    response). Not the state machine's :class:`appliance.state.Interrupt`, a press while the
+    model speaks, which the appliance carries out as a barge-in that cancels the response."""
 
     cancel_response: bool
 
@@ -234,9 +238,9 @@ class Close:
 Action = (
     Send
     | Feed
-    | Publish
+    | EmitEvent
     | Play
-    | Interrupt
+    | StopPlayback
     | RunFunctions
     | OpenAudio
     | RememberBetaRefusal
@@ -428,9 +432,9 @@ class Session:
             return "ga"
         return key_dialect or by_model
 
-    def key_plan(self, wall: float | None = None) -> KeyPlan:
-        """Where the next connection's key comes from (a fresh one every time)."""
-        wall = time.time() if wall is None else wall
+    def key_plan(self, wall: float) -> KeyPlan:
+        """Where the next connection's key comes from (a fresh one every time). ``wall``: the
+        wall-clock time (epoch seconds) that keys' expiry is measured in."""
         memory, rt = self.memory, self.config.realtime
         pre, memory.prefetched = memory.prefetched, None
         if pre is not None and pre.usable_at(wall):
@@ -529,17 +533,17 @@ class Session:
             return []
         conn.liveness.heard(now)
         actions: list[Action] = []
-        for happening in conn.protocol.receive(frame):
-            conn.liveness.track(happening, conn.protocol.response_active)
-            actions += self._on(conn, happening, now)
+        for message in conn.protocol.receive(frame):
+            conn.liveness.track(message, conn.protocol.response_active)
+            actions += self._on(conn, message, now)
         return actions
 
-    def _on(self, conn: _Connection, happening: Any, now: float) -> list[Action]:
-        if isinstance(happening, SessionReady):
+    def _on(self, conn: _Connection, message: ServerMessage, now: float) -> list[Action]:
+        if isinstance(message, SessionReady):
             if conn.ready:
                 return []  # a repeated session.created: already set up
             conn.ready = True
-            session_id = happening.session.get("id")
+            session_id = message.session.get("id")
             conn.session_id = session_id if isinstance(session_id, str) else None
             actions: list[Action] = []
             cfg = self.config.realtime.config
@@ -549,37 +553,35 @@ class Session:
                 actions += self._replay(conn)
             actions.append(OpenAudio())
             return actions
-        if isinstance(happening, ServerError):
-            conn.last_error = happening
-            if happening.code == BETA_REFUSAL_CODE:
+        if isinstance(message, ServerError):
+            conn.last_error = message
+            if message.code == BETA_REFUSAL_CODE:
                 conn.beta_refused = True
                 return [Close(1000, "beta refused")]
-            message = self.last_error = REDACTOR(str(happening))
+            text = self.last_error = REDACTOR(str(message))
             return [
-                Publish(
-                    {"type": "error", "message": message, "fatal": False, "code": happening.code}
-                ),
+                EmitEvent({"type": "error", "message": text, "fatal": False, "code": message.code}),
                 Feed(state.Notice(message)),
             ]
-        if isinstance(happening, AudioDelta):
-            return [] if happening.item_id in conn.interrupted else [Play(happening)]
-        if isinstance(happening, SpeechStarted):
-            return [Interrupt(cancel_response=False)]
-        if isinstance(happening, Transcript):
-            if happening.text.strip():
-                self.turns.append((happening.role, happening.text))
-            return [Publish({"type": "transcript", "role": happening.role, "text": happening.text})]
-        if isinstance(happening, FunctionCalls):
-            return [self._run_functions(happening)]
+        if isinstance(message, AudioDelta):
+            return [] if message.item_id in conn.interrupted else [Play(message)]
+        if isinstance(message, SpeechStarted):
+            return [StopPlayback(cancel_response=False)]
+        if isinstance(message, Transcript):
+            if message.text.strip():
+                self.turns.append((message.role, message.text))
+            return [EmitEvent({"type": "transcript", "role": message.role, "text": message.text})]
+        if isinstance(message, FunctionCalls):
+            return [self._run_functions(message)]
         return []
 
-    def _run_functions(self, happening: FunctionCalls) -> RunFunctions:
+    def _run_functions(self, message: FunctionCalls) -> RunFunctions:
         """The calls of one response to run: at most ``realtime.max_function_calls``, the
         first ones; every other call is answered with an error output, not run."""
         limit = self.config.realtime.max_function_calls
-        calls = happening.calls
+        calls = message.calls
         if len(calls) <= limit:
-            return RunFunctions(happening)
+            return RunFunctions(message)
         why = (
             f"not run: the response asked for {len(calls)} function calls and at most {limit} "
             "are run per response (realtime.max_function_calls)"
@@ -690,7 +692,7 @@ class Session:
             cause,
             self.failures,
             (
-                Publish({"type": "error", "message": cause, "fatal": False}),
+                EmitEvent({"type": "error", "message": cause, "fatal": False}),
                 Feed(state.Reconnecting(cause, self.failures)),
             ),
         )
@@ -715,7 +717,7 @@ class Session:
             )
             actions.append(Send(json.dumps(truncate)))
             actions.append(
-                Publish(
+                EmitEvent(
                     {
                         "type": "interrupted",
                         "item_id": played.item_id,
@@ -731,9 +733,9 @@ class Session:
         conn = self._conn
         if conn is None or not conn.ready:
             return []
-        events = conn.protocol.function_output_messages(results)
+        messages = conn.protocol.function_output_messages(results)
         conn.liveness.expect(now)
-        return [Send(json.dumps(event)) for event in events]
+        return [Send(json.dumps(message)) for message in messages]
 
     def say(self, text: str, role: str, respond: bool | None, now: float) -> list[Action]:
         """Deep Chat's ``sendMessage``. Raises ``ValueError`` for a bad role; returns no
@@ -741,12 +743,12 @@ class Session:
         conn = self._conn
         if conn is None or not conn.ready:
             return []
-        events = conn.protocol.say_messages(text, role, respond)
+        messages = conn.protocol.say_messages(text, role, respond)
         if role in ("user", "assistant") and text.strip():
             self.turns.append((role, text))
-        if events[-1]["type"] == "response.create":
+        if messages[-1]["type"] == "response.create":
             conn.liveness.expect(now)
-        return [Send(json.dumps(event)) for event in events]
+        return [Send(json.dumps(message)) for message in messages]
 
     def update_config(
         self, changes: dict[str, Any], now: float
@@ -765,11 +767,11 @@ class Session:
         if protocol is None:
             dialect = self.dialect()
             protocol = Protocol(DIALECTS[dialect], self.session_config(dialect))
-        new, event = protocol.update_config(changes)
+        new, message = protocol.update_config(changes)
         self.config.realtime.config = new
         if conn is None or not conn.ready:
             return new, []
-        return new, [self._send(conn, event, now)]
+        return new, [self._send(conn, message, now)]
 
     def resend_session(self, cfg: SessionConfig, now: float) -> list[Action]:
         """A reloaded session config: the whole ``session.update``, if connected."""
@@ -778,10 +780,10 @@ class Session:
             return []
         conn.protocol.config = self.session_config(conn.dialect, cfg)
         try:
-            event = conn.protocol.session_update_message()
+            message = conn.protocol.session_update_message()
         except DialectError:
             return []
-        return [self._send(conn, event, now)]
+        return [self._send(conn, message, now)]
 
     def append(self, pcm: bytes) -> Send | None:
         """A microphone block, as an ``input_audio_buffer.append`` frame."""
@@ -791,9 +793,9 @@ class Session:
         return Send(json.dumps(conn.protocol.append_message(pcm)))
 
     @staticmethod
-    def _send(conn: _Connection, event: dict[str, Any], now: float) -> Send:
+    def _send(conn: _Connection, message: dict[str, Any], now: float) -> Send:
         conn.liveness.expect(now)
-        return Send(json.dumps(event))
+        return Send(json.dumps(message))
 
     def is_quiet(self, audible: bool) -> bool:
         conn = self._conn

@@ -1,7 +1,7 @@
 """The real display loop on SDL's dummy driver, driving a real state machine through a Hub.
 
 ``run_display`` runs on the test's main thread, as in the appliance; a worker thread runs an
-asyncio loop that applies inputs to :class:`appliance.state.Machine` and publishes views; a
+asyncio loop that applies inputs to :class:`appliance.state.Machine` and shows views; a
 driver thread posts real pygame events and checks what happens.
 """
 
@@ -43,7 +43,7 @@ class Worker:
 
     def inbox(self, event: Input) -> None:
         self.machine.handle(event)
-        self.hub.publish(self.machine.view)
+        self.hub.show(self.machine.view)
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)

@@ -26,7 +26,7 @@ SESSION_MODULES = (
     "appliance.realtime.link",
     "appliance.realtime.session",
     "appliance.realtime.protocol",
-    "appliance.keys",
+    "appliance.realtime.keys",
     "appliance.control",
     "websockets",
 )

@@ -19,8 +19,8 @@ from processes import wait_until
 from rig import _env, session_config
 from splitserver import split_server, url
 
-from appliance import keys
 from appliance.process import ApplianceProcess
+from appliance.realtime import keys
 
 # --- helpers -----------------------------------------------------------------------------------
 

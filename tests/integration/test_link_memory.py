@@ -34,7 +34,7 @@ def test_ended_sessions_leave_nothing_behind(sim, tmp_path):
 
     def reach(wanted: str) -> None:
         with changed:
-            assert changed.wait_for(lambda: app.published.state == wanted, 10), wanted
+            assert changed.wait_for(lambda: app.shown.state == wanted, 10), wanted
 
     try:
         for _ in range(30):

@@ -172,7 +172,7 @@ def test_control_socket_default_is_in_the_runtime_directory() -> None:
 
 
 def test_credential_name_matches_the_key_reader() -> None:
-    from appliance.keys import CREDENTIAL_NAME
+    from appliance.realtime.keys import CREDENTIAL_NAME
 
     credential = unit_settings(UNIT.read_text())["Service.LoadCredential"][0]
     assert credential.split(":")[0] == CREDENTIAL_NAME

@@ -259,7 +259,7 @@ def loop():
     hub = Hub()
     display = {"mode": "window", "size": list(SIZE), "fps": 60}
     config = validate({"realtime": PROVISIONED, "display": display})
-    hub.publish(SPEAKING)
+    hub.show(SPEAKING)
     loop = DisplayLoop(hub, config)
     assert loop.window is not None
     yield loop
@@ -297,7 +297,7 @@ def test_the_loop_presents_partial_frames_that_match_full_ones(loop: DisplayLoop
     assert not loop.draw(SPEAKING, now + 2 / 60)
     assert loop.frames == drawn
     # another view: drawn whole
-    hub.publish(LISTENING)
+    hub.show(LISTENING)
     assert loop.draw(LISTENING, now + 3 / 60) and loop.damaged is None
     assert same(loop.window, full_frame(loop, LISTENING))
 

@@ -92,7 +92,7 @@ def test_headless_snapshot_after_an_error_shows_the_avatar_at_rest(tmp_path: Pat
     assert loop.headless
     rest = avatar_width(loop.screen.render(View(), 1.0), loop.screen)
     hub.analyser.scale = 2.3  # where the meter stopped: nothing feeds it any more
-    hub.publish(View(phase=Phase.ERROR, error_cause="connection closed by the server"))
+    hub.show(View(phase=Phase.ERROR, error_cause="connection closed by the server"))
     future = hub.request_snapshot(tmp_path / "error.png")
     loop.step()
     shot = pygame.image.load(str(future.result(5)))

@@ -48,7 +48,7 @@ def test_the_loop_counts_the_frames_due_and_those_it_was_late_for() -> None:
     loop = DisplayLoop(hub, config)
     try:
         assert not loop.headless
-        hub.publish(View(phase=Phase.CONNECTING))  # the spinner turns: frames are due
+        hub.show(View(phase=Phase.CONNECTING))  # the spinner turns: frames are due
         loop.step()  # draws, then waits for the next frame's time
         stats = hub.display_stats
         assert stats.frames == 1 and stats.due == 0
@@ -58,7 +58,7 @@ def test_the_loop_counts_the_frames_due_and_those_it_was_late_for() -> None:
         loop._due_at -= 1.0  # as if this turn came a second after its frame was due
         loop.step()
         assert (stats.due, stats.late) == (2, 1)
-        hub.publish(View())  # idle: nothing animates, no frame is due
+        hub.show(View())  # idle: nothing animates, no frame is due
         loop.step()
         loop.step()
         assert stats.due == 3  # the turn after the last animated one, no more

@@ -12,7 +12,7 @@ import pytest
 from appliance.config import ConfigError, load, validate
 from appliance.config import edit as configfile
 from appliance.files import CONFIG_LIMIT, FileRefused, read_small
-from appliance.keys import KeySourceError, read_api_key
+from appliance.realtime.keys import KeySourceError, read_api_key
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -110,7 +110,7 @@ def real_events() -> dict[str, tuple[str, ...]]:
 
 
 def test_the_captured_corpus_covers_what_the_appliance_reacts_to() -> None:
-    """The fuzzers start from real shapes: every happening kind must be in the corpus."""
+    """The fuzzers start from real shapes: every kind of typed message must be in the corpus."""
     for dialect, frames in real_events().items():
         proto = Protocol(DIALECTS[dialect], SessionConfig())
         kinds = {type(h) for frame in frames for h in proto.receive(frame)}
@@ -217,7 +217,7 @@ def frames(dialect: str) -> st.SearchStrategy[str | bytes]:
         mutated_event(dialect),
         json_values.map(json.dumps),
         st.dictionaries(st.text(max_size=8), json_values, max_size=5).map(
-            lambda d: json.dumps({"type": DIALECTS[dialect].events.audio_delta, **d})
+            lambda d: json.dumps({"type": DIALECTS[dialect].message_types.audio_delta, **d})
         ),
         st.binary(max_size=64),
         st.text(max_size=64),
@@ -228,15 +228,15 @@ def frames(dialect: str) -> st.SearchStrategy[str | bytes]:
 
 
 def _check_receive(proto: Protocol, frame: str | bytes) -> list[Any]:
-    happenings = proto.receive(frame)  # must not raise
-    assert isinstance(happenings, list) and happenings, "every frame gives at least one happening"
-    for h in happenings:
+    messages = proto.receive(frame)  # must not raise
+    assert isinstance(messages, list) and messages, "every frame gives at least one message"
+    for h in messages:
         if isinstance(h, AudioDelta):
             assert isinstance(h.pcm, bytes) and len(h.pcm) % 2 == 0
             assert isinstance(h.item_id, str) and isinstance(h.content_index, int)
         if isinstance(h, ServerError):
             assert isinstance(h.message, str) and h.message
-    return happenings
+    return messages
 
 
 @pytest.mark.parametrize("dialect", ["ga", "beta"])
@@ -264,7 +264,7 @@ def test_the_real_frames_still_parse_after_garbage(dialect: str) -> None:
 @example(number="Infinity")
 def test_receive_survives_non_finite_numbers(dialect: str, number: str) -> None:
     proto = Protocol(DIALECTS[dialect], SessionConfig())
-    name = DIALECTS[dialect].events.audio_delta
+    name = DIALECTS[dialect].message_types.audio_delta
     frame = f'{{"type": "{name}", "item_id": "i", "delta": "AAA=", "content_index": {number}}}'
     _check_receive(proto, frame)
 
@@ -301,7 +301,7 @@ def _well_typed(h: Any) -> None:
         '[{"type": "function_call", "name": "f", "call_id": {"a": 1}}]}}',
     ],
 )
-def test_happenings_carry_their_declared_types(frame: str) -> None:
+def test_typed_messages_carry_their_declared_types(frame: str) -> None:
     proto = Protocol(DIALECTS["ga"], SessionConfig())
     for h in _check_receive(proto, frame):
         _well_typed(h)
@@ -352,8 +352,8 @@ class WorkerModel(RuleBasedStateMachine):
         self.queued_audio = 0  # AudioDelta pushed into the playback and not yet played
         self.attempts = 0
 
-    def apply(self, event: state.Input) -> None:
-        effects = self.machine.handle(event)
+    def apply(self, step: state.Input) -> None:
+        effects = self.machine.handle(step)
         for effect in effects:
             match effect:
                 case state.Connect():
@@ -518,9 +518,9 @@ def test_any_input_sequence_keeps_the_view_consistent(inputs: list[state.Input])
     """Not only the worker's order: any sequence of inputs leaves a consistent view, and
     Stop always ends in idle with nothing left running."""
     machine = state.Machine()
-    for event in inputs:
+    for step in inputs:
         before = copy.copy(machine.view)
-        effects = machine.handle(event)
+        effects = machine.handle(step)
         _check_view(machine.view)
         if any(isinstance(e, state.Connect) for e in effects):
             assert before.phase in (state.Phase.IDLE, state.Phase.ERROR)

@@ -1,4 +1,5 @@
-"""Fuzzing provisioning replies: arbitrary bytes through :func:`appliance.keys.parse_provisioned`.
+"""Fuzzing provisioning replies: arbitrary bytes through
+:func:`appliance.realtime.keys.parse_provisioned`.
 
 The only allowed outcomes are a usable key (a non-empty string without whitespace or control
 characters: it goes into an ``Authorization`` header) or a :class:`ValueError`, whose message
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from appliance.keys import NO_KEY, parse_provisioned
+from appliance.realtime.keys import NO_KEY, parse_provisioned
 
 FUZZ = settings(max_examples=300, deadline=None)
 

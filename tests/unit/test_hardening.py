@@ -17,7 +17,7 @@ import pytest
 from appliance.cli import main
 from appliance.display.images import load_avatar
 from appliance.hooks import hook_env
-from appliance.keys import excerpt
+from appliance.realtime.keys import excerpt
 from appliance.redaction import REDACTOR, RedactingFilter, mask_url, printable
 
 # --- 12: hooks get a clean environment ----------------------------------------------------------

@@ -5,8 +5,23 @@ import os
 import pytest
 
 from appliance.config import validate
-from appliance.keys import KeySourceError, excerpt, parse_provisioned, read_api_key, safe_url
+from appliance.realtime.keys import (
+    KeySourceError,
+    excerpt,
+    parse_provisioned,
+    read_api_key,
+    safe_url,
+)
+from appliance.realtime.session import Memory, Session, SessionError
 from appliance.redaction import Redactor
+
+
+def test_a_key_that_cannot_be_had_is_a_session_failure_the_policy_retries_or_not():
+    assert issubclass(KeySourceError, SessionError)
+    session = Session(validate({}), Memory())
+    assert session.failed(KeySourceError("provisioning URL: HTTP 503", retryable=True)).delay_s
+    refused = session.failed(KeySourceError("provisioning URL: HTTP 403"))
+    assert refused.message == "provisioning URL: HTTP 403"  # given up at once, said as is
 
 
 @pytest.mark.parametrize(
@@ -115,7 +130,7 @@ def test_the_redactor_keeps_configured_secrets_and_only_the_recent_ephemeral_key
 
 
 def test_the_key_source_says_none_configured_when_there_is_none():
-    from appliance.keys import key_source_description
+    from appliance.realtime.keys import key_source_description
 
     nothing = validate({})
     assert key_source_description(nothing, environ={}) == "none configured"

@@ -1,4 +1,4 @@
-"""The sans-I/O protocol: server events in, happenings out; client events built."""
+"""The sans-I/O protocol: server messages in, typed; client messages built."""
 
 import base64
 import json
@@ -14,8 +14,8 @@ def proto(dialect="ga", **cfg):
     return p.Protocol(DIALECTS[dialect], SessionConfig.model_validate(cfg))
 
 
-def frame(**event):
-    return json.dumps(event)
+def frame(**message):
+    return json.dumps(message)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_malformed_server_frames_never_raise(raw):
 
 
 @pytest.mark.parametrize(
-    "event,reason",
+    "message,reason",
     [
         (
             {"type": "response.output_audio.delta", "item_id": "x", "delta": "!!notbase64"},
@@ -136,10 +136,10 @@ def test_malformed_server_frames_never_raise(raw):
         ({"type": "response.output_audio_transcript.done"}, "no transcript"),
     ],
 )
-def test_a_malformed_event_says_what_is_wrong_with_it(event, reason):
-    [error] = proto().receive(json.dumps(event))
+def test_a_malformed_message_says_what_is_wrong_with_it(message, reason):
+    [error] = proto().receive(json.dumps(message))
     assert isinstance(error, p.ServerError) and error.code == "bad_event"
-    assert error.message == f"malformed {event['type']} event: {reason}"
+    assert error.message == f"malformed {message['type']} event: {reason}"
 
 
 def test_a_transcript_is_cut_at_its_cap_with_a_marker():
@@ -174,7 +174,7 @@ def test_a_huge_server_error_is_cut_before_it_reaches_the_screen_and_status():
     )
     more = len(message) - p.ERROR_TEXT_MAX_CHARS
     assert err.message == "m" * p.ERROR_TEXT_MAX_CHARS + f"... ({more} more characters cut)"
-    assert err.code.startswith("c" * p.EVENT_TYPE_SHOWN_CHARS + "... (")
+    assert err.code.startswith("c" * p.MESSAGE_TYPE_SHOWN_CHARS + "... (")
     assert err.param is None
     assert len(str(err)) < 2 * p.ERROR_TEXT_MAX_CHARS
 
@@ -213,9 +213,9 @@ def test_say_respond_defaults():
 
 def test_update_config_validates_and_maps():
     pr = proto(voice="alloy")
-    cfg, event = pr.update_config({"instructions": "Answer in French"})
+    cfg, message = pr.update_config({"instructions": "Answer in French"})
     assert cfg.instructions == "Answer in French" and cfg.voice == "alloy"
-    assert event["session"] == {"type": "realtime", "instructions": "Answer in French"}
+    assert message["session"] == {"type": "realtime", "instructions": "Answer in French"}
     with pytest.raises(ValueError):
         pr.update_config({"voise": "x"})
     with pytest.raises(ValueError):

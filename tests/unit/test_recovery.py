@@ -1,4 +1,7 @@
-"""The recovery policy's pure parts: backoff and which failures are retried."""
+"""The session policy's recovery helpers (:mod:`appliance.realtime.session`): the backoff
+between attempts, which HTTP statuses are worth retrying, and liveness (a stall is silence
+while an answer is owed; quiet moments are safe for renewal). The session's decisions that use
+them are tested in test_session_policy.py."""
 
 import pytest
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from appliance.config import WebhookHandler, validate
 from appliance.functions import FunctionRunner
 from appliance.httpclient import MAX_REDIRECTS, redirect_refusal
-from appliance.keys import KeyFetcher, KeySourceError
+from appliance.realtime.keys import KeyFetcher, KeySourceError
 from appliance.realtime.session import Mint, Provision
 
 TOKEN = "device-token-5f1e9c"

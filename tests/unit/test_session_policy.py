@@ -19,22 +19,22 @@ from appliance.realtime.session import (
     HANDSHAKE_TIMEOUT_S,
     STABLE_AFTER_S,
     Close,
+    EmitEvent,
     EphemeralKey,
     Feed,
     GiveUp,
-    Interrupt,
     Memory,
     Mint,
     OpenAudio,
     Play,
     Provision,
-    Publish,
     RememberBetaRefusal,
     Renew,
     Retry,
     RunFunctions,
     Send,
     Session,
+    StopPlayback,
     UseKey,
 )
 
@@ -318,7 +318,7 @@ def test_a_fatal_server_error_is_not_retried():
     go_live(session, 0.0)
     error = frame("error", error={"code": "invalid_api_key", "message": "bad key"})
     actions = session.on_frame(error, 0.5)
-    assert any(isinstance(a, Publish) and a.event["fatal"] is False for a in actions)
+    assert any(isinstance(a, EmitEvent) and a.event["fatal"] is False for a in actions)
     decision = session.on_closed(1008, "", 0.6)
     assert isinstance(decision, GiveUp) and "invalid_api_key" in decision.message
 
@@ -355,7 +355,7 @@ def test_barge_in_cancels_and_truncates_at_the_played_ms_then_drops_that_item():
     go_live(session)
     session.on_frame(frame("response.created", response={"id": "resp_1"}), 1.0)
     assert session.on_frame(frame("input_audio_buffer.speech_started", audio_start_ms=10), 1.1) == [
-        Interrupt(cancel_response=False)
+        StopPlayback(cancel_response=False)
     ]
     actions = session.barge_in(Played("item_1", 0, 420), cancel_response=True, now=1.2)
     assert [e["type"] for e in sent(actions)] == ["response.cancel", "conversation.item.truncate"]

@@ -1,4 +1,5 @@
-"""Fetching ephemeral keys over HTTP: a provisioning URL, or minting with a real key.
+"""The realtime layer's key fetcher: ephemeral keys over HTTP, from a provisioning URL or
+minted with a real key.
 
 A fresh key is fetched for every session: ephemeral keys are single use and expire (Deep Chat
 caches one forever, so its restarts fail once the key is stale). Which source serves which
@@ -7,8 +8,10 @@ session (the static ``realtime.ephemeral_key`` once, then ``realtime.provisionin
 ``openai.key_file`` or the systemd credential ``openai.key``) is the session's policy, in
 :meth:`appliance.realtime.session.Session.key_plan`; this module only does the requests.
 
-Errors are :class:`KeySourceError` with a message that names the source, the HTTP status and a
-short, redacted excerpt of the body; never the key or the provisioning headers.
+Errors are :class:`KeySourceError` (a :class:`~appliance.realtime.session.SessionError`, so
+the session's recovery policy decides whether to retry) with a message that names the source,
+the HTTP status and a short, redacted excerpt of the body; never the key or the provisioning
+headers.
 """
 
 from __future__ import annotations
