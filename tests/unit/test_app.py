@@ -28,7 +28,7 @@ DEADLINE_S = 5.0
 
 
 class Recorded:
-    """An :class:`Appliance` with what it shows recorded: each view the hub publishes, with
+    """An :class:`Appliance` with what it shows recorded: each view the hub shows, with
     whether the audio device was open at that moment, and each bus event."""
 
     def __init__(self, app: Appliance) -> None:
@@ -87,17 +87,17 @@ def outside_systemd(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
 
 
-def test_start_then_stop_publish_the_views_and_events_in_order(tmp_path: Path) -> None:
+def test_start_then_stop_show_the_views_and_emit_the_events_in_order(tmp_path: Path) -> None:
     async def scenario(sim: Simulator, r: Recorded) -> None:
         r.app.hub.post(state.Start())  # as the screen, the button or the socket posts it
-        await until(lambda: r.app.published.phase is state.Phase.LIVE, DEADLINE_S, "live")
+        await until(lambda: r.app.shown.phase is state.Phase.LIVE, DEADLINE_S, "live")
         assert r.states() == ["connecting", "listening"]
-        assert r.app.hub.view == r.app.published == r.app.machine.view
+        assert r.app.hub.view == r.app.shown == r.app.machine.view
         assert r.event_types() == ["state:connecting", "started", "state:listening"]
         assert sim.state()["sessions_open"] == 1 and r.app.audio.is_open
 
         r.app.hub.post(state.Stop())
-        await until(lambda: r.app.published.phase is state.Phase.IDLE, DEADLINE_S, "idle")
+        await until(lambda: r.app.shown.phase is state.Phase.IDLE, DEADLINE_S, "idle")
         # idle is shown only once the session's audio device is closed
         assert r.views[-1] == ("idle", False)
         assert r.states() == ["connecting", "listening", "idle"]
@@ -112,12 +112,12 @@ def test_commands_answer_with_the_state_they_lead_to(tmp_path: Path) -> None:
     async def scenario(sim: Simulator, r: Recorded) -> None:
         assert r.app.command("nonsense") == {"ok": False, "error": "unknown command 'nonsense'"}
         assert r.app.command("toggle") == {"ok": True, "state": "connecting", "muted": False}
-        await until(lambda: r.app.published.state == "listening", DEADLINE_S, "listening")
+        await until(lambda: r.app.shown.state == "listening", DEADLINE_S, "listening")
         assert r.app.command("mute") == {"ok": True, "state": "muted", "muted": True}
         assert r.states()[-1] == "muted"
         assert r.events[-1]["type"] == "state" and r.events[-1]["muted"] is True
         assert r.app.command("stop")["state"] == "idle"
-        await until(lambda: r.app.published.state == "idle", DEADLINE_S, "idle")
+        await until(lambda: r.app.shown.state == "idle", DEADLINE_S, "idle")
         assert r.states() == ["connecting", "listening", "muted", "idle"]
 
     run(tmp_path, scenario)
@@ -129,13 +129,13 @@ def test_a_session_without_a_key_ends_in_the_error_view_with_an_error_event(
     async def scenario(sim: Simulator, r: Recorded) -> None:
         await sim.apply_script({"fault": "http", "path": "/provision", "status": 500})
         r.app.handle(state.Start())
-        await until(lambda: r.app.published.phase is state.Phase.ERROR, DEADLINE_S, "an error")
+        await until(lambda: r.app.shown.phase is state.Phase.ERROR, DEADLINE_S, "an error")
         assert r.states() == ["connecting", "error"]
-        cause = r.app.published.error_cause
+        cause = r.app.shown.error_cause
         assert cause and "500" in cause
         errors = [untimed(e) for e in r.events if e["type"] == "error"]
         assert errors == [{"type": "error", "message": cause, "fatal": True}]
-        assert untimed(r.events[-1]) == {"type": "state", **r.app.published.as_dict()}
+        assert untimed(r.events[-1]) == {"type": "state", **r.app.shown.as_dict()}
         assert sim.log.connections == []  # no key, no connection
 
     run(tmp_path, scenario, recovery={"max_attempts": 0})
