@@ -561,7 +561,7 @@ class Session:
             text = self.last_error = REDACTOR(str(message))
             return [
                 EmitEvent({"type": "error", "message": text, "fatal": False, "code": message.code}),
-                Feed(state.Notice(message)),
+                Feed(state.Notice(text)),
             ]
         if isinstance(message, AudioDelta):
             return [] if message.item_id in conn.interrupted else [Play(message)]

@@ -524,3 +524,17 @@ def test_update_config_is_validated_and_kept_for_later_connections(dialect):
     assert update["type"] == "session.update" and new.voice == "verse"
     with pytest.raises(ValueError):
         session.update_config({"voice": 42}, 3.0)
+
+
+def test_a_server_error_is_shown_emitted_and_kept_redacted_and_as_text():
+    """The notice fed to the state machine (what the screen and status show) is the same
+    redacted text as the error event and ``last_error``, not the typed message."""
+    session = session_for(provisioned())
+    go_live(session)
+    secret = "sk-proj-SECRETapikey0123456789"
+    actions = session.on_frame(frame("error", error={"code": "x", "message": f"key {secret}"}), 1.0)
+    [notice] = [a.input for a in actions if isinstance(a, Feed)]
+    [event] = [a.event for a in actions if isinstance(a, EmitEvent)]
+    assert notice == state.Notice(event["message"])
+    assert isinstance(notice.text, str) and secret not in notice.text
+    assert session.last_error == event["message"] and "***" in event["message"]
