@@ -24,8 +24,8 @@ import tomli_w
 
 from appliance.audio.wav import write_wav
 from appliance.cli import format_event
-from appliance.process import ApplianceFailedToStart, ApplianceProcess
-from appliance.sim.process import SimProcess
+from appliance.rig.process import ApplianceFailedToStart, ApplianceProcess
+from appliance.rig.sim import SimProcess
 
 QUESTION = "Hello! What is the weather like in Paris today?"
 

@@ -33,7 +33,7 @@ from appliance.bench._xserver import XWatcher, kill_group, server_pid
 from appliance.bench.audio import _sound_server
 from appliance.bench.xvfb import virtual_display, x11_env
 from appliance.control import ControlClientError, request
-from appliance.sim.process import SimProcess
+from appliance.rig.sim import SimProcess
 
 SCREEN = (1920, 1080)
 

@@ -51,7 +51,7 @@ from appliance.bench.audio import _sound_server
 from appliance.config import validate
 from appliance.hub import Hub
 from appliance.realtime.protocol import AudioDelta, Protocol, SpeechStarted
-from appliance.sim.process import SimProcess
+from appliance.rig.sim import SimProcess
 from appliance.state import Toggle
 
 

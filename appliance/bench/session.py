@@ -22,7 +22,7 @@ from appliance.audio.wav import WavBackend, write_wav
 from appliance.bench import Row
 from appliance.config import validate
 from appliance.hub import Hub
-from appliance.sim.process import SimProcess
+from appliance.rig.sim import SimProcess
 
 
 def _question(path: Path) -> None:

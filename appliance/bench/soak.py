@@ -53,8 +53,8 @@ from appliance.bench import Row
 from appliance.bench.xvfb import available as xvfb_available
 from appliance.bench.xvfb import virtual_display, x11_env
 from appliance.control import ControlClientError, request, stream
-from appliance.process import ApplianceProcess
-from appliance.sim.process import SimProcess
+from appliance.rig.process import ApplianceProcess
+from appliance.rig.sim import SimProcess
 from appliance.sim.voice import synth_speech
 
 MIB = 1024 * 1024

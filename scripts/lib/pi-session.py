@@ -39,8 +39,8 @@ import tomli_w
 from appliance.audio.wav import read_wav, write_wav
 from appliance.control import stream
 from appliance.demo import demo_config
-from appliance.process import ApplianceProcess
-from appliance.sim.process import SimProcess
+from appliance.rig.process import ApplianceProcess
+from appliance.rig.sim import SimProcess
 
 
 def question_wav(path: Path) -> None:

@@ -19,16 +19,18 @@ from typing import Any
 
 import numpy as np
 import tomli_w
-from isolation import private_shm
-from processes import Sim, child_env, wait_until
 
 from appliance.control import request
-from appliance.process import ApplianceFailedToStart, ApplianceProcess
+from appliance.rig.isolation import private_shm
+from appliance.rig.process import ApplianceFailedToStart, ApplianceProcess, child_env, wait_until
+from appliance.rig.sim import Sim
 
 HANDLERS_DIR = Path(__file__).resolve().parent
 
 
-def _env(**extra: str) -> dict[str, str]:
+def handlers_env(**extra: str) -> dict[str, str]:
+    """A child's environment (:func:`child_env`) in which ``handlers`` (the function handlers
+    of these tests) can be imported."""
     return child_env(HANDLERS_DIR, **extra)
 
 
@@ -70,7 +72,7 @@ class Appliance:
             self.config_path,
             self.log_path,
             args=[*args, *extra_args],
-            env=_env(**(env or {})),
+            env=handlers_env(**(env or {})),
             # a private /dev/shm: no appliance can hang another through JACK (isolation.py)
             prefix=(*private_shm(), *prefix),
             socket=self.socket,
@@ -103,7 +105,7 @@ class Appliance:
             capture_output=True,
             text=True,
             timeout=30,
-            env=_env(),
+            env=handlers_env(),
         )
 
     def _watch_events(self) -> None:
@@ -111,7 +113,7 @@ class Appliance:
             [sys.executable, "-m", "appliance", "events", "--json", "--socket", str(self.socket)],
             stdout=subprocess.PIPE,
             text=True,
-            env=_env(),
+            env=handlers_env(),
         )
         first = self._watcher.stdout.readline()  # the subscription reply
         assert json.loads(first)["type"] == "subscribed"

@@ -12,10 +12,10 @@ import threading
 import time
 
 import pytest
-from processes import wait_until
 
 from appliance.bench import xvfb
 from appliance.bench._xserver import XWatcher, kill_group, server_pid
+from appliance.rig.process import wait_until
 
 pytest.importorskip("Xlib", reason="python-xlib (dev extras) is needed to count frames")
 if not xvfb.available():

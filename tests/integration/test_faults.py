@@ -18,7 +18,7 @@ import wave
 import pytest
 from fault_matrix import BY_KEY, MATRIX, render
 from fault_matrix import README as README_PATH
-from rig import _env, session_config, wait_until
+from rig import handlers_env, session_config, wait_until
 from splitserver import split_server, url
 
 FAST = {"backoff_initial_s": 0.1, "backoff_max_s": 0.3, "max_attempts": 2}
@@ -306,7 +306,7 @@ def run_appliance(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=30,
-        env=_env(),
+        env=handlers_env(),
     )
 
 
@@ -397,7 +397,11 @@ def test_disk_full_when_writing_config(tmp_path, fault):
         "'realtime.config.instructions', 'a much longer text that cannot be written']))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, env=_env()
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=handlers_env(),
     )
     assert result.returncode != 0, result.stdout
     assert "Traceback" not in result.stderr, result.stderr

@@ -16,10 +16,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from processes import child_env, wait_until
 
 from appliance.bench import xvfb
-from appliance.process import ApplianceProcess
+from appliance.rig.process import ApplianceProcess, child_env, wait_until
 
 SESSION_MODULES = (
     "appliance.app",

@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 import tomli_w
-from processes import peak_rss_mib
 from rig import session_config, wait_until
+
+from appliance.rig.process import peak_rss_mib
 
 pytestmark = pytest.mark.hostile
 
@@ -46,7 +47,7 @@ def test_reasoning_on_the_beta_dialect_is_refused_before_anything_starts(sim, tm
     import subprocess
     import sys
 
-    from rig import _env
+    from rig import handlers_env
 
     config = session_config(sim, "beta")
     config["realtime"]["config"]["reasoning"] = {"effort": "high"}
@@ -57,7 +58,7 @@ def test_reasoning_on_the_beta_dialect_is_refused_before_anything_starts(sim, tm
         capture_output=True,
         text=True,
         timeout=30,
-        env=_env(),
+        env=handlers_env(),
     )
     assert result.returncode == 2
     assert "realtime.config.reasoning: the beta Realtime API has no reasoning" in result.stderr

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from processes import peak_rss_mib
 from rig import session_config, wait_until
+
+from appliance.rig.process import peak_rss_mib
 
 pytestmark = pytest.mark.hostile
 

@@ -322,7 +322,7 @@ def test_bad_config_exits_2_naming_the_field_and_starts_nothing(tmp_path):
     import subprocess
     import sys
 
-    from rig import _env
+    from rig import handlers_env
 
     bad = tmp_path / "bad.toml"
     sock = tmp_path / "control.sock"
@@ -334,7 +334,7 @@ def test_bad_config_exits_2_naming_the_field_and_starts_nothing(tmp_path):
         capture_output=True,
         text=True,
         timeout=30,
-        env=_env(),
+        env=handlers_env(),
     )
     assert result.returncode == 2
     assert "realtime.config.voice" in result.stderr and "[line 4]" in result.stderr
@@ -344,7 +344,7 @@ def test_bad_config_exits_2_naming_the_field_and_starts_nothing(tmp_path):
         capture_output=True,
         text=True,
         timeout=30,
-        env=_env(),
+        env=handlers_env(),
     )
     assert check.returncode == 2 and "turn_detection" in check.stderr
 

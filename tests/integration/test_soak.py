@@ -18,12 +18,12 @@ import os
 import time
 
 import pytest
-from isolation import private_shm
 from rig import session_config, wait_until
 
 from appliance.bench import xvfb
 from appliance.bench.soak import Sample, real_appliance, run_cycles, sample, speech_wav, wait_state
 from appliance.control import request
+from appliance.rig.isolation import private_shm
 
 FULL = os.environ.get("APPLIANCE_FULL") == "1"
 CYCLES = 1000 if FULL else 100

@@ -2,7 +2,7 @@
 
 Real gpiozero ``Button``/``PWMLED``/``LED`` objects on ``MockFactory`` pins; the test drives the
 button pin and reads the LED pin's recorded history. The state machine is the real one, on a
-real asyncio loop in a thread (:class:`~appliance.harness.MachineLoop`).
+real asyncio loop in a thread (:class:`~appliance.rig.inprocess.MachineLoop`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from appliance.config import GpioConfig
 from appliance.gpio import GpioFrontend, start_gpio
-from appliance.harness import MachineLoop
 from appliance.hub import Hub
+from appliance.rig.inprocess import MachineLoop
 from appliance.state import (
     AudioStarted,
     Connect,
