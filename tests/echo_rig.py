@@ -110,7 +110,7 @@ class EchoPath:
     def measure_delay(self) -> tuple[float, float]:
         """Play a chirp into the speaker and find it in the microphone: (delay ms, gain dB) of
         the path itself (the sound server's own buffering included)."""
-        from soundserver import Recorder, SoundServer
+        from appliance.rig.sound import Recorder, SoundServer
 
         server = SoundServer(address=self.address)
         t = np.arange(int(0.5 * RIG_RATE)) / RIG_RATE
@@ -195,7 +195,7 @@ def bench_rows(quick: bool) -> list:
     from appliance.audio.playback import Playback
     from appliance.audio.pyaudio_backend import PyAudioBackend
     from appliance.bench import row
-    from appliance.bench.audio import _sound_server
+    from appliance.bench.audio import sound_path
     from appliance.bench.echo import AREA, sim_voice
     from appliance.config import AudioConfig
 
@@ -204,7 +204,7 @@ def bench_rows(quick: bool) -> list:
     rows = []
     answers = 2 if quick else 4
     voice = sim_voice(answers, seconds=3.0, gap_s=1.0)
-    with _sound_server() as where:
+    with sound_path() as where:
         address = os.environ.get("PULSE_SERVER", "")
         latency: dict[str, list[float]] = {}
         for delay in (30, 60, 120):

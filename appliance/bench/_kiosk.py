@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.bench._xserver import XWatcher, kill_group, server_pid
-from appliance.bench.audio import _sound_server
+from appliance.bench.audio import sound_path
 from appliance.bench.xvfb import virtual_display, x11_env
 from appliance.control import ControlClientError, request
 from appliance.rig.sim import SimProcess
@@ -54,7 +54,7 @@ class Rig:
             self.where = "WAV files (no sound server)"
             if self.sound:
                 try:
-                    self.where = "PyAudio on " + stack.enter_context(_sound_server())
+                    self.where = "PyAudio on " + stack.enter_context(sound_path())
                     self.audio = "pyaudio"
                 except RuntimeError as exc:
                     print(f"   no sound server ({exc}): WAV audio", file=sys.stderr)

@@ -47,7 +47,7 @@ from appliance.audio.pcm import WIRE_RATE
 from appliance.audio.pyaudio_backend import PyAudioBackend
 from appliance.audio.wav import write_wav
 from appliance.bench import Row, row
-from appliance.bench.audio import _sound_server
+from appliance.bench.audio import sound_path
 from appliance.config import validate
 from appliance.hub import Hub
 from appliance.realtime.protocol import AudioDelta, Protocol, SpeechStarted
@@ -157,7 +157,7 @@ class _Hooks:
 
 
 def run(quick: bool) -> list[Row]:
-    with _sound_server() as where:
+    with sound_path() as where:
         return _measure(quick, where)
 
 

@@ -51,6 +51,7 @@ from appliance.bench import Row, row
 from appliance.bench._kiosk import Kiosk, Rig
 from appliance.bench._xserver import cpu_seconds
 from appliance.control import ControlClientError, stream
+from appliance.rig.sound import Recorder
 
 SIZE = (800, 480)
 QUOTA_US, PERIOD_US = 25_000, 100_000
@@ -174,69 +175,16 @@ def _read(path: Path) -> str:
 # --- what reaches the sink -------------------------------------------------------------------
 
 
-class SinkRecorder:
-    """``parec`` on ``appliance_out.monitor`` (mono, 48 kHz), each chunk's arrival noted so
-    that a sample's index can be turned into a ``time.perf_counter`` moment."""
+def _sink_recorder() -> Recorder:
+    """``parec`` on ``appliance_out.monitor`` (mono, 48 kHz) of the server this process's
+    environment names."""
+    return Recorder(None, "appliance_out.monitor", RATE)
 
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-        self._arrivals: list[tuple[float, int]] = []  # (perf_counter, samples so far)
-        self._count = 0
-        self._lock = threading.Lock()
-        self._proc = subprocess.Popen(
-            [
-                "parec",
-                "--device=appliance_out.monitor",
-                "--format=s16le",
-                f"--rate={RATE}",
-                "--channels=1",
-                "--raw",
-                "--latency-msec=10",
-            ],
-            stdout=subprocess.PIPE,
-        )
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
 
-    def _read(self) -> None:
-        assert self._proc.stdout is not None
-        pending = b""
-        while data := self._proc.stdout.read1(4096):
-            now = time.perf_counter()
-            data = pending + data
-            whole = len(data) // 2 * 2
-            pending = data[whole:]
-            with self._lock:
-                self._chunks.append(data[:whole])
-                self._count += whole // 2
-                self._arrivals.append((now, self._count))
-
-    def samples(self) -> np.ndarray:
-        with self._lock:
-            data = b"".join(self._chunks)
-            self._chunks = [data]
-        return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-
-    def origin(self) -> float:
-        """The moment of sample 0, roughly (within some 15 ms): each chunk's samples were there
-        by its arrival, but the sink renders ahead in bursts, so a low percentile of
-        ``arrival - count / rate`` rather than its minimum."""
-        with self._lock:
-            arrivals = list(self._arrivals)
-        if not arrivals:
-            raise RuntimeError("nothing was recorded from appliance_out.monitor")
-        return float(np.percentile([at - count / RATE for at, count in arrivals], 5))
-
-    def loud_now(self, window_s: float = 0.03) -> bool:
-        """The last ``window_s`` recorded hold sound throughout (the voice, not a pause)."""
-        x = self.samples()[-round(window_s * RATE) :]
-        return len(x) > 0 and bool(np.all(_envelope(x) > 0.01))
-
-    def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            self._proc.wait(5)
-        self._thread.join(5)
+def _loud_now(recorder: Recorder, window_s: float = 0.03) -> bool:
+    """The last ``window_s`` recorded hold sound throughout (the voice, not a pause)."""
+    x = recorder.samples()[-round(window_s * RATE) :]
+    return len(x) > 0 and bool(np.all(_envelope(x) > 0.01))
 
 
 def _envelope(x: np.ndarray, window_s: float = 0.005) -> np.ndarray:
@@ -317,7 +265,7 @@ def run(quick: bool) -> list[Row]:
             raise RuntimeError("the Pi budget run needs PyAudio on the virtual sound server")
         interruption = _interruption(rig.work / "stop.wav")
         with CpuLimit() as limit:
-            recorder = SinkRecorder()
+            recorder = _sink_recorder()
             try:
                 with Kiosk(rig, SIZE, prefix=limit.prefix) as kiosk:
                     kiosk.first_frame(timeout=60)
@@ -349,7 +297,7 @@ def run(quick: bool) -> list[Row]:
                     log = _wait_for_close(kiosk)
                     frames = kiosk.watcher.frames(session.began, session.ended)
             finally:
-                recorder.close()
+                recorder.stop()
             return _rows(
                 session, states, recorder, frames, paced, log, cpu, throttled, limit.how, rig.where
             )
@@ -358,7 +306,7 @@ def run(quick: bool) -> list[Row]:
 def _session(
     kiosk: Kiosk,
     states: States,
-    recorder: SinkRecorder,
+    recorder: Recorder,
     interruption: Path,
     seconds: float,
     throttling: Callable[[], dict[str, float]] = dict,
@@ -388,7 +336,7 @@ def _session(
         _until(time.perf_counter() + rng.uniform(1.0, 2.5))
         if round_ % 2:
             # a press while the voice is sounding (not in a pause between words)
-            _until(time.perf_counter() + 2.0, recorder.loud_now)
+            _until(time.perf_counter() + 2.0, lambda: _loud_now(recorder))
             session.presses.append(time.perf_counter())
             kiosk.ctl("press")
             try:
@@ -513,7 +461,7 @@ def _silent_after(x: np.ndarray, origin: float, presses: list[float], within_s: 
 def _rows(
     session: Session,
     states: States,
-    recorder: SinkRecorder,
+    recorder: Recorder,
     frames: list[tuple[float, int]],
     paced: dict[str, int],
     log: str,

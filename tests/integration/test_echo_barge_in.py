@@ -18,7 +18,8 @@ import time
 import pytest
 from echo_rig import echo_path
 from rig import session_config, wait_until
-from soundserver import SoundServer
+
+from appliance.rig.sound import SoundServer
 
 pytest.importorskip("pyaudio", reason="PyAudio is not installed")
 pytest.importorskip("livekit.rtc", reason="livekit is not installed: no echo cancelling")

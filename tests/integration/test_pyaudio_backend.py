@@ -17,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundserver
-from soundserver import SoundServer, db, dominant_frequency, loud_span, rms, tone, wait_for
 
 from appliance.audio.backend import AudioError
 from appliance.audio.pcm import WIRE_RATE, resample, to_int16
 from appliance.audio.playback import Playback
 from appliance.config import AudioConfig
+from appliance.rig import sound
+from appliance.rig.process import wait_for
+from appliance.rig.sound import SoundServer, db, dominant_frequency, loud_span, rms, tone
 
 pyaudio_backend = pytest.importorskip(
     "appliance.audio.pyaudio_backend", reason="PyAudio is not installed"
@@ -211,7 +212,7 @@ def test_close_is_always_safe(sound_server: SoundServer) -> None:
 def test_a_vanished_sound_server_is_reported_once(
     sound_server: SoundServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    own = soundserver.start(tmp_path / "sound")
+    own = sound.start(tmp_path / "sound")
     try:
         monkeypatch.setenv("PULSE_SERVER", own.address)
         session = open_session()
