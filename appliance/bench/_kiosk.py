@@ -29,11 +29,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from appliance.bench._xserver import XWatcher, kill_group, server_pid
 from appliance.bench.audio import sound_path
-from appliance.bench.xvfb import virtual_display, x11_env
 from appliance.control import ControlClientError, request
+from appliance.rig.process import kill_group
 from appliance.rig.sim import SimProcess
+from appliance.rig.xdisplay import XWatcher, server_pid, virtual_display, x11_env
 
 SCREEN = (1920, 1080)
 

@@ -49,8 +49,8 @@ import numpy as np
 
 from appliance.bench import Row, row
 from appliance.bench._kiosk import Kiosk, Rig
-from appliance.bench._xserver import cpu_seconds
 from appliance.control import ControlClientError, stream
+from appliance.rig.process import cpu_seconds
 from appliance.rig.sound import Recorder
 
 SIZE = (800, 480)

@@ -50,11 +50,11 @@ import numpy as np
 
 from appliance.audio.wav import write_wav
 from appliance.bench import Row
-from appliance.bench.xvfb import available as xvfb_available
-from appliance.bench.xvfb import virtual_display, x11_env
 from appliance.control import ControlClientError, request, stream
 from appliance.rig.process import ApplianceProcess
 from appliance.rig.sim import SimProcess
+from appliance.rig.xdisplay import available as xvfb_available
+from appliance.rig.xdisplay import virtual_display, x11_env
 from appliance.sim.voice import synth_speech
 
 MIB = 1024 * 1024

@@ -70,7 +70,7 @@ def run(quick: bool) -> list[Row]:
 
 def _wait_no_window(rig: Rig, timeout: float = 10.0) -> None:
     """Wait until the previous run's window is gone from the display."""
-    from appliance.bench._xserver import XWatcher
+    from appliance.rig.xdisplay import XWatcher
 
     watcher = XWatcher(rig.display)
     try:

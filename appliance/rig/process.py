@@ -13,6 +13,7 @@ is :class:`appliance.rig.sim.SimProcess`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -30,6 +31,9 @@ from appliance.control import ControlClientError, request
 
 ROOT = Path(__file__).resolve().parents[2]
 """The checkout (or install prefix) the ``appliance`` package is imported from."""
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+"""The kernel's clock ticks per second (the unit of ``/proc/PID/stat``'s CPU times)."""
 
 READY_TIMEOUT_S = 30.0
 STOP_GRACE_S = 15.0
@@ -289,3 +293,69 @@ def run_measured(args: list[str], timeout: float, **popen: Any) -> Measured:
             peak_rss_mib=int(peak.read_text() or 0) / 1024 if peak.exists() else 0.0,
             timed_out=timed_out,
         )
+
+
+def kill_group(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
+    """SIGTERM the process group led by ``proc`` (started with ``start_new_session``), wait
+    up to ``grace`` seconds for ``proc``, then SIGKILL whatever is left of the group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(grace)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+# --- /proc readings -------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far, all its threads (``/proc/PID/stat``;
+    threads that ended are included, children are not)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    # after the command name: state is field 3, utime 14, stime 15 (1-based, man 5 proc)
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU % (of one core) of some processes over a wall-clock window."""
+
+    def __init__(self, **pids: int) -> None:
+        self.pids = pids
+        self.started = time.perf_counter()
+        self.cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def percent(self) -> tuple[dict[str, float], float]:
+        """Per name, CPU % since the start; and the window's length in seconds."""
+        wall = time.perf_counter() - self.started
+        return {
+            name: 100 * (cpu_seconds(pid) - self.cpu[name]) / wall
+            for name, pid in self.pids.items()
+        }, wall
+
+
+@dataclass(frozen=True)
+class Memory:
+    """From ``/proc/PID/smaps_rollup``, in MiB."""
+
+    rss: float
+    pss: float
+    uss: float  # Private_Clean + Private_Dirty: what the process alone holds
+
+
+def memory(pid: int) -> Memory:
+    fields: dict[str, int] = {}
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+        for line in rollup:
+            name, _, value = line.partition(":")
+            parts = value.split()
+            if len(parts) == 2 and parts[1] == "kB":
+                fields[name] = int(parts[0])
+    mib = 1024.0
+    return Memory(
+        rss=fields["Rss"] / mib,
+        pss=fields["Pss"] / mib,
+        uss=(fields["Private_Clean"] + fields["Private_Dirty"]) / mib,
+    )

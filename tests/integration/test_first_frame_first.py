@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.bench import xvfb
+from appliance.rig import xdisplay
 from appliance.rig.process import ApplianceProcess, child_env, wait_until
 
 SESSION_MODULES = (
@@ -34,9 +34,9 @@ NEVER_WHILE_IDLE = ("aiohttp",)  # the HTTP client: loaded when a key is first f
 
 @pytest.fixture(scope="module")
 def display() -> str:
-    if not xvfb.available():
+    if not xdisplay.available():
         pytest.skip("Xvfb is not installed")
-    with xvfb.virtual_display(1024, 768) as name:
+    with xdisplay.virtual_display(1024, 768) as name:
         yield name
 
 
@@ -61,7 +61,7 @@ def write_config(tmp_path: Path, mode: str = "window") -> Path:
 
 
 def env_for(display: str) -> dict[str, str]:
-    env = xvfb.x11_env(display, child_env())
+    env = xdisplay.x11_env(display, child_env())
     env["PYTHONPROFILEIMPORTTIME"] = "1"  # -X importtime for the child
     return env
 

@@ -20,9 +20,9 @@ import time
 import pytest
 from rig import session_config, wait_until
 
-from appliance.bench import xvfb
 from appliance.bench.soak import Sample, real_appliance, run_cycles, sample, speech_wav, wait_state
 from appliance.control import request
+from appliance.rig import xdisplay
 from appliance.rig.isolation import private_shm
 
 FULL = os.environ.get("APPLIANCE_FULL") == "1"
@@ -43,7 +43,7 @@ def _assert_no_growth(before: Sample, after: Sample, what: str) -> None:
 
 @pytest.mark.parametrize("window", [True, False], ids=["window", "headless"])
 def test_real_path_start_stop_cycles(sound_server, tmp_path, window):
-    if window and not xvfb.available():
+    if window and not xdisplay.available():
         pytest.skip("Xvfb is not installed (apt-get install xvfb)")
     cycles = CYCLES if window else CYCLES // 2
     with real_appliance(tmp_path, window=window, prefix=private_shm()) as (app, sock, log):
