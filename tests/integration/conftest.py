@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rig import SIM_API_KEY, Appliance, Sim, write_speech_wav
+from rig import SIM_API_KEY, Appliance
+
+from appliance.rig.sim import Sim
+from appliance.rig.speech import write_speech_wav
 
 
 @pytest.fixture

@@ -12,12 +12,10 @@ import subprocess
 import sys
 import threading
 import time
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import tomli_w
 
 from appliance.control import request
@@ -183,50 +181,6 @@ class Appliance:
             self._watcher.kill()
             self._watcher.wait()
         return self.process.stop()
-
-
-# --- audio helpers -----------------------------------------------------------------------------
-
-
-def speech_like(seconds: float, rate: int, f0: float = 140.0, level: float = 0.3) -> np.ndarray:
-    """A voiced, syllable-modulated signal: energetic like speech, deterministic."""
-    t = np.arange(int(seconds * rate)) / rate
-    voiced = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 8))
-    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t) ** 2
-    return (level * voiced * envelope / 2.0).astype(np.float32)
-
-
-def write_speech_wav(
-    path: Path,
-    segments: list[tuple[float, float]],
-    total_s: float,
-    rate: int = 48_000,
-    channels: int = 2,
-) -> Path:
-    """A WAV with speech in the given (start_s, duration_s) segments, silence elsewhere."""
-    signal_ = np.zeros(int(total_s * rate), dtype=np.float32)
-    for start, duration in segments:
-        chunk = speech_like(duration, rate)
-        i = int(start * rate)
-        signal_[i : i + len(chunk)] += chunk[: len(signal_) - i]
-    pcm = (np.clip(signal_, -1, 1) * 32767).astype("<i2")
-    frames = np.repeat(pcm.reshape(-1, 1), channels, axis=1)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(frames.tobytes())
-    return path
-
-
-def read_wav_levels(path: Path, window_s: float = 0.1) -> tuple[int, np.ndarray]:
-    """(rate, RMS per window) of a mono PCM16 WAV."""
-    with wave.open(str(path), "rb") as wav:
-        rate = wav.getframerate()
-        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float32)
-    n = int(rate * window_s)
-    windows = data[: len(data) // n * n].reshape(-1, n) / 32768.0
-    return rate, np.sqrt((windows**2).mean(axis=1)) if len(windows) else np.zeros(0)
 
 
 # --- configs -------------------------------------------------------------------------------

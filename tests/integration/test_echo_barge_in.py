@@ -16,9 +16,10 @@ import os
 import time
 
 import pytest
-from echo_rig import echo_path
-from rig import session_config, wait_until
+from rig import session_config
 
+from appliance.rig.echo import echo_path
+from appliance.rig.process import wait_until
 from appliance.rig.sound import SoundServer
 
 pytest.importorskip("pyaudio", reason="PyAudio is not installed")

@@ -18,8 +18,10 @@ import wave
 import pytest
 from fault_matrix import BY_KEY, MATRIX, render
 from fault_matrix import README as README_PATH
-from rig import handlers_env, session_config, wait_until
+from rig import handlers_env, session_config
 from splitserver import split_server, url
+
+from appliance.rig.process import wait_until
 
 FAST = {"backoff_initial_s": 0.1, "backoff_max_s": 0.3, "max_attempts": 2}
 COVERED: set[str] = set()

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 import tomli_w
-from rig import session_config, wait_until
+from rig import session_config
 
-from appliance.rig.process import peak_rss_mib
+from appliance.rig.process import peak_rss_mib, wait_until
 
 pytestmark = pytest.mark.hostile
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rig import session_config, wait_until
+from rig import session_config
 
-from appliance.rig.process import peak_rss_mib
+from appliance.rig.process import peak_rss_mib, wait_until
 
 pytestmark = pytest.mark.hostile
 

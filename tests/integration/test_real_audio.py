@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rig import session_config, wait_until, write_speech_wav
+from rig import session_config
 
+from appliance.rig.process import wait_until
 from appliance.rig.sound import SoundServer, loud_span, pactl
+from appliance.rig.speech import write_speech_wav
 
 pytest.importorskip("pyaudio", reason="PyAudio is not installed")
 

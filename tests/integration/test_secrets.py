@@ -17,7 +17,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from rig import MODELS, Sim, handlers_env, wait_until
+from rig import MODELS, handlers_env
+
+from appliance.rig.process import wait_until
+from appliance.rig.sim import Sim
 
 API_KEY = "sk-proj-SECRETapikey0123456789"
 TOKEN = "device-token-SECRET-4242"

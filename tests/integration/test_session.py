@@ -6,7 +6,10 @@ import json
 import wave
 
 import pytest
-from rig import read_wav_levels, session_config, wait_until, write_speech_wav
+from rig import session_config
+
+from appliance.rig.process import wait_until
+from appliance.rig.speech import read_wav_levels, write_speech_wav
 
 DIALECTS = ["ga", "beta"]
 

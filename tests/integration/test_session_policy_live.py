@@ -5,7 +5,9 @@ these prove the shell carries them out.
 
 from __future__ import annotations
 
-from rig import session_config, wait_until
+from rig import session_config
+
+from appliance.rig.process import wait_until
 
 FAST_RETRY = {"backoff_initial_s": 0.1, "backoff_max_s": 0.2}
 

@@ -18,12 +18,13 @@ import os
 import time
 
 import pytest
-from rig import session_config, wait_until
+from rig import session_config
 
 from appliance.bench.soak import Sample, real_appliance, run_cycles, sample, speech_wav, wait_state
 from appliance.control import request
 from appliance.rig import xdisplay
 from appliance.rig.isolation import private_shm
+from appliance.rig.process import wait_until
 
 FULL = os.environ.get("APPLIANCE_FULL") == "1"
 CYCLES = 1000 if FULL else 100
