@@ -50,6 +50,7 @@ from appliance.bench.audio import sound_path
 from appliance.config import validate
 from appliance.hub import Hub
 from appliance.realtime.protocol import AudioDelta, Protocol, SpeechStarted
+from appliance.rig.process import wait_for
 from appliance.rig.sim import SimProcess
 from appliance.rig.speech import write_speech_wav
 from appliance.state import Toggle
@@ -200,16 +201,18 @@ def _measure(quick: bool, where: str) -> list[Row]:
 
         def wait_quiet(timeout: float = 20) -> None:
             """Listening, and nothing played for a while (the last answer is over)."""
-            deadline = time.monotonic() + timeout
-            while not (
-                states
-                and states[-1][1] == "listening"
-                and not app.playback.playing
-                and not app.playback.queued_ms
-            ):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the appliance never went quiet")
-                time.sleep(0.05)  # polling the state, not synchronisation
+            quiet = wait_for(
+                lambda: (
+                    states
+                    and states[-1][1] == "listening"
+                    and not app.playback.playing
+                    and not app.playback.queued_ms
+                ),
+                timeout,
+                interval=0.05,
+            )
+            if not quiet:
+                raise RuntimeError("the appliance never went quiet")
             time.sleep(0.3)  # the device plays out what it holds
 
         worker = threading.Thread(target=lambda: asyncio.run(app.run()), daemon=True)

@@ -50,7 +50,7 @@ import numpy as np
 from appliance.bench import Row, row
 from appliance.bench._kiosk import Kiosk, Rig
 from appliance.control import ControlClientError, stream
-from appliance.rig.process import cpu_seconds
+from appliance.rig.process import cpu_seconds, poll_until
 from appliance.rig.sound import Recorder
 
 SIZE = (800, 480)
@@ -403,12 +403,11 @@ _CLOSED = re.compile(
 
 def _wait_for_close(kiosk: Kiosk, timeout: float = 30.0) -> str:
     """The appliance's log once its audio streams have closed (the line with their counts)."""
-    deadline = time.monotonic() + timeout
-    while not _CLOSED.search(kiosk.log()):
-        if time.monotonic() > deadline or not kiosk.alive():
-            raise kiosk.failed("the audio streams did not close (no 'audio: closed' line)")
-        time.sleep(0.05)  # polling the log file, not synchronisation
-    return kiosk.log()
+    poll_until(lambda: _CLOSED.search(kiosk.log()) or not kiosk.alive(), timeout, 0.05)
+    log = kiosk.log()
+    if not _CLOSED.search(log):
+        raise kiosk.failed("the audio streams did not close (no 'audio: closed' line)")
+    return log
 
 
 def _audible(x: np.ndarray, origin: float) -> list[tuple[float, float]]:

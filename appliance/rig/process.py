@@ -151,7 +151,9 @@ class ApplianceProcess:
 
     The control socket is the config's ``control.socket`` (or ``socket``). ``prefix`` goes
     before the command (e.g. a namespace wrapper); the process's pid is the appliance's as long
-    as the prefix execs. ``wait`` (default) returns once the socket answers ``status``.
+    as the prefix execs. ``wait`` (default) returns once the socket answers ``status``. With
+    ``new_session`` it leads a process group of its own, which :meth:`stop` ends whole.
+    :attr:`spawned` is the ``time.perf_counter()`` just before the spawn.
     """
 
     def __init__(
@@ -165,14 +167,23 @@ class ApplianceProcess:
         socket: Path | None = None,
         wait: bool = True,
         ready_timeout: float = READY_TIMEOUT_S,
+        new_session: bool = False,
+        cwd: Path | None = None,
     ) -> None:
         self.config_path = config_path
         self.log_path = log_path
         self.socket = socket or load(config_path, environ={}).control.socket
         command = [*prefix, sys.executable, "-m", "appliance", "run", "--config", str(config_path)]
+        self.new_session = new_session
         with log_path.open("wb") as log:
+            self.spawned = time.perf_counter()
             self.proc = subprocess.Popen(
-                [*command, *args], stdout=log, stderr=subprocess.STDOUT, env=env
+                [*command, *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+                start_new_session=new_session,
             )
         if wait:
             try:
@@ -203,8 +214,10 @@ class ApplianceProcess:
         except (ControlClientError, OSError):
             return False
 
-    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
-        if not poll_until(self.answers, timeout, 0.05):  # a poll interval while the socket appears
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S, interval: float = 0.05) -> None:
+        """Return once the control socket answers; fail with the log if the process exits or
+        ``timeout`` s pass first."""
+        if not poll_until(self.answers, timeout, interval):
             raise ApplianceFailedToStart(
                 f"the control socket {self.socket} did not answer within {timeout:g} s:\n"
                 + self.log(3000)
@@ -218,8 +231,11 @@ class ApplianceProcess:
         return wait_state(self.socket, names, timeout, alive=self.alive, **options)
 
     def stop(self, grace: float = STOP_GRACE_S) -> int:
-        """SIGTERM, SIGKILL if it has not exited after ``grace`` s; returns the exit status."""
-        if self.proc.poll() is None:
+        """SIGTERM, SIGKILL if it has not exited after ``grace`` s; returns the exit status.
+        Started with ``new_session``: the whole process group (:func:`kill_group`)."""
+        if self.new_session:
+            kill_group(self.proc, grace)
+        elif self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(grace)

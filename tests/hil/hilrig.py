@@ -29,7 +29,13 @@ import tomli_w
 
 from appliance.control import request
 from appliance.rig.inprocess import InProcessAppliance
-from appliance.rig.process import ApplianceProcess, child_env, wait_until
+from appliance.rig.process import (
+    ApplianceProcess,
+    StateNotReached,
+    child_env,
+    wait_state,
+    wait_until,
+)
 from appliance.rig.sim import Sim
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,14 +114,10 @@ class Control:
             return False
 
     def wait_state(self, state: str, timeout: float = 15) -> dict[str, Any]:
-        def check() -> dict[str, Any] | None:
-            status = self.status()
-            return status if status["state"] == state else None
-
         try:
-            return wait_until(check, timeout, f"state {state!r}")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}; status {self.status()}\n{self.describe()}") from None
+            return wait_state(self.socket, state, timeout, request_timeout=5)
+        except StateNotReached as exc:
+            raise AssertionError(f"{exc}\n{self.describe()}") from None
 
     def say(self, text: str) -> None:
         reply = self.ctl("say", text=text, role="user")

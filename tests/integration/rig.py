@@ -20,7 +20,12 @@ import tomli_w
 
 from appliance.control import request
 from appliance.rig.isolation import private_shm
-from appliance.rig.process import ApplianceFailedToStart, ApplianceProcess, child_env, wait_until
+from appliance.rig.process import (
+    ApplianceFailedToStart,
+    ApplianceProcess,
+    StateNotReached,
+    child_env,
+)
 from appliance.rig.sim import Sim
 
 HANDLERS_DIR = Path(__file__).resolve().parent
@@ -81,14 +86,11 @@ class Appliance:
         self._events_cv = threading.Condition()
         self._watcher: subprocess.Popen[str] | None = None
         if wait_ready:
-            wait_until(self._answers, 20, "the control socket")
+            try:
+                self.process.wait_ready(20, interval=0.02)
+            except ApplianceFailedToStart as exc:
+                raise AssertionError(str(exc)) from None
             self._watch_events()
-
-    def _answers(self) -> bool:
-        try:
-            return self.process.answers()
-        except ApplianceFailedToStart as exc:
-            raise AssertionError(str(exc)) from None
 
     def log(self) -> str:
         return self.process.log()
@@ -145,21 +147,11 @@ class Appliance:
                 self._events_cv.wait(left)
 
     def wait_state(self, state: str, timeout: float = 15) -> dict[str, Any]:
-        def check() -> dict[str, Any] | None:
-            status = self.ctl("status")
-            if status["state"] == state:
-                return status
-            if self.proc.poll() is not None:
-                raise AssertionError(f"appliance exited:\n{self.log()}")
-            return None
-
         seen = len(self.events)
         try:
-            status = wait_until(check, timeout, f"state {state!r}")
-        except AssertionError as exc:
-            raise AssertionError(
-                f"{exc}; status: {self.ctl('status')}\n{self.log()[-3000:]}"
-            ) from None
+            status = self.process.wait_state(state, timeout=timeout)
+        except StateNotReached as exc:
+            raise AssertionError(f"{exc}\n{self.log()[-3000:]}") from None
         if self._watcher is not None:  # let the event stream catch up with the status
             with self._events_cv:
                 caught_up = self._events_cv.wait_for(
