@@ -410,7 +410,7 @@ def _wait_for_close(kiosk: Kiosk, timeout: float = 30.0) -> str:
     return log
 
 
-def _audible(x: np.ndarray, origin: float) -> list[tuple[float, float]]:
+def audible_spans(x: np.ndarray, origin: float) -> list[tuple[float, float]]:
     """The stretches where the sink's output is audible (10 ms envelope over -40 dBFS), as
     ``perf_counter`` spans."""
     loud = _envelope(x, 0.01) > 0.01
@@ -427,7 +427,7 @@ _BARGE_IN = re.compile(
 )
 
 
-def _barge_ins(log: str, presses: list[float]) -> list[float]:
+def barge_ins(log: str, presses: list[float]) -> list[float]:
     """Per press: ms from the press to the appliance's barge-in log line (written once the
     output device was flushed). Log times are wall-clock with 1 ms steps: the middle of the
     step is taken, on ``time.perf_counter`` through this process's offset between the two."""
@@ -444,7 +444,7 @@ def _barge_ins(log: str, presses: list[float]) -> list[float]:
     return out
 
 
-def _silent_after(x: np.ndarray, origin: float, presses: list[float], within_s: float) -> int:
+def silent_after(x: np.ndarray, origin: float, presses: list[float], within_s: float) -> int:
     """How many presses were followed by silence at the sink within ``within_s`` (for 300 ms
     after that; the next round's answer comes 0.5 s after the press at the earliest), from the
     recording."""
@@ -484,7 +484,7 @@ def _rows(
     origin = recorder.origin()
     audible = [
         (max(a, session.began), min(b, session.ended))
-        for a, b in _audible(x, origin)
+        for a, b in audible_spans(x, origin)
         if b > session.began and a < session.ended
     ]
     speaking = states.spans("speaking", session.ended)
@@ -501,8 +501,8 @@ def _rows(
 
     loud_frames, loud_s, loud_gaps = frames_in(audible)
     all_frames, speaking_s, _ = frames_in(speaking)
-    cuts = _barge_ins(log, session.presses)
-    silenced = _silent_after(x, origin, session.presses, 0.1)
+    cuts = barge_ins(log, session.presses)
+    silenced = silent_after(x, origin, session.presses, 0.1)
     rows = [
         row(
             "pibudget",
