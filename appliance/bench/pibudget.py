@@ -52,6 +52,7 @@ from appliance.bench._kiosk import Kiosk, Rig
 from appliance.control import ControlClientError, stream
 from appliance.rig.process import cpu_seconds, poll_until
 from appliance.rig.sound import Recorder
+from appliance.rig.speech import espeak_file
 
 SIZE = (800, 480)
 QUOTA_US, PERIOD_US = 25_000, 100_000
@@ -367,13 +368,7 @@ def _interruption(path: Path) -> Path:
     the live bench is the simulator's own kind of voice, which the echo canceller's guard
     rightly takes for the played voice coming back; without espeak-ng it is used anyway (at
     another pitch) and speech barge-ins may not happen (the rounds say so)."""
-    if shutil.which("espeak-ng"):
-        subprocess.run(
-            ["espeak-ng", "-w", str(path), "wait, stop, I have a question"],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
+    if espeak_file(path, "wait, stop, I have a question") is not None:
         return path
     from appliance.audio.wav import write_wav
 

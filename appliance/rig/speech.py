@@ -72,20 +72,27 @@ def read_wav_levels(path: Path, window_s: float = 0.1) -> tuple[int, np.ndarray]
     return rate, np.sqrt((windows**2).mean(axis=1)) if len(windows) else np.zeros(0)
 
 
+def espeak_file(path: Path, text: str, voice: str | None = None) -> Path | None:
+    """``text`` spoken by espeak-ng into the WAV ``path`` as it writes it (its own rate and
+    level; its default voice unless ``voice``), or None when espeak-ng is not installed."""
+    if shutil.which("espeak-ng") is None:
+        return None
+    command = ["espeak-ng", *(["-v", voice] if voice else []), "-w", str(path), text]
+    subprocess.run(command, check=True, capture_output=True, timeout=ESPEAK_TIMEOUT_S)
+    return path
+
+
 def espeak(
     text: str, *, voice: str = "en-us", rate: int = 24_000, level_dbfs: float = -12.0
 ) -> np.ndarray | None:
     """``text`` spoken by espeak-ng at ``rate`` (float; voiced parts at ``level_dbfs``), or
     None when espeak-ng is not installed."""
-    if shutil.which("espeak-ng") is None:
-        return None
     import soxr
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "s.wav"
-        subprocess.run(
-            ["espeak-ng", "-v", voice, "-w", str(path), text], check=True, timeout=ESPEAK_TIMEOUT_S
-        )
+        path = espeak_file(Path(tmp) / "s.wav", text, voice)
+        if path is None:
+            return None
         with wave.open(str(path)) as w:
             pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
             spoken_rate = w.getframerate()

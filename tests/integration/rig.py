@@ -37,6 +37,19 @@ def handlers_env(**extra: str) -> dict[str, str]:
     return child_env(HANDLERS_DIR, **extra)
 
 
+def cli(
+    *args: str, timeout: float = 60.0, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real ``appliance`` command line, run to its end, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or handlers_env(),
+    )
+
+
 class Appliance:
     """``appliance run`` in a subprocess, headless, with WAV audio and a private socket."""
 
@@ -100,13 +113,7 @@ class Appliance:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the real ``appliance`` command line against this appliance."""
-        return subprocess.run(
-            [sys.executable, "-m", "appliance", *args, "--socket", str(self.socket)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env=handlers_env(),
-        )
+        return cli(*args, "--socket", str(self.socket), timeout=30)
 
     def _watch_events(self) -> None:
         self._watcher = subprocess.Popen(

@@ -49,14 +49,6 @@ def open_window(display: str, **env: str) -> tuple[dict[str, bool], str]:
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
 
 
-@pytest.fixture(scope="module")
-def display() -> str:
-    if not xdisplay.available():
-        pytest.skip("Xvfb is not installed")
-    with xdisplay.virtual_display(1024, 768) as name:
-        yield name
-
-
 def test_no_software_gl_without_a_gpu(display: str) -> None:
     seen, log = open_window(display)
     assert seen == {"opened": True, "llvm": False}

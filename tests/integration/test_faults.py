@@ -18,7 +18,7 @@ import wave
 import pytest
 from fault_matrix import BY_KEY, MATRIX, render
 from fault_matrix import README as README_PATH
-from rig import handlers_env, session_config
+from rig import cli, handlers_env, session_config
 from splitserver import split_server, url
 
 from appliance.rig.process import wait_until
@@ -303,13 +303,7 @@ def test_gpio_missing(sim, start, fault):
 
 
 def run_appliance(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "appliance", "run", "--display", "none", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=handlers_env(),
-    )
+    return cli("run", "--display", "none", *args, timeout=30)
 
 
 @row("config_missing")

@@ -32,14 +32,6 @@ SESSION_MODULES = (
 NEVER_WHILE_IDLE = ("aiohttp",)  # the HTTP client: loaded when a key is first fetched
 
 
-@pytest.fixture(scope="module")
-def display() -> str:
-    if not xdisplay.available():
-        pytest.skip("Xvfb is not installed")
-    with xdisplay.virtual_display(1024, 768) as name:
-        yield name
-
-
 def write_config(tmp_path: Path, mode: str = "window") -> Path:
     path = tmp_path / "config.toml"
     path.write_text(

@@ -15,24 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from rig import handlers_env, session_config
+from rig import cli, handlers_env, session_config
 from splitserver import split_server, url
 
 from appliance import keys
 from appliance.rig.process import ApplianceProcess, wait_until
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The real ``appliance`` command line."""
-    return subprocess.run(
-        [sys.executable, "-m", "appliance", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env or handlers_env(),
-    )
 
 
 def killed_during_write(path: Path, key: str, value: str) -> subprocess.CompletedProcess[str]:
@@ -252,13 +241,7 @@ def test_beta_with_the_default_model_is_refused_before_the_first_press(tmp_path:
     checked = cli("config", "validate", str(path))
     assert checked.returncode == 2 and "realtime.config.model" in checked.stderr, checked.stderr
     assert "gpt-4o-realtime-preview" in checked.stderr  # the model to use
-    run = subprocess.run(
-        [sys.executable, "-m", "appliance", "run", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        env=handlers_env(),
-    )
+    run = cli("run", "--config", str(path), timeout=20)
     assert run.returncode == 2 and "realtime.config.model" in run.stderr, run.stderr
 
 

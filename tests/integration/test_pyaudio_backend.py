@@ -6,8 +6,6 @@ What the backend plays is recorded back from ``appliance_out.monitor``; what is 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import time
 import wave
@@ -25,6 +23,7 @@ from appliance.config import AudioConfig
 from appliance.rig import sound
 from appliance.rig.process import wait_for
 from appliance.rig.sound import SoundServer, db, dominant_frequency, loud_span, rms, tone
+from appliance.rig.speech import espeak_file
 
 pyaudio_backend = pytest.importorskip(
     "appliance.audio.pyaudio_backend", reason="PyAudio is not installed"
@@ -105,13 +104,7 @@ def test_tone_is_played_at_the_right_pitch_and_level(
 
 def _speech(path: Path) -> tuple[np.ndarray, int]:
     """A spoken phrase (espeak-ng) or, without it, a speech-like synthetic signal."""
-    if shutil.which("espeak-ng"):
-        subprocess.run(
-            ["espeak-ng", "-w", str(path), "press the button and talk to me"],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
+    if espeak_file(path, "press the button and talk to me") is not None:
         with wave.open(str(path)) as w:
             rate = w.getframerate()
             x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32)
