@@ -89,7 +89,7 @@ class Appliance:
             self.log_path,
             args=[*args, *extra_args],
             env=handlers_env(**(env or {})),
-            # a private /dev/shm: no appliance can hang another through JACK (isolation.py)
+            # a private /dev/shm: no appliance can hang another through JACK (rig.isolation)
             prefix=(*private_shm(), *prefix),
             socket=self.socket,
             wait=False,

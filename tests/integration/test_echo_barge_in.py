@@ -1,5 +1,5 @@
 """Talking over the model: ``appliance run`` on real PyAudio streams, with the echo rig
-(``tests/echo_rig.py``) feeding the speaker back into the microphone 60 ms late and 6 dB down,
+(:mod:`appliance.rig.echo`) feeding the speaker back into the microphone 60 ms late and 6 dB down,
 against the simulator (whose server VAD hears anything above -40 dBFS).
 
 * with the defaults (``audio.echo = "cancel"``) N answers played into the echo path cause no
