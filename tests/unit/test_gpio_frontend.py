@@ -23,6 +23,7 @@ from appliance.config import GpioConfig
 from appliance.gpio import GpioFrontend, start_gpio
 from appliance.hub import Hub
 from appliance.rig.inprocess import MachineLoop
+from appliance.rig.process import wait_for
 from appliance.state import (
     AudioStarted,
     Connect,
@@ -56,12 +57,8 @@ def stimulus(seconds: float) -> None:
 
 
 def poll(check: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        threading.Event().wait(0.002)
-    return True
+    """True once ``check()`` is, False after ``timeout`` (polled every 2 ms)."""
+    return wait_for(check, timeout, interval=0.002)
 
 
 class Rig:
