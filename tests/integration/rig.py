@@ -99,11 +99,15 @@ class Appliance:
         self._events_cv = threading.Condition()
         self._watcher: subprocess.Popen[str] | None = None
         if wait_ready:
-            try:
-                self.process.wait_ready(20, interval=0.02)
-            except ApplianceFailedToStart as exc:
-                raise AssertionError(str(exc)) from None
+            self.wait_ready()
             self._watch_events()
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        """Return once the control socket answers; fail with the log if it does not."""
+        try:
+            self.process.wait_ready(timeout, interval=0.02)
+        except ApplianceFailedToStart as exc:
+            raise AssertionError(str(exc)) from None
 
     def log(self) -> str:
         return self.process.log()

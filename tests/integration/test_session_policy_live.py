@@ -69,7 +69,7 @@ def test_reload_keeps_the_command_line_settings(sim, start, tmp_path):
     app = start(session_config(sim, "ga"), extra_args=("--socket", str(socket)), wait_ready=False)
     app.socket = socket  # the command line's socket, not the file's
     app.process.socket = socket
-    wait_until(app._answers, 20, "the socket given on the command line")
+    app.wait_ready()  # on the socket given on the command line
     reply = app.ctl("reload")
     assert reply["ok"] and reply["restart_needed"] == [], reply
     assert app.ctl("status")["ok"]  # still on the command line's socket
