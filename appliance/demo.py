@@ -24,8 +24,9 @@ import tomli_w
 
 from appliance.audio.wav import write_wav
 from appliance.cli import format_event
-from appliance.process import ApplianceFailedToStart, ApplianceProcess
-from appliance.sim.process import SimProcess
+from appliance.rig.process import ApplianceFailedToStart, ApplianceProcess
+from appliance.rig.sim import SimProcess
+from appliance.rig.speech import write_speech_wav
 
 QUESTION = "Hello! What is the weather like in Paris today?"
 
@@ -46,12 +47,7 @@ def make_question_wav(path: Path) -> str:
             data = np.concatenate([pad, samples * 0.9, tail])
             write_wav(path, (np.clip(data, -1, 1) * 32767).astype(np.int16), rate)
             return "espeak-ng"
-    rate = 24_000
-    t = np.arange(int(1.6 * rate)) / rate
-    voiced = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 8))
-    speech = 0.15 * voiced * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2)
-    data = np.concatenate([np.zeros(rate // 2), speech, np.zeros(4 * rate)])
-    write_wav(path, (np.clip(data, -1, 1) * 32767).astype(np.int16), rate)
+    write_speech_wav(path, [(0.5, 1.6)], total_s=6.1, rate=24_000, channels=1)
     return "a synthetic speech-like signal"
 
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from appliance.audio.echo import RATE, _int16, cancel_available
+from appliance.audio.echo import RATE, cancel_available
+from appliance.audio.pcm import to_int16
 
 if TYPE_CHECKING:
     from appliance.config import AudioConfig
@@ -79,7 +80,7 @@ def test_echo(config: AudioConfig, voice_s: float = 8.0) -> EchoTest:
         processor.tap = lambda near, adc: raw.append((near.copy(), adc))
         time.sleep(1.0)  # the streams settle
         began = time.perf_counter()
-        playback.push("chirp", _int16(chirp.astype(np.float32)))
+        playback.push("chirp", to_int16(chirp.astype(np.float32)))
         time.sleep(1.2)
         reference = processor.reference.take(began - 0.2, round(1.4 * RATE))
         mic_at = began - 0.2

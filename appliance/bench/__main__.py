@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the areas' cleanup (Xvfb, appliance processes) runs
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    # "_name" modules are helpers; a module without run() is a helper too (e.g. xvfb)
+    # "_name" modules are helpers (e.g. _kiosk); a module without run() is a helper too
     names = areas(
         sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name[0] != "_"),
         only=args.only,

@@ -21,19 +21,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from appliance.bench._xserver import XWatcher, kill_group, server_pid
-from appliance.bench.audio import _sound_server
-from appliance.bench.xvfb import virtual_display, x11_env
-from appliance.control import ControlClientError, request
-from appliance.sim.process import SimProcess
+from appliance.bench.audio import sound_path
+from appliance.control import request
+from appliance.rig.process import ApplianceFailedToStart, ApplianceProcess, StateNotReached
+from appliance.rig.sim import SimProcess
+from appliance.rig.xdisplay import XWatcher, server_pid, virtual_display, x11_env
 
 SCREEN = (1920, 1080)
 
@@ -54,7 +52,7 @@ class Rig:
             self.where = "WAV files (no sound server)"
             if self.sound:
                 try:
-                    self.where = "PyAudio on " + stack.enter_context(_sound_server())
+                    self.where = "PyAudio on " + stack.enter_context(sound_path())
                     self.audio = "pyaudio"
                 except RuntimeError as exc:
                     print(f"   no sound server ({exc}): WAV audio", file=sys.stderr)
@@ -97,22 +95,27 @@ class Kiosk:
         self.socket = self.work / "control.sock"
         config = self.work / "config.toml"
         config.write_text(self._config(fps, audio or {}))
-        args = [*prefix, sys.executable, "-m", "appliance", "run", "--config", str(config)]
-        if rig.audio == "wav":
-            args += ["--audio-out", str(self.work / "out.wav")]
+        args = ["--audio-out", str(self.work / "out.wav")] if rig.audio == "wav" else []
         env = x11_env(rig.display, rig.env)  # SDL_VIDEODRIVER=x11 replaces an inherited dummy
         self.log_path = self.work / "appliance.log"
         self.watcher = XWatcher(rig.display)
         try:
-            with self.log_path.open("w") as log:
-                self.spawned = time.perf_counter()
-                self.proc = subprocess.Popen(
-                    args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-                )
+            self.process = ApplianceProcess(
+                config,
+                self.log_path,
+                args=args,
+                env=env,
+                prefix=prefix,
+                socket=self.socket,
+                wait=False,
+                new_session=True,
+            )
         except BaseException:
             self.watcher.close()
             raise
-        self.pid = self.proc.pid
+        self.proc = self.process.proc
+        self.spawned = self.process.spawned
+        self.pid = self.process.pid
 
     def _config(self, fps: int, audio: Mapping[str, str | int]) -> str:
         url = self.rig.sim_url
@@ -143,10 +146,10 @@ class Kiosk:
     # --- the process -----------------------------------------------------------------------------
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return self.process.alive()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.process.log()
 
     def failed(self, what: str) -> RuntimeError:
         return RuntimeError(f"{what}; appliance log:\n{self.log()[-2000:]}")
@@ -162,32 +165,19 @@ class Kiosk:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until the control socket answers."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with contextlib.suppress(ControlClientError, OSError):
-                if request(self.socket, {"cmd": "status"}, timeout=2).get("ok"):
-                    return
-            if not self.alive() or time.monotonic() > deadline:
-                raise self.failed("the appliance's control socket never answered")
-            time.sleep(0.02)  # polling the socket, not synchronisation
+        try:
+            self.process.wait_ready(timeout, interval=0.02)
+        except ApplianceFailedToStart:
+            raise self.failed("the appliance's control socket never answered") from None
 
     def ctl(self, cmd: str, **fields: Any) -> dict[str, Any]:
         return request(self.socket, {"cmd": cmd, **fields}, timeout=10)
 
     def wait_state(self, *names: str, timeout: float = 20.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        status: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            status = self.ctl("status")
-            if status.get("state") in names:
-                return status
-            if not self.alive():
-                break
-            time.sleep(0.02)  # polling the status, not synchronisation
-        raise self.failed(
-            f"state {'/'.join(names)} not reached (last: {status.get('state')}, "
-            f"error {status.get('last_error')})"
-        )
+        try:
+            return self.process.wait_state(*names, timeout=timeout)
+        except StateNotReached as exc:
+            raise self.failed(str(exc)) from None
 
     def speak(self, text: str = "Tell me about this room.") -> None:
         """Start a session and have the model answer ``text`` out loud; returns once the
@@ -209,7 +199,7 @@ class Kiosk:
     def close(self) -> None:
         """SIGTERM the appliance's process group (SIGKILL after 10 s); stop watching."""
         try:
-            kill_group(self.proc)
+            self.process.stop(grace=10.0)
         finally:
             self.watcher.close()
 

@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
@@ -31,53 +27,24 @@ from appliance.audio.playback import Playback
 from appliance.audio.pyaudio_backend import CaptureConverter, PlaybackConverter, PyAudioBackend
 from appliance.bench import Row
 from appliance.config import AudioConfig
-
-_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "lib" / "soundserver.sh"
-
-
-def _reachable(address: str) -> bool:
-    env = {**os.environ, "PULSE_SERVER": address}
-    result = subprocess.run(["pactl", "info"], env=env, capture_output=True, timeout=10)
-    return result.returncode == 0
+from appliance.rig.process import wait_for
+from appliance.rig.sound import sound_server
 
 
 @contextmanager
-def _sound_server() -> Iterator[str]:
-    """Yield a description of where the audio goes, with a server running if one is needed."""
+def sound_path() -> Iterator[str]:
+    """Yield a description of where the audio goes, with a sound server running if one is
+    needed (:func:`appliance.rig.sound.sound_server`; ``APPLIANCE_BENCH_AUDIO=devices``: the
+    configured sound card)."""
     if os.environ.get("APPLIANCE_BENCH_AUDIO") == "devices":
         yield "configured devices"
         return
-    address = os.environ.get("PULSE_SERVER")
-    if shutil.which("pactl") and address and _reachable(address):
+    with sound_server(any_server=True):
         yield "virtual sound server"
-        return
-    if not (_SCRIPT.exists() and shutil.which("pulseaudio")):
-        raise RuntimeError("no sound server: install pulseaudio or set APPLIANCE_BENCH_AUDIO")
-    with tempfile.TemporaryDirectory(prefix="appliance-sound-") as directory:
-        result = subprocess.run(
-            ["bash", str(_SCRIPT), "start", directory], capture_output=True, text=True, timeout=30
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"the sound server did not start: {result.stderr.strip()}")
-        previous = os.environ.get("PULSE_SERVER")
-        os.environ["PULSE_SERVER"] = result.stdout.strip().rpartition("PULSE_SERVER=")[2]
-        try:
-            yield "virtual sound server"
-        finally:
-            subprocess.run(["bash", str(_SCRIPT), "stop", directory], timeout=30, check=False)
-            if previous is None:
-                os.environ.pop("PULSE_SERVER", None)
-            else:
-                os.environ["PULSE_SERVER"] = previous
 
 
 def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.002)
-    return True
+    return wait_for(predicate, timeout, interval=0.002)
 
 
 def _ms(values: list[float], q: float) -> float:
@@ -110,7 +77,7 @@ def _resampler_cost(rate: int, block_ms: int, blocks: int) -> tuple[float, float
 def run(quick: bool) -> list[Row]:
     config = AudioConfig()
     rows: list[Row] = []
-    with _sound_server() as where:
+    with sound_path() as where:
         backend = PyAudioBackend(config)
         playback = Playback()
         captured = [0]

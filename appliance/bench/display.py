@@ -42,7 +42,7 @@ import numpy as np
 
 from appliance.bench import Row, row
 from appliance.bench._kiosk import Kiosk, Rig
-from appliance.bench._xserver import CLOCK_TICKS, CpuMeter, cpu_seconds
+from appliance.rig.process import CLOCK_TICKS, CpuMeter, cpu_seconds
 
 SIZES = ((800, 480), (1280, 720), (1920, 1080))
 FPS = 30

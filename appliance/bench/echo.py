@@ -16,7 +16,7 @@ Candidates: the appliance's processor (livekit's AEC3 + its guard, the chosen on
 alone, and speexdsp's MDF canceller with its residual-echo suppressor (libspeexdsp through
 ctypes, when the library is on the machine), with the reference aligned or not.
 
-Rig rows (the virtual sound server, ``tests/echo_rig.py``): the whole path on real PyAudio
+Rig rows (the virtual sound server, :mod:`appliance.rig.echo`): the whole path on real PyAudio
 streams, the model's voice fed back from the output sink into the microphone 30, 60 and 120 ms
 late and 6 dB down: ERLE measured on what the appliance would send, CPU per frame and for the
 whole session, the capture -> append latency the processing adds, and the memory the library
@@ -28,20 +28,23 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import wave
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
 from appliance.audio import echo
 from appliance.audio.echo import FRAME, RATE, Processor
+from appliance.audio.pcm import WIRE_RATE, to_int16
+from appliance.audio.playback import Playback
+from appliance.audio.pyaudio_backend import PyAudioBackend
 from appliance.bench import Row, row
+from appliance.bench.audio import sound_path
+from appliance.config import AudioConfig
+from appliance.rig.echo import echo_path
+from appliance.rig.speech import espeak
 from appliance.sim.voice import synth_speech
 
 AREA = "echo"
@@ -57,25 +60,6 @@ def sim_voice(answers: int = 5, seconds: float = 4.0, gap_s: float = 1.5) -> np.
     voice = np.frombuffer(synth_speech(seconds), dtype="<i2").astype(np.float32) / 32768
     gap = np.zeros(round(gap_s * RATE), np.float32)
     return np.concatenate([gap[: RATE // 2]] + [np.concatenate([voice, gap])] * answers)
-
-
-def espeak(text: str, *, voice: str = "en-us", level_dbfs: float = -12.0) -> np.ndarray | None:
-    """``text`` spoken by espeak-ng at 24 kHz (voiced parts at ``level_dbfs``), or None."""
-    if shutil.which("espeak-ng") is None:
-        return None
-    import soxr
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "s.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, timeout=60)
-        with wave.open(str(path)) as w:
-            pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
-            rate = w.getframerate()
-    x = soxr.resample(pcm, rate, RATE).astype(np.float32)
-    loud = np.abs(x) > 0.01
-    if loud.any():
-        x *= 10 ** (level_dbfs / 20) / float(np.sqrt(np.mean(x[loud] ** 2)))
-    return x
 
 
 GUIDE = (
@@ -329,12 +313,157 @@ print(pss() - base, time.perf_counter() - t, len(os.listdir("/proc/self/task")))
 def run(quick: bool) -> list[Row]:
     rows = synthetic_rows(quick)
     rows += library_cost()
-    tests = Path(__file__).resolve().parents[2] / "tests"
-    rig = tests / "echo_rig.py"  # the rig lives with the tests (a checkout, not a wheel)
-    if rig.exists() and os.environ.get("APPLIANCE_BENCH_ECHO_RIG", "1") != "0":
-        if str(tests) not in sys.path:
-            sys.path.insert(0, str(tests))
-        import echo_rig
-
-        rows += echo_rig.bench_rows(quick)
+    if os.environ.get("APPLIANCE_BENCH_ECHO_RIG", "1") != "0":
+        rows += rig_rows(quick)
     return rows
+
+
+# --- the rig rows: the whole path on the virtual sound server ---------------------------------
+
+
+def rig_rows(quick: bool) -> list[Row]:
+    """ERLE on the rig at 30, 60 and 120 ms; CPU per frame and for the session; added latency."""
+
+    if echo.cancel_available() is not None:
+        return []
+    rows: list[Row] = []
+    answers = 2 if quick else 4
+    voice = sim_voice(answers, seconds=3.0, gap_s=1.0)
+    with sound_path() as where:
+        address = os.environ.get("PULSE_SERVER", "")
+        latency: dict[str, list[float]] = {}
+        for delay in (30, 60, 120):
+            with echo_path(address, delay_ms=delay, gain_db=-6.0) as rig:
+                measured, gain = rig.measure_delay()
+                result = _run_backend(
+                    PyAudioBackend, Playback, AudioConfig(echo="cancel"), voice, settle_s=4.0
+                )
+            stats = result["stats"]
+            rows.append(
+                row(
+                    AREA,
+                    f"rig ERLE {delay} ms",
+                    stats.erle_db or 0.0,
+                    "dB",
+                    f"{where}: the sim voice played, fed back into the mic by a loopback of "
+                    f"{delay} ms ({measured:.0f} ms and {gain:+.1f} dB measured by a chirp, the "
+                    f"sound server's buffering included), {answers} answers, after the first "
+                    f"4 s; leaked 20 ms frames over -40 dBFS: {result['hits']}; the guard "
+                    f"attenuated {result['guarded']} frames",
+                )
+            )
+            per_frame = stats.cpu_s / max(stats.frames, 1) * 1000
+            rows.append(
+                row(
+                    AREA,
+                    f"rig CPU per 10 ms frame {delay} ms",
+                    per_frame,
+                    "ms",
+                    "the capture thread's CPU time inside AEC3 + guard per 10 ms frame "
+                    f"({per_frame / 10 * 100:.1f} % of a core)",
+                    [s * 1000 for s in stats.frame_s],
+                )
+            )
+            rows.append(
+                row(
+                    AREA,
+                    f"rig session CPU with cancelling {delay} ms",
+                    result["process_cpu"] * 100,
+                    "%",
+                    "CPU of the whole bench process (all threads: PortAudio callbacks, "
+                    "conversion, AEC3) over the run / wall time",
+                )
+            )
+            latency.setdefault("cancel", []).extend(result["latency_ms"])
+        with echo_path(address, delay_ms=60, gain_db=-6.0):
+            plain = _run_backend(
+                PyAudioBackend, Playback, AudioConfig(echo="full-duplex"), voice, settle_s=0.0
+            )
+        latency["none"] = plain["latency_ms"]
+        rows.append(
+            row(
+                AREA,
+                "rig session CPU without processing",
+                plain["process_cpu"] * 100,
+                "%",
+                "the same run with echo = full-duplex (no processing): the baseline",
+            )
+        )
+        for name, values in latency.items():
+            rows.append(
+                row(
+                    AREA,
+                    f"capture -> on_capture, {'AEC3 + guard' if name == 'cancel' else 'none'}",
+                    float(np.median(values)),
+                    "ms",
+                    "from the block's ADC time (PortAudio's inputBufferAdcTime) to the "
+                    "processed audio handed to the link (what is then appended): conversion, "
+                    "10 ms framing, processing",
+                    values,
+                )
+            )
+        if latency.get("cancel") and latency.get("none"):
+            added = float(np.median(latency["cancel"]) - np.median(latency["none"]))
+            rows.append(
+                row(
+                    AREA,
+                    "added capture latency (cancel - none), median",
+                    added,
+                    "ms",
+                    "what echo cancelling adds between capture and append",
+                )
+            )
+    return rows
+
+
+def _run_backend(backend_type, playback_type, config, voice, settle_s: float) -> dict:
+    """Open a backend on the current sound server, play ``voice`` (24 kHz float), collect what
+    it would send; the processor's statistics from ``settle_s`` on."""
+
+    backend = backend_type(config)
+    playback = playback_type()
+    got: list[np.ndarray] = []
+    latency: list[float] = []
+
+    def on_capture(samples: np.ndarray, captured: float) -> None:
+        latency.append((time.perf_counter() - captured) * 1000)
+        got.append(samples)
+
+    errors: list[str] = []
+    backend.open(playback, on_capture, errors.append)
+    try:
+        time.sleep(0.5)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        playback.push("bench", to_int16(voice))
+        settled = False
+        deadline = time.perf_counter() + len(voice) / WIRE_RATE + 2.0
+        while time.perf_counter() < deadline:
+            time.sleep(0.05)
+            elapsed = time.perf_counter() - wall0
+            processor = backend.processor
+            if not settled and elapsed >= settle_s and processor is not None:
+                processor.stats.echo_in = processor.stats.echo_out = 0.0
+                processor.stats.echo_frames = 0
+                processor.stats.frames = 0
+                processor.stats.cpu_s = processor.stats.busy_s = 0.0
+                processor.stats.frame_s.clear()
+                processor.stats.measure = True
+                if processor.guard is not None:
+                    processor.guard.gated = 0
+                got.clear()
+                settled = True
+        cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+    finally:
+        backend.close()
+    if errors:
+        raise RuntimeError(f"audio errors: {errors}")
+
+    sent = np.concatenate(got) if got else np.zeros(0, np.int16)
+    processor = backend.processor
+    return {
+        "stats": processor.stats if processor is not None else None,
+        "hits": vad_hits(sent),
+        "guarded": processor.guard.gated if processor is not None and processor.guard else 0,
+        "process_cpu": cpu,
+        "latency_ms": latency[len(latency) // 4 :],
+    }

@@ -2,7 +2,7 @@
 
 Runs on gpiozero's mock pins (no hardware needed): a real :class:`~appliance.hub.Hub` attached
 to a real asyncio loop running a real :class:`~appliance.state.Machine`
-(:class:`~appliance.harness.MachineLoop`, the appliance's worker without the session), with
+(:class:`~appliance.rig.inprocess.MachineLoop`, the appliance's worker without the session), with
 :func:`appliance.gpio.start_gpio` on top.
 """
 
@@ -14,7 +14,7 @@ import time
 
 from appliance.bench import Row
 from appliance.config import GpioConfig
-from appliance.harness import MachineLoop
+from appliance.rig.inprocess import MachineLoop
 from appliance.state import Connect, Failed, Input, Stop, Toggle
 
 

@@ -45,23 +45,19 @@ import numpy as np
 from appliance.app import Appliance
 from appliance.audio.pcm import WIRE_RATE
 from appliance.audio.pyaudio_backend import PyAudioBackend
-from appliance.audio.wav import write_wav
 from appliance.bench import Row, row
-from appliance.bench.audio import _sound_server
+from appliance.bench.audio import sound_path
 from appliance.config import validate
 from appliance.hub import Hub
 from appliance.realtime.protocol import AudioDelta, Protocol, SpeechStarted
-from appliance.sim.process import SimProcess
+from appliance.rig.process import wait_for
+from appliance.rig.sim import SimProcess
+from appliance.rig.speech import write_speech_wav
 from appliance.state import Toggle
 
 
 def _speech_wav(path: Path, seconds: float) -> None:
-    rate = 44_100
-    t = np.arange(int(seconds * rate)) / rate
-    voiced = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 8))
-    speech = 0.2 * voiced * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2)
-    data = np.concatenate([np.zeros(rate // 10), speech, np.zeros(rate // 10)])
-    write_wav(path, (np.clip(data, -1, 1) * 32767).astype(np.int16), rate)
+    write_speech_wav(path, [(0.1, seconds)], seconds + 0.2, rate=44_100, channels=1, level=0.4)
 
 
 def _play(path: Path) -> None:
@@ -157,7 +153,7 @@ class _Hooks:
 
 
 def run(quick: bool) -> list[Row]:
-    with _sound_server() as where:
+    with sound_path() as where:
         return _measure(quick, where)
 
 
@@ -205,16 +201,18 @@ def _measure(quick: bool, where: str) -> list[Row]:
 
         def wait_quiet(timeout: float = 20) -> None:
             """Listening, and nothing played for a while (the last answer is over)."""
-            deadline = time.monotonic() + timeout
-            while not (
-                states
-                and states[-1][1] == "listening"
-                and not app.playback.playing
-                and not app.playback.queued_ms
-            ):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the appliance never went quiet")
-                time.sleep(0.05)  # polling the state, not synchronisation
+            quiet = wait_for(
+                lambda: (
+                    states
+                    and states[-1][1] == "listening"
+                    and not app.playback.playing
+                    and not app.playback.queued_ms
+                ),
+                timeout,
+                interval=0.05,
+            )
+            if not quiet:
+                raise RuntimeError("the appliance never went quiet")
             time.sleep(0.3)  # the device plays out what it holds
 
         worker = threading.Thread(target=lambda: asyncio.run(app.run()), daemon=True)

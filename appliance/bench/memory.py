@@ -22,7 +22,7 @@ import time
 
 from appliance.bench import Row, row
 from appliance.bench._kiosk import Kiosk, Rig
-from appliance.bench._xserver import Memory, memory
+from appliance.rig.process import Memory, memory
 
 SIZES = ((800, 480), (1920, 1080))
 

@@ -49,8 +49,10 @@ import numpy as np
 
 from appliance.bench import Row, row
 from appliance.bench._kiosk import Kiosk, Rig
-from appliance.bench._xserver import cpu_seconds
 from appliance.control import ControlClientError, stream
+from appliance.rig.process import cpu_seconds, poll_until
+from appliance.rig.sound import Recorder
+from appliance.rig.speech import espeak_file
 
 SIZE = (800, 480)
 QUOTA_US, PERIOD_US = 25_000, 100_000
@@ -174,69 +176,16 @@ def _read(path: Path) -> str:
 # --- what reaches the sink -------------------------------------------------------------------
 
 
-class SinkRecorder:
-    """``parec`` on ``appliance_out.monitor`` (mono, 48 kHz), each chunk's arrival noted so
-    that a sample's index can be turned into a ``time.perf_counter`` moment."""
+def _sink_recorder() -> Recorder:
+    """``parec`` on ``appliance_out.monitor`` (mono, 48 kHz) of the server this process's
+    environment names."""
+    return Recorder(None, "appliance_out.monitor", RATE)
 
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-        self._arrivals: list[tuple[float, int]] = []  # (perf_counter, samples so far)
-        self._count = 0
-        self._lock = threading.Lock()
-        self._proc = subprocess.Popen(
-            [
-                "parec",
-                "--device=appliance_out.monitor",
-                "--format=s16le",
-                f"--rate={RATE}",
-                "--channels=1",
-                "--raw",
-                "--latency-msec=10",
-            ],
-            stdout=subprocess.PIPE,
-        )
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
 
-    def _read(self) -> None:
-        assert self._proc.stdout is not None
-        pending = b""
-        while data := self._proc.stdout.read1(4096):
-            now = time.perf_counter()
-            data = pending + data
-            whole = len(data) // 2 * 2
-            pending = data[whole:]
-            with self._lock:
-                self._chunks.append(data[:whole])
-                self._count += whole // 2
-                self._arrivals.append((now, self._count))
-
-    def samples(self) -> np.ndarray:
-        with self._lock:
-            data = b"".join(self._chunks)
-            self._chunks = [data]
-        return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-
-    def origin(self) -> float:
-        """The moment of sample 0, roughly (within some 15 ms): each chunk's samples were there
-        by its arrival, but the sink renders ahead in bursts, so a low percentile of
-        ``arrival - count / rate`` rather than its minimum."""
-        with self._lock:
-            arrivals = list(self._arrivals)
-        if not arrivals:
-            raise RuntimeError("nothing was recorded from appliance_out.monitor")
-        return float(np.percentile([at - count / RATE for at, count in arrivals], 5))
-
-    def loud_now(self, window_s: float = 0.03) -> bool:
-        """The last ``window_s`` recorded hold sound throughout (the voice, not a pause)."""
-        x = self.samples()[-round(window_s * RATE) :]
-        return len(x) > 0 and bool(np.all(_envelope(x) > 0.01))
-
-    def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            self._proc.wait(5)
-        self._thread.join(5)
+def _loud_now(recorder: Recorder, window_s: float = 0.03) -> bool:
+    """The last ``window_s`` recorded hold sound throughout (the voice, not a pause)."""
+    x = recorder.samples()[-round(window_s * RATE) :]
+    return len(x) > 0 and bool(np.all(_envelope(x) > 0.01))
 
 
 def _envelope(x: np.ndarray, window_s: float = 0.005) -> np.ndarray:
@@ -317,7 +266,7 @@ def run(quick: bool) -> list[Row]:
             raise RuntimeError("the Pi budget run needs PyAudio on the virtual sound server")
         interruption = _interruption(rig.work / "stop.wav")
         with CpuLimit() as limit:
-            recorder = SinkRecorder()
+            recorder = _sink_recorder()
             try:
                 with Kiosk(rig, SIZE, prefix=limit.prefix) as kiosk:
                     kiosk.first_frame(timeout=60)
@@ -349,7 +298,7 @@ def run(quick: bool) -> list[Row]:
                     log = _wait_for_close(kiosk)
                     frames = kiosk.watcher.frames(session.began, session.ended)
             finally:
-                recorder.close()
+                recorder.stop()
             return _rows(
                 session, states, recorder, frames, paced, log, cpu, throttled, limit.how, rig.where
             )
@@ -358,7 +307,7 @@ def run(quick: bool) -> list[Row]:
 def _session(
     kiosk: Kiosk,
     states: States,
-    recorder: SinkRecorder,
+    recorder: Recorder,
     interruption: Path,
     seconds: float,
     throttling: Callable[[], dict[str, float]] = dict,
@@ -388,7 +337,7 @@ def _session(
         _until(time.perf_counter() + rng.uniform(1.0, 2.5))
         if round_ % 2:
             # a press while the voice is sounding (not in a pause between words)
-            _until(time.perf_counter() + 2.0, recorder.loud_now)
+            _until(time.perf_counter() + 2.0, lambda: _loud_now(recorder))
             session.presses.append(time.perf_counter())
             kiosk.ctl("press")
             try:
@@ -419,13 +368,7 @@ def _interruption(path: Path) -> Path:
     the live bench is the simulator's own kind of voice, which the echo canceller's guard
     rightly takes for the played voice coming back; without espeak-ng it is used anyway (at
     another pitch) and speech barge-ins may not happen (the rounds say so)."""
-    if shutil.which("espeak-ng"):
-        subprocess.run(
-            ["espeak-ng", "-w", str(path), "wait, stop, I have a question"],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
+    if espeak_file(path, "wait, stop, I have a question") is not None:
         return path
     from appliance.audio.wav import write_wav
 
@@ -455,15 +398,14 @@ _CLOSED = re.compile(
 
 def _wait_for_close(kiosk: Kiosk, timeout: float = 30.0) -> str:
     """The appliance's log once its audio streams have closed (the line with their counts)."""
-    deadline = time.monotonic() + timeout
-    while not _CLOSED.search(kiosk.log()):
-        if time.monotonic() > deadline or not kiosk.alive():
-            raise kiosk.failed("the audio streams did not close (no 'audio: closed' line)")
-        time.sleep(0.05)  # polling the log file, not synchronisation
-    return kiosk.log()
+    poll_until(lambda: _CLOSED.search(kiosk.log()) or not kiosk.alive(), timeout, 0.05)
+    log = kiosk.log()
+    if not _CLOSED.search(log):
+        raise kiosk.failed("the audio streams did not close (no 'audio: closed' line)")
+    return log
 
 
-def _audible(x: np.ndarray, origin: float) -> list[tuple[float, float]]:
+def audible_spans(x: np.ndarray, origin: float) -> list[tuple[float, float]]:
     """The stretches where the sink's output is audible (10 ms envelope over -40 dBFS), as
     ``perf_counter`` spans."""
     loud = _envelope(x, 0.01) > 0.01
@@ -480,7 +422,7 @@ _BARGE_IN = re.compile(
 )
 
 
-def _barge_ins(log: str, presses: list[float]) -> list[float]:
+def barge_ins(log: str, presses: list[float]) -> list[float]:
     """Per press: ms from the press to the appliance's barge-in log line (written once the
     output device was flushed). Log times are wall-clock with 1 ms steps: the middle of the
     step is taken, on ``time.perf_counter`` through this process's offset between the two."""
@@ -497,7 +439,7 @@ def _barge_ins(log: str, presses: list[float]) -> list[float]:
     return out
 
 
-def _silent_after(x: np.ndarray, origin: float, presses: list[float], within_s: float) -> int:
+def silent_after(x: np.ndarray, origin: float, presses: list[float], within_s: float) -> int:
     """How many presses were followed by silence at the sink within ``within_s`` (for 300 ms
     after that; the next round's answer comes 0.5 s after the press at the earliest), from the
     recording."""
@@ -513,7 +455,7 @@ def _silent_after(x: np.ndarray, origin: float, presses: list[float], within_s: 
 def _rows(
     session: Session,
     states: States,
-    recorder: SinkRecorder,
+    recorder: Recorder,
     frames: list[tuple[float, int]],
     paced: dict[str, int],
     log: str,
@@ -537,7 +479,7 @@ def _rows(
     origin = recorder.origin()
     audible = [
         (max(a, session.began), min(b, session.ended))
-        for a, b in _audible(x, origin)
+        for a, b in audible_spans(x, origin)
         if b > session.began and a < session.ended
     ]
     speaking = states.spans("speaking", session.ended)
@@ -554,8 +496,8 @@ def _rows(
 
     loud_frames, loud_s, loud_gaps = frames_in(audible)
     all_frames, speaking_s, _ = frames_in(speaking)
-    cuts = _barge_ins(log, session.presses)
-    silenced = _silent_after(x, origin, session.presses, 0.1)
+    cuts = barge_ins(log, session.presses)
+    silenced = silent_after(x, origin, session.presses, 0.1)
     rows = [
         row(
             "pibudget",

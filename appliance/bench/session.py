@@ -18,20 +18,16 @@ from pathlib import Path
 import numpy as np
 
 from appliance.app import Appliance
-from appliance.audio.wav import WavBackend, write_wav
+from appliance.audio.wav import WavBackend
 from appliance.bench import Row
 from appliance.config import validate
 from appliance.hub import Hub
-from appliance.sim.process import SimProcess
+from appliance.rig.sim import SimProcess
+from appliance.rig.speech import write_speech_wav
 
 
 def _question(path: Path) -> None:
-    rate = 24_000
-    t = np.arange(int(1.2 * rate)) / rate
-    voiced = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 8))
-    speech = 0.15 * voiced * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2)
-    data = np.concatenate([np.zeros(rate // 4), speech, np.zeros(6 * rate)])
-    write_wav(path, (data * 32767).astype(np.int16), rate)
+    write_speech_wav(path, [(0.25, 1.2)], total_s=7.45, rate=24_000, channels=1)
 
 
 def _percentiles(values: list[float]) -> tuple[float, float, float]:

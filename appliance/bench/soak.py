@@ -50,11 +50,12 @@ import numpy as np
 
 from appliance.audio.wav import write_wav
 from appliance.bench import Row
-from appliance.bench.xvfb import available as xvfb_available
-from appliance.bench.xvfb import virtual_display, x11_env
 from appliance.control import ControlClientError, request, stream
-from appliance.process import ApplianceProcess
-from appliance.sim.process import SimProcess
+from appliance.rig.process import ApplianceProcess
+from appliance.rig.process import wait_state as rig_wait_state
+from appliance.rig.sim import SimProcess
+from appliance.rig.xdisplay import available as xvfb_available
+from appliance.rig.xdisplay import virtual_display, x11_env
 from appliance.sim.voice import synth_speech
 
 MIB = 1024 * 1024
@@ -204,21 +205,10 @@ def slope(samples: dict[int, Sample], metric: str = "pss_bytes") -> float:
 
 
 def wait_state(socket: Path, wanted: str | set[str], timeout: float = 15.0) -> dict[str, Any]:
-    """Poll ``status`` until the state is ``wanted`` (one or a set); raise with the last status
-    when ``timeout`` passes first, or at once on an unexpected ``error``."""
-    names = {wanted} if isinstance(wanted, str) else wanted
-    deadline = time.monotonic() + timeout
-    status: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        status = request(socket, {"cmd": "status"}, timeout=timeout)
-        if status.get("state") in names:
-            return status
-        if status.get("state") == "error" and "error" not in names:
-            break
-        time.sleep(0.005)  # a poll interval, not synchronisation
-    raise TimeoutError(
-        f"state {'/'.join(sorted(names))} not reached within {timeout:g} s; last status: "
-        f"state {status.get('state')}, error {status.get('last_error')}"
+    """:func:`appliance.rig.process.wait_state`, polled every 5 ms and giving up at once on an
+    unexpected ``error``."""
+    return rig_wait_state(
+        socket, wanted, timeout, give_up_on={"error"}, request_timeout=timeout, interval=0.005
     )
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 
 from appliance.bench import Row, row
 from appliance.bench._kiosk import Kiosk, Rig
@@ -70,15 +69,13 @@ def run(quick: bool) -> list[Row]:
 
 def _wait_no_window(rig: Rig, timeout: float = 10.0) -> None:
     """Wait until the previous run's window is gone from the display."""
-    from appliance.bench._xserver import XWatcher
+    from appliance.rig.process import wait_for
+    from appliance.rig.xdisplay import XWatcher
 
     watcher = XWatcher(rig.display)
     try:
-        deadline = time.monotonic() + timeout
-        while watcher.viewable_windows(SIZE):
-            if time.monotonic() > deadline:
-                raise RuntimeError("a window of an earlier run is still on the display")
-            time.sleep(0.02)  # polling the X server, not synchronisation
+        if not wait_for(lambda: not watcher.viewable_windows(SIZE), timeout, interval=0.02):
+            raise RuntimeError("a window of an earlier run is still on the display")
     finally:
         watcher.close()
 

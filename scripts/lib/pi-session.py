@@ -36,21 +36,17 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from appliance.audio.wav import read_wav, write_wav
+from appliance.audio.wav import read_wav
 from appliance.control import stream
 from appliance.demo import demo_config
-from appliance.process import ApplianceProcess
-from appliance.sim.process import SimProcess
+from appliance.rig.process import ApplianceProcess
+from appliance.rig.sim import SimProcess
+from appliance.rig.speech import write_speech_wav
 
 
 def question_wav(path: Path) -> None:
     """A speech-like signal (the demo's fallback), identical on every machine."""
-    rate = 24_000
-    t = np.arange(int(1.6 * rate)) / rate
-    voiced = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 8))
-    speech = 0.15 * voiced * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2)
-    data = np.concatenate([np.zeros(rate // 2), speech, np.zeros(4 * rate)])
-    write_wav(path, (np.clip(data, -1, 1) * 32767).astype(np.int16), rate)
+    write_speech_wav(path, [(0.5, 1.6)], total_s=6.1, rate=24_000, channels=1)
 
 
 class Follower:

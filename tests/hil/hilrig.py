@@ -9,8 +9,8 @@ A rig is the simulator, a running appliance and the two wires the tests use:
 
 :class:`PiRig` runs ``appliance run`` as a separate process on the real GPIO and sound card.
 :class:`VirtualRig` runs the same appliance in this process
-(:class:`appliance.harness.InProcessAppliance`), because mock pins cannot be shared with another
-process; it is what ``scripts/test`` runs, so the HIL
+(:class:`appliance.rig.inprocess.InProcessAppliance`), because mock pins cannot be shared with
+another process; it is what ``scripts/test`` runs, so the HIL
 tests keep working between hardware runs.
 """
 
@@ -26,11 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from processes import Sim, child_env, wait_until
 
 from appliance.control import request
-from appliance.harness import InProcessAppliance
-from appliance.process import ApplianceProcess
+from appliance.rig.inprocess import InProcessAppliance
+from appliance.rig.process import (
+    ApplianceProcess,
+    StateNotReached,
+    child_env,
+    wait_state,
+    wait_until,
+)
+from appliance.rig.sim import Sim
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLD_MS = 600
@@ -108,14 +114,10 @@ class Control:
             return False
 
     def wait_state(self, state: str, timeout: float = 15) -> dict[str, Any]:
-        def check() -> dict[str, Any] | None:
-            status = self.status()
-            return status if status["state"] == state else None
-
         try:
-            return wait_until(check, timeout, f"state {state!r}")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}; status {self.status()}\n{self.describe()}") from None
+            return wait_state(self.socket, state, timeout, request_timeout=5)
+        except StateNotReached as exc:
+            raise AssertionError(f"{exc}\n{self.describe()}") from None
 
     def say(self, text: str) -> None:
         reply = self.ctl("say", text=text, role="user")

@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rig import SIM_API_KEY, Appliance, Sim, write_speech_wav
+from rig import SIM_API_KEY, Appliance
+
+from appliance.rig import xdisplay
+from appliance.rig.sim import Sim
+from appliance.rig.speech import write_speech_wav
 
 
 @pytest.fixture
@@ -42,3 +46,12 @@ def start(tmp_path: Path, appliances: list[Appliance]):
         return app
 
     return _start
+
+
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    """A private Xvfb display (1024x768) for the tests of a module; skips without Xvfb."""
+    if not xdisplay.available():
+        pytest.skip("Xvfb is not installed")
+    with xdisplay.virtual_display(1024, 768) as name:
+        yield name

@@ -12,24 +12,42 @@ import subprocess
 import sys
 import threading
 import time
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import tomli_w
-from isolation import private_shm
-from processes import Sim, child_env, wait_until
 
 from appliance.control import request
-from appliance.process import ApplianceFailedToStart, ApplianceProcess
+from appliance.rig.isolation import private_shm
+from appliance.rig.process import (
+    ApplianceFailedToStart,
+    ApplianceProcess,
+    StateNotReached,
+    child_env,
+)
+from appliance.rig.sim import Sim
 
 HANDLERS_DIR = Path(__file__).resolve().parent
 
 
-def _env(**extra: str) -> dict[str, str]:
+def handlers_env(**extra: str) -> dict[str, str]:
+    """A child's environment (:func:`child_env`) in which ``handlers`` (the function handlers
+    of these tests) can be imported."""
     return child_env(HANDLERS_DIR, **extra)
+
+
+def cli(
+    *args: str, timeout: float = 60.0, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real ``appliance`` command line, run to its end, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or handlers_env(),
+    )
 
 
 class Appliance:
@@ -70,8 +88,8 @@ class Appliance:
             self.config_path,
             self.log_path,
             args=[*args, *extra_args],
-            env=_env(**(env or {})),
-            # a private /dev/shm: no appliance can hang another through JACK (isolation.py)
+            env=handlers_env(**(env or {})),
+            # a private /dev/shm: no appliance can hang another through JACK (rig.isolation)
             prefix=(*private_shm(), *prefix),
             socket=self.socket,
             wait=False,
@@ -81,12 +99,13 @@ class Appliance:
         self._events_cv = threading.Condition()
         self._watcher: subprocess.Popen[str] | None = None
         if wait_ready:
-            wait_until(self._answers, 20, "the control socket")
+            self.wait_ready()
             self._watch_events()
 
-    def _answers(self) -> bool:
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        """Return once the control socket answers; fail with the log if it does not."""
         try:
-            return self.process.answers()
+            self.process.wait_ready(timeout, interval=0.02)
         except ApplianceFailedToStart as exc:
             raise AssertionError(str(exc)) from None
 
@@ -98,20 +117,14 @@ class Appliance:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the real ``appliance`` command line against this appliance."""
-        return subprocess.run(
-            [sys.executable, "-m", "appliance", *args, "--socket", str(self.socket)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env=_env(),
-        )
+        return cli(*args, "--socket", str(self.socket), timeout=30)
 
     def _watch_events(self) -> None:
         self._watcher = subprocess.Popen(
             [sys.executable, "-m", "appliance", "events", "--json", "--socket", str(self.socket)],
             stdout=subprocess.PIPE,
             text=True,
-            env=_env(),
+            env=handlers_env(),
         )
         first = self._watcher.stdout.readline()  # the subscription reply
         assert json.loads(first)["type"] == "subscribed"
@@ -145,21 +158,11 @@ class Appliance:
                 self._events_cv.wait(left)
 
     def wait_state(self, state: str, timeout: float = 15) -> dict[str, Any]:
-        def check() -> dict[str, Any] | None:
-            status = self.ctl("status")
-            if status["state"] == state:
-                return status
-            if self.proc.poll() is not None:
-                raise AssertionError(f"appliance exited:\n{self.log()}")
-            return None
-
         seen = len(self.events)
         try:
-            status = wait_until(check, timeout, f"state {state!r}")
-        except AssertionError as exc:
-            raise AssertionError(
-                f"{exc}; status: {self.ctl('status')}\n{self.log()[-3000:]}"
-            ) from None
+            status = self.process.wait_state(state, timeout=timeout)
+        except StateNotReached as exc:
+            raise AssertionError(f"{exc}\n{self.log()[-3000:]}") from None
         if self._watcher is not None:  # let the event stream catch up with the status
             with self._events_cv:
                 caught_up = self._events_cv.wait_for(
@@ -181,50 +184,6 @@ class Appliance:
             self._watcher.kill()
             self._watcher.wait()
         return self.process.stop()
-
-
-# --- audio helpers -----------------------------------------------------------------------------
-
-
-def speech_like(seconds: float, rate: int, f0: float = 140.0, level: float = 0.3) -> np.ndarray:
-    """A voiced, syllable-modulated signal: energetic like speech, deterministic."""
-    t = np.arange(int(seconds * rate)) / rate
-    voiced = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 8))
-    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t) ** 2
-    return (level * voiced * envelope / 2.0).astype(np.float32)
-
-
-def write_speech_wav(
-    path: Path,
-    segments: list[tuple[float, float]],
-    total_s: float,
-    rate: int = 48_000,
-    channels: int = 2,
-) -> Path:
-    """A WAV with speech in the given (start_s, duration_s) segments, silence elsewhere."""
-    signal_ = np.zeros(int(total_s * rate), dtype=np.float32)
-    for start, duration in segments:
-        chunk = speech_like(duration, rate)
-        i = int(start * rate)
-        signal_[i : i + len(chunk)] += chunk[: len(signal_) - i]
-    pcm = (np.clip(signal_, -1, 1) * 32767).astype("<i2")
-    frames = np.repeat(pcm.reshape(-1, 1), channels, axis=1)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(frames.tobytes())
-    return path
-
-
-def read_wav_levels(path: Path, window_s: float = 0.1) -> tuple[int, np.ndarray]:
-    """(rate, RMS per window) of a mono PCM16 WAV."""
-    with wave.open(str(path), "rb") as wav:
-        rate = wav.getframerate()
-        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float32)
-    n = int(rate * window_s)
-    windows = data[: len(data) // n * n].reshape(-1, n) / 32768.0
-    return rate, np.sqrt((windows**2).mean(axis=1)) if len(windows) else np.zeros(0)
 
 
 # --- configs -------------------------------------------------------------------------------

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from soundserver import Recorder, SoundServer, loud_span, tone, wait_for
 
 from appliance.audio.pcm import WIRE_RATE, samples_to_ms, to_int16
 from appliance.audio.playback import ItemProgress, Playback
 from appliance.config import AudioConfig
+from appliance.rig.process import wait_for
+from appliance.rig.sound import Recorder, SoundServer, loud_span, tone
 
 pyaudio_backend = pytest.importorskip(
     "appliance.audio.pyaudio_backend", reason="PyAudio is not installed"

@@ -12,13 +12,13 @@ import threading
 import time
 
 import pytest
-from processes import wait_until
 
-from appliance.bench import xvfb
-from appliance.bench._xserver import XWatcher, kill_group, server_pid
+from appliance.rig import xdisplay
+from appliance.rig.process import kill_group, wait_until
+from appliance.rig.xdisplay import XWatcher, server_pid
 
 pytest.importorskip("Xlib", reason="python-xlib (dev extras) is needed to count frames")
-if not xvfb.available():
+if not xdisplay.available():
     pytest.skip("Xvfb is not installed", allow_module_level=True)
 
 FLIPS = 40
@@ -40,10 +40,10 @@ sys.stdin.readline()
 
 
 def test_frames_are_counted_by_the_x_server() -> None:
-    with xvfb.virtual_display(640, 480) as display:
+    with xdisplay.virtual_display(640, 480) as display:
         with open(f"/proc/{server_pid(display)}/comm") as comm:
             assert comm.read().strip() == "Xvfb"
-        env = xvfb.x11_env(display)
+        env = xdisplay.x11_env(display)
         env["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
         env["SDL_NO_SIGNAL_HANDLERS"] = "1"  # SIGTERM ends it (SDL would make it a QUIT event)
         child = subprocess.Popen(
@@ -105,8 +105,8 @@ sys.stdin.readline()
 def test_a_window_replaced_during_start_is_followed() -> None:
     """The watcher found the first window, which is destroyed before it is drawn: it follows
     the window that replaces it instead of failing with ``WindowGone``."""
-    with xvfb.virtual_display(640, 480) as display:
-        env = xvfb.x11_env(display)
+    with xdisplay.virtual_display(640, 480) as display:
+        env = xdisplay.x11_env(display)
         env["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
         env["SDL_NO_SIGNAL_HANDLERS"] = "1"
         child = subprocess.Popen(

@@ -11,7 +11,7 @@ import sys
 
 import pygame
 import pytest
-from rig import _env, session_config
+from rig import cli, handlers_env, session_config
 
 
 def test_socket_is_0660_and_refuses_other_users(sim, start):
@@ -37,7 +37,7 @@ def test_socket_is_0660_and_refuses_other_users(sim, start):
         capture_output=True,
         text=True,
         timeout=30,
-        env=_env(),
+        env=handlers_env(),
     )
     assert result.returncode == 1
     assert "permission denied" in result.stderr and "'appliance' group" in result.stderr
@@ -67,11 +67,5 @@ def test_bad_requests_get_clear_answers_and_hurt_nothing(sim, start):
 
 
 def test_commands_without_a_running_appliance_say_so(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "appliance", "status", "--socket", str(tmp_path / "none.sock")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=_env(),
-    )
+    result = cli("status", "--socket", str(tmp_path / "none.sock"), timeout=30)
     assert result.returncode == 1 and "no appliance is running" in result.stderr

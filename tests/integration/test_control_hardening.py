@@ -10,9 +10,10 @@ import socket
 import time
 
 import pygame
-from rig import session_config, wait_until
+from rig import session_config
 
 from appliance.bench.soak import sample
+from appliance.rig.process import wait_until
 
 
 def test_update_config_cannot_name_a_function_handler_and_a_refusal_changes_nothing(sim, start):

@@ -25,6 +25,7 @@ import pytest
 from appliance.config import AppConfig, DisplayConfig
 from appliance.display import Screen, run_display
 from appliance.hub import Hub
+from appliance.rig.process import wait_until
 from appliance.state import Input, Machine, Phase, Start
 
 SCREENS = Path(__file__).resolve().parents[1] / "artifacts" / "screens"
@@ -58,14 +59,6 @@ def hub() -> Iterator[Hub]:
     yield hub
     hub.stopping.set()
     worker.close()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 def drive(hub: Hub, config: AppConfig, script: Callable[[], None]) -> None:
@@ -116,12 +109,12 @@ def test_click_and_touch_drive_the_state_machine(hub: Hub, tmp_path: Path) -> No
                 pygame.FINGERDOWN, x=mic[0] / 800, y=mic[1] / 480, touch_id=1, finger_id=0
             )
         )
-        wait_for(lambda: hub.view.muted)
+        wait_until(lambda: hub.view.muted, 5, "muted")
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=toggle, button=1))
-        wait_for(lambda: hub.view.phase is Phase.CONNECTING)
+        wait_until(lambda: hub.view.phase is Phase.CONNECTING, 5, "connecting")
         hub.request_snapshot(shot).result(10)
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0))
-        wait_for(hub.stopping.is_set)
+        wait_until(hub.stopping.is_set, 5, "stopping")
         stopped_by_key.set()
 
     drive(hub, config, script)
@@ -147,12 +140,12 @@ def test_unavailable_microphone_ignores_touches(hub: Hub, tmp_path: Path) -> Non
 
     def script() -> None:
         hub.post(Start())
-        wait_for(lambda: hub.view.phase is Phase.CONNECTING)
+        wait_until(lambda: hub.view.phase is Phase.CONNECTING, 5, "connecting")
         hub.request_snapshot(tmp_path / "drawn.png").result(10)  # the loop has drawn it
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=mic, button=1))
         # a toggle press after it proves the mic press was processed (events are in order)
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=toggle, button=1))
-        wait_for(lambda: hub.view.phase is Phase.IDLE)
+        wait_until(lambda: hub.view.phase is Phase.IDLE, 5, "idle")
         assert not hub.view.muted
 
     drive(hub, config, script)

@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from appliance.bench import xvfb
 from appliance.display import renderer
+from appliance.rig import xdisplay
 
 OPEN = """
 import json, logging, sys, time
@@ -34,7 +34,7 @@ print(json.dumps({"opened": surface is not None, "llvm": "libLLVM" in maps}))
 
 
 def open_window(display: str, **env: str) -> tuple[dict[str, bool], str]:
-    environment = xvfb.x11_env(display)
+    environment = xdisplay.x11_env(display)
     environment.pop(renderer.HINT, None)
     environment.pop("LIBGL_ALWAYS_SOFTWARE", None)
     environment.update(env)
@@ -47,14 +47,6 @@ def open_window(display: str, **env: str) -> tuple[dict[str, bool], str]:
         check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
-
-
-@pytest.fixture(scope="module")
-def display() -> str:
-    if not xvfb.available():
-        pytest.skip("Xvfb is not installed")
-    with xvfb.virtual_display(1024, 768) as name:
-        yield name
 
 
 def test_no_software_gl_without_a_gpu(display: str) -> None:

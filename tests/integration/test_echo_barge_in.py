@@ -1,5 +1,5 @@
 """Talking over the model: ``appliance run`` on real PyAudio streams, with the echo rig
-(``tests/echo_rig.py``) feeding the speaker back into the microphone 60 ms late and 6 dB down,
+(:mod:`appliance.rig.echo`) feeding the speaker back into the microphone 60 ms late and 6 dB down,
 against the simulator (whose server VAD hears anything above -40 dBFS).
 
 * with the defaults (``audio.echo = "cancel"``) N answers played into the echo path cause no
@@ -16,9 +16,11 @@ import os
 import time
 
 import pytest
-from echo_rig import echo_path
-from rig import session_config, wait_until
-from soundserver import SoundServer
+from rig import session_config
+
+from appliance.rig.echo import echo_path
+from appliance.rig.process import wait_until
+from appliance.rig.sound import SoundServer
 
 pytest.importorskip("pyaudio", reason="PyAudio is not installed")
 pytest.importorskip("livekit.rtc", reason="livekit is not installed: no echo cancelling")

@@ -18,8 +18,10 @@ import wave
 import pytest
 from fault_matrix import MATRIX, covered, render, row
 from fault_matrix import README as README_PATH
-from rig import _env, session_config, wait_until
+from rig import cli, handlers_env, session_config
 from splitserver import split_server, url
+
+from appliance.rig.process import wait_until
 
 FAST = {"backoff_initial_s": 0.1, "backoff_max_s": 0.3, "max_attempts": 2}
 
@@ -294,13 +296,7 @@ def test_gpio_missing(sim, start, fault):
 
 
 def run_appliance(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "appliance", "run", "--display", "none", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=_env(),
-    )
+    return cli("run", "--display", "none", *args, timeout=30)
 
 
 @row("config_missing")
@@ -390,7 +386,11 @@ def test_disk_full_when_writing_config(tmp_path, fault):
         "'realtime.config.instructions', 'a much longer text that cannot be written']))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, env=_env()
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=handlers_env(),
     )
     assert result.returncode != 0, result.stdout
     assert "Traceback" not in result.stderr, result.stderr

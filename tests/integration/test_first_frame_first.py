@@ -16,10 +16,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from processes import child_env, wait_until
 
-from appliance.bench import xvfb
-from appliance.process import ApplianceProcess
+from appliance.rig import xdisplay
+from appliance.rig.process import ApplianceProcess, child_env, wait_until
 
 SESSION_MODULES = (
     "appliance.app",
@@ -31,14 +30,6 @@ SESSION_MODULES = (
     "websockets",
 )
 NEVER_WHILE_IDLE = ("aiohttp",)  # the HTTP client: loaded when a key is first fetched
-
-
-@pytest.fixture(scope="module")
-def display() -> str:
-    if not xvfb.available():
-        pytest.skip("Xvfb is not installed")
-    with xvfb.virtual_display(1024, 768) as name:
-        yield name
 
 
 def write_config(tmp_path: Path, mode: str = "window") -> Path:
@@ -62,7 +53,7 @@ def write_config(tmp_path: Path, mode: str = "window") -> Path:
 
 
 def env_for(display: str) -> dict[str, str]:
-    env = xvfb.x11_env(display, child_env())
+    env = xdisplay.x11_env(display, child_env())
     env["PYTHONPROFILEIMPORTTIME"] = "1"  # -X importtime for the child
     return env
 

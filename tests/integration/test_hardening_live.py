@@ -15,25 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from processes import wait_until
-from rig import _env, session_config
+from rig import cli, handlers_env, session_config
 from splitserver import split_server, url
 
-from appliance.process import ApplianceProcess
 from appliance.realtime import keys
+from appliance.rig.process import ApplianceProcess, wait_until
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The real ``appliance`` command line."""
-    return subprocess.run(
-        [sys.executable, "-m", "appliance", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env or _env(),
-    )
 
 
 def killed_during_write(path: Path, key: str, value: str) -> subprocess.CompletedProcess[str]:
@@ -46,7 +34,11 @@ def killed_during_write(path: Path, key: str, value: str) -> subprocess.Complete
         f"sys.exit(main(['config', 'set', '--config', {str(path)!r}, {key!r}, {value!r}]))\n"
     )
     return subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=_env()
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=handlers_env(),
     )
 
 
@@ -218,7 +210,7 @@ def test_unimportable_function_handler(tmp_path: Path) -> None:
 
 def test_function_handler_checks_run_no_module_code_at_validation(tmp_path: Path) -> None:
     code, marker = handler_modules(tmp_path)
-    env = _env(PYTHONPATH=f"{code}:{_env()['PYTHONPATH']}")
+    env = handlers_env(PYTHONPATH=f"{code}:{handlers_env()['PYTHONPATH']}")
     for handler in ("loud:f", "pkg.mod:f", "pkg.mod:nosuch", "pkg.nosuch:f"):
         result = cli("config", "validate", str(handler_config(tmp_path, handler)), env=env)
         assert not marker.exists(), f"{handler}: validation ran {marker.read_text()}"
@@ -249,13 +241,7 @@ def test_beta_with_the_default_model_is_refused_before_the_first_press(tmp_path:
     checked = cli("config", "validate", str(path))
     assert checked.returncode == 2 and "realtime.config.model" in checked.stderr, checked.stderr
     assert "gpt-4o-realtime-preview" in checked.stderr  # the model to use
-    run = subprocess.run(
-        [sys.executable, "-m", "appliance", "run", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        env=_env(),
-    )
+    run = cli("run", "--config", str(path), timeout=20)
     assert run.returncode == 2 and "realtime.config.model" in run.stderr, run.stderr
 
 
@@ -278,7 +264,7 @@ def test_ignored_deep_chat_keys_are_logged_at_start(sim, tmp_path: Path) -> None
             }
         )
     )
-    env = _env(
+    env = handlers_env(
         APPLIANCE_OPENAI__API_BASE=sim.url,
         APPLIANCE_AUDIO__BACKEND="none",
         APPLIANCE_GPIO__ENABLED="false",

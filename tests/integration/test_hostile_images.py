@@ -26,11 +26,11 @@ import numpy as np
 import pygame
 import pytest
 from fault_matrix import row
-from processes import child_env, peak_rss_mib, wait_until
 
 from appliance.config import validate
 from appliance.display.screen import Screen
 from appliance.imagesource import MAX_DOWNLOAD_S
+from appliance.rig.process import child_env, peak_rss_mib, wait_until
 from appliance.state import View
 
 pytestmark = pytest.mark.hostile

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 from fault_matrix import row
-from processes import peak_rss_mib, rss_mib, wait_until
 
 from appliance.logguard import REPEAT_BURST, VALUE_MAX_CHARS
 from appliance.realtime.protocol import TRANSCRIPT_MAX_CHARS
+from appliance.rig.process import peak_rss_mib, rss_mib, wait_until
 
 pytestmark = pytest.mark.hostile
 

@@ -27,8 +27,9 @@ from typing import Any
 import pytest
 import tomli_w
 from fault_matrix import row
-from processes import ROOT, child_env, run_measured, wait_until
 from rig import HANDLERS_DIR, session_config
+
+from appliance.rig.process import ROOT, child_env, run_measured, wait_until
 
 pytestmark = pytest.mark.hostile
 

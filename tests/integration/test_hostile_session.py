@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 import tomli_w
 from fault_matrix import row
-from processes import peak_rss_mib
-from rig import session_config, wait_until
+from rig import session_config
+
+from appliance.rig.process import peak_rss_mib, wait_until
 
 pytestmark = pytest.mark.hostile
 
@@ -47,7 +48,7 @@ def test_reasoning_on_the_beta_dialect_is_refused_before_anything_starts(sim, tm
     import subprocess
     import sys
 
-    from rig import _env
+    from rig import handlers_env
 
     config = session_config(sim, "beta")
     config["realtime"]["config"]["reasoning"] = {"effort": "high"}
@@ -58,7 +59,7 @@ def test_reasoning_on_the_beta_dialect_is_refused_before_anything_starts(sim, tm
         capture_output=True,
         text=True,
         timeout=30,
-        env=_env(),
+        env=handlers_env(),
     )
     assert result.returncode == 2
     assert "realtime.config.reasoning: the beta Realtime API has no reasoning" in result.stderr

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from fault_matrix import row
-from processes import peak_rss_mib
-from rig import session_config, wait_until
+from rig import session_config
+
+from appliance.rig.process import peak_rss_mib, wait_until
 
 pytestmark = pytest.mark.hostile
 

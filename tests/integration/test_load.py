@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rig import session_config, wait_until
+from rig import session_config
 
 from appliance.bench.soak import sample, wait_state
 from appliance.control import CLIENT_LIMIT, request
+from appliance.rig.process import wait_until
 from appliance.sim.voice import synth_speech
 
 STATUS_P95_S = 0.5  # generous: the machine is shared

@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundserver
-from soundserver import SoundServer, wait_for
 
 from appliance.audio.backend import AudioError
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
 from appliance.config import AudioConfig
+from appliance.rig import sound
+from appliance.rig.process import wait_for
+from appliance.rig.sound import SoundServer
 
 pyaudio_backend = pytest.importorskip(
     "appliance.audio.pyaudio_backend", reason="PyAudio is not installed"
@@ -113,7 +114,7 @@ def test_a_device_error_reinitialises_at_the_next_open(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    own = soundserver.start(tmp_path / "sound")
+    own = sound.start(tmp_path / "sound")
     try:
         monkeypatch.setenv("PULSE_SERVER", own.address)
         calls = open_session(backend)

@@ -6,8 +6,6 @@ What the backend plays is recorded back from ``appliance_out.monitor``; what is 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import time
 import wave
@@ -17,13 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundserver
-from soundserver import SoundServer, db, dominant_frequency, loud_span, rms, tone, wait_for
 
 from appliance.audio.backend import AudioError
 from appliance.audio.pcm import WIRE_RATE, resample, to_int16
 from appliance.audio.playback import Playback
 from appliance.config import AudioConfig
+from appliance.rig import sound
+from appliance.rig.process import wait_for
+from appliance.rig.sound import SoundServer, db, dominant_frequency, loud_span, rms, tone
+from appliance.rig.speech import espeak_file
 
 pyaudio_backend = pytest.importorskip(
     "appliance.audio.pyaudio_backend", reason="PyAudio is not installed"
@@ -104,13 +104,7 @@ def test_tone_is_played_at_the_right_pitch_and_level(
 
 def _speech(path: Path) -> tuple[np.ndarray, int]:
     """A spoken phrase (espeak-ng) or, without it, a speech-like synthetic signal."""
-    if shutil.which("espeak-ng"):
-        subprocess.run(
-            ["espeak-ng", "-w", str(path), "press the button and talk to me"],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
+    if espeak_file(path, "press the button and talk to me") is not None:
         with wave.open(str(path)) as w:
             rate = w.getframerate()
             x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32)
@@ -211,7 +205,7 @@ def test_close_is_always_safe(sound_server: SoundServer) -> None:
 def test_a_vanished_sound_server_is_reported_once(
     sound_server: SoundServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    own = soundserver.start(tmp_path / "sound")
+    own = sound.start(tmp_path / "sound")
     try:
         monkeypatch.setenv("PULSE_SERVER", own.address)
         session = open_session()

@@ -9,13 +9,15 @@ full-duplex does (and the echo interrupts the model, which is why half-duplex is
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rig import session_config, wait_until, write_speech_wav
-from soundserver import SoundServer, loud_span
+from rig import session_config
+
+from appliance.rig.process import wait_until
+from appliance.rig.sound import SoundServer, loud_span, pactl
+from appliance.rig.speech import write_speech_wav
 
 pytest.importorskip("pyaudio", reason="PyAudio is not installed")
 
@@ -23,29 +25,18 @@ pytest.importorskip("pyaudio", reason="PyAudio is not installed")
 @pytest.fixture
 def echo(sound_server: SoundServer) -> Iterator[None]:
     """Loop the speaker back into the microphone, like a speaker next to a microphone."""
-    result = subprocess.run(
-        [
-            "pactl",
-            "load-module",
-            "module-loopback",
-            "source=appliance_out.monitor",
-            "sink=appliance_mic",
-            "latency_msec=20",
-        ],
-        env=sound_server.env(),
-        capture_output=True,
-        text=True,
-        timeout=10,
+    result = pactl(
+        sound_server.address,
+        "load-module",
+        "module-loopback",
+        "source=appliance_out.monitor",
+        "sink=appliance_mic",
+        "latency_msec=20",
         check=True,
     )
     module = result.stdout.strip()
     yield
-    subprocess.run(
-        ["pactl", "unload-module", module],
-        env={"PULSE_SERVER": sound_server.address},
-        timeout=10,
-        check=False,
-    )
+    pactl(sound_server.address, "unload-module", module)
 
 
 def real_audio(sim, echo_policy: str, **realtime) -> dict:

@@ -17,7 +17,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from rig import MODELS, Sim, _env, wait_until
+from rig import MODELS, handlers_env
+
+from appliance.rig.process import wait_until
+from appliance.rig.sim import Sim
 
 API_KEY = "sk-proj-SECRETapikey0123456789"
 TOKEN = "device-token-SECRET-4242"
@@ -103,7 +106,7 @@ def test_no_secret_in_any_output(secret_sim, start, source):
             capture_output=True,
             text=True,
             timeout=30,
-            env=_env(),
+            env=handlers_env(),
         )
         outputs.append(cli.stdout + cli.stderr)
 

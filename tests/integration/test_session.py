@@ -6,7 +6,10 @@ import json
 import wave
 
 import pytest
-from rig import read_wav_levels, session_config, wait_until, write_speech_wav
+from rig import cli, session_config
+
+from appliance.rig.process import wait_until
+from appliance.rig.speech import read_wav_levels, write_speech_wav
 
 DIALECTS = ["ga", "beta"]
 
@@ -319,33 +322,17 @@ def test_beta_refusal_falls_back_to_ga_in_auto(sim, start):
 
 
 def test_bad_config_exits_2_naming_the_field_and_starts_nothing(tmp_path):
-    import subprocess
-    import sys
-
-    from rig import _env
 
     bad = tmp_path / "bad.toml"
     sock = tmp_path / "control.sock"
     bad.write_text(
         f'[control]\nsocket = "{sock}"\n[realtime.config]\nvoice = 5\nturn_detection = "x"\n'
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "appliance", "run", "--config", str(bad), "--display", "none"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=_env(),
-    )
+    result = cli("run", "--config", str(bad), "--display", "none", timeout=30)
     assert result.returncode == 2
     assert "realtime.config.voice" in result.stderr and "[line 4]" in result.stderr
     assert not sock.exists()
-    check = subprocess.run(
-        [sys.executable, "-m", "appliance", "config", "validate", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=_env(),
-    )
+    check = cli("config", "validate", str(bad), timeout=30)
     assert check.returncode == 2 and "turn_detection" in check.stderr
 
 

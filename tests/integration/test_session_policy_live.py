@@ -5,7 +5,9 @@ these prove the shell carries them out.
 
 from __future__ import annotations
 
-from rig import session_config, wait_until
+from rig import session_config
+
+from appliance.rig.process import wait_until
 
 FAST_RETRY = {"backoff_initial_s": 0.1, "backoff_max_s": 0.2}
 
@@ -67,7 +69,7 @@ def test_reload_keeps_the_command_line_settings(sim, start, tmp_path):
     app = start(session_config(sim, "ga"), extra_args=("--socket", str(socket)), wait_ready=False)
     app.socket = socket  # the command line's socket, not the file's
     app.process.socket = socket
-    wait_until(app._answers, 20, "the socket given on the command line")
+    app.wait_ready()  # on the socket given on the command line
     reply = app.ctl("reload")
     assert reply["ok"] and reply["restart_needed"] == [], reply
     assert app.ctl("status")["ok"]  # still on the command line's socket

@@ -7,8 +7,6 @@ import base64
 import json
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from appliance.rig.sim import SimProcess
 from appliance.sim import Simulator
 from appliance.sim.voice import synth_speech
 
@@ -302,36 +301,19 @@ def test_scripted_errors_and_bad_frames_on_an_open_session() -> None:
 
 
 def test_subprocess_prints_its_url_and_stops_cleanly_on_sigterm() -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "appliance.sim", "--port", "0", "--log-level", "WARNING"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    sim = SimProcess("--log-level", "WARNING", env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        assert line.startswith("appliance-sim listening on http://127.0.0.1:")
-        url = line.rsplit(" ", 1)[1]
-
-        async def state() -> dict[str, Any]:
-            async with aiohttp.ClientSession() as http, http.get(f"{url}/sim/state") as r:
-                return await r.json()
-
-        assert asyncio.run(state()) == {
+        assert sim.url.startswith("http://127.0.0.1:")
+        assert sim.state() == {
             "sessions_open": 0,
             "keys_issued": 0,
             "user_speaking": False,
             "responding": False,
         }
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        sim.proc.send_signal(signal.SIGTERM)
+        assert sim.proc.wait(timeout=10) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        sim.stop()
 
 
 def test_scripted_stall_sends_nothing_more_but_keeps_reading() -> None:

@@ -18,12 +18,13 @@ import os
 import time
 
 import pytest
-from isolation import private_shm
-from rig import session_config, wait_until
+from rig import session_config
 
-from appliance.bench import xvfb
 from appliance.bench.soak import Sample, real_appliance, run_cycles, sample, speech_wav, wait_state
 from appliance.control import request
+from appliance.rig import xdisplay
+from appliance.rig.isolation import private_shm
+from appliance.rig.process import wait_until
 
 FULL = os.environ.get("APPLIANCE_FULL") == "1"
 CYCLES = 1000 if FULL else 100
@@ -43,7 +44,7 @@ def _assert_no_growth(before: Sample, after: Sample, what: str) -> None:
 
 @pytest.mark.parametrize("window", [True, False], ids=["window", "headless"])
 def test_real_path_start_stop_cycles(sound_server, tmp_path, window):
-    if window and not xvfb.available():
+    if window and not xdisplay.available():
         pytest.skip("Xvfb is not installed (apt-get install xvfb)")
     cycles = CYCLES if window else CYCLES // 2
     with real_appliance(tmp_path, window=window, prefix=private_shm()) as (app, sock, log):

@@ -13,13 +13,16 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from appliance.rig.process import ApplianceProcess, wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
+WAIT_S = 20.0
+"""How long each step of the service's life may take."""
 
 
 class FakeSystemd:
@@ -49,14 +52,6 @@ class FakeSystemd:
         self._stop.set()
         self._thread.join()
         self._sock.close()
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -98,17 +93,11 @@ error = [["{hook}"]]
         if not k.startswith(("APPLIANCE_", "CREDENTIALS_", "WATCHDOG_"))
     }
     env |= {"NOTIFY_SOCKET": str(systemd.path), "WATCHDOG_USEC": "200000"}
-    with log_file.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance", "run", "--config", str(config)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    app = ApplianceProcess(config, log_file, env=env, cwd=ROOT, socket=control, wait=False)
+    proc = app.proc
     try:
-        wait_until(lambda: "READY=1" in systemd.messages, "READY=1")
-        wait_until(lambda: systemd.messages.count("WATCHDOG=1") >= 3, "watchdog pings")
+        wait_until(lambda: "READY=1" in systemd.messages, WAIT_S, "READY=1")
+        wait_until(lambda: systemd.messages.count("WATCHDOG=1") >= 3, WAIT_S, "watchdog pings")
 
         # A press with no key source configured: connecting, then an error with its cause.
         start = subprocess.run(
@@ -120,15 +109,16 @@ error = [["{hook}"]]
             timeout=30,
         )
         assert start.returncode == 0, start.stderr
-        wait_until(lambda: "STATUS=error" in systemd.messages, "STATUS=error")
+        wait_until(lambda: "STATUS=error" in systemd.messages, WAIT_S, "STATUS=error")
         wait_until(
             lambda: hooks_log.exists() and "error||no key source" in hooks_log.read_text(),
+            WAIT_S,
             "the error hook",
         )
         assert "state|connecting|" in hooks_log.read_text()
 
         proc.send_signal(signal.SIGHUP)
-        wait_until(lambda: "reloaded" in log_file.read_text(), "the reload")
+        wait_until(lambda: "reloaded" in log_file.read_text(), WAIT_S, "the reload")
         assert proc.poll() is None
 
         proc.send_signal(signal.SIGTERM)
@@ -137,7 +127,7 @@ error = [["{hook}"]]
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    wait_until(lambda: "STOPPING=1" in systemd.messages, "STOPPING=1", timeout=5)
+    wait_until(lambda: "STOPPING=1" in systemd.messages, 5, "STOPPING=1")
     ready = systemd.messages.index("READY=1")
     assert systemd.messages.index("STATUS=connecting") > ready
     assert systemd.messages.index("STOPPING=1") > systemd.messages.index("STATUS=error")

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from processes import until
 
 from appliance import state
 from appliance.app import Appliance
 from appliance.audio.backend import NullBackend
 from appliance.config import validate
 from appliance.hub import Hub
+from appliance.rig.process import until
 from appliance.sim.server import Simulator
 
 DEADLINE_S = 5.0

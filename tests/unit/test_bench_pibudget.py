@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from appliance.bench.__main__ import areas
-from appliance.bench.pibudget import RATE, _audible, _barge_ins, _silent_after
+from appliance.bench.pibudget import RATE, audible_spans, barge_ins, silent_after
 
 ALL = ["audio", "display", "imports", "live", "pibudget", "soak", "start"]
 
@@ -37,7 +37,7 @@ def test_barge_in_times_come_from_the_log_lines_after_each_press() -> None:
             f"{_stamp(presses[1] + 0.5)} INFO appliance: session stopped",
         ]
     )
-    found = _barge_ins(log, presses)
+    found = barge_ins(log, presses)
     assert len(found) == 2  # the third press has no line (nothing was playing)
     assert 11 <= found[0] <= 13.5 and 2 <= found[1] <= 4.5
 
@@ -47,7 +47,7 @@ def test_audible_stretches_skip_clicks_and_pauses() -> None:
     x = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
     x[RATE // 2 : RATE] = 0  # a pause of 0.5 s
     x[int(1.5 * RATE) : int(1.5 * RATE) + RATE // 100] = 0.5  # stays loud: no new stretch
-    spans = _audible(x, origin=100.0)
+    spans = audible_spans(x, origin=100.0)
     assert len(spans) == 2
     assert abs(spans[0][0] - 100.0) < 0.01 and abs(spans[0][1] - 100.5) < 0.01
     assert abs(spans[1][0] - 101.0) < 0.01 and abs(spans[1][1] - 102.0) < 0.01
@@ -58,4 +58,4 @@ def test_silence_after_a_press_is_read_from_the_recording() -> None:
     x[: RATE + RATE // 20] = 0.2  # sound until 50 ms after a press at 1 s
     x[int(1.6 * RATE) : int(1.9 * RATE)] = 0.2  # the next round's answer, 0.6 s later
     x[2 * RATE : 2 * RATE + RATE // 5] = 0.2  # a press at 2 s, sound for 200 ms after it
-    assert _silent_after(x, 0.0, [1.0, 2.0], within_s=0.1) == 1
+    assert silent_after(x, 0.0, [1.0, 2.0], within_s=0.1) == 1

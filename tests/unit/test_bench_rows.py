@@ -6,7 +6,7 @@ import os
 
 from appliance.bench import row
 from appliance.bench.__main__ import format_table
-from appliance.bench._xserver import cpu_seconds, memory
+from appliance.rig.process import cpu_seconds, memory
 
 
 def test_row_keeps_samples_with_median_and_p95() -> None:

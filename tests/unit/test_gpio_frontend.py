@@ -2,7 +2,7 @@
 
 Real gpiozero ``Button``/``PWMLED``/``LED`` objects on ``MockFactory`` pins; the test drives the
 button pin and reads the LED pin's recorded history. The state machine is the real one, on a
-real asyncio loop in a thread (:class:`~appliance.harness.MachineLoop`).
+real asyncio loop in a thread (:class:`~appliance.rig.inprocess.MachineLoop`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from appliance import led
 from appliance.config import GpioConfig
 from appliance.gpio import GpioFrontend, start_gpio
-from appliance.harness import MachineLoop
 from appliance.hub import Hub
+from appliance.rig.inprocess import MachineLoop
+from appliance.rig.process import wait_for
 from appliance.state import (
     AudioStarted,
     Connect,
@@ -57,12 +58,8 @@ def stimulus(seconds: float) -> None:
 
 
 def poll(check: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        threading.Event().wait(0.002)
-    return True
+    """True once ``check()`` is, False after ``timeout`` (polled every 2 ms)."""
+    return wait_for(check, timeout, interval=0.002)
 
 
 class Rig:

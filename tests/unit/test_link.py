@@ -11,8 +11,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from processes import until
-
 from appliance import state
 from appliance.audio.backend import NullBackend
 from appliance.audio.lifecycle import AudioDevice
@@ -20,6 +18,7 @@ from appliance.audio.playback import Playback
 from appliance.bus import Bus
 from appliance.config import AppConfig, validate
 from appliance.realtime.link import Link
+from appliance.rig.process import until
 from appliance.sim.server import Simulator
 
 DEADLINE_S = 5.0

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soxr
-from soundserver import db, dominant_frequency, rms, tone
 
 from appliance.audio.pcm import (
     WIRE_RATE,
@@ -21,6 +20,7 @@ from appliance.audio.pcm import (
 )
 from appliance.audio.playback import Playback
 from appliance.audio.pyaudio_backend import DEVICE_QUALITY, CaptureConverter, PlaybackConverter
+from appliance.rig.sound import db, dominant_frequency, rms, tone
 
 DEVICE_RATES = [16_000, 44_100, 48_000]
 

@@ -1,18 +1,20 @@
-"""Helpers for the benchmarks that watch the real ``appliance run`` on an X display.
+"""The X side of the real window: a private virtual display (Xvfb) and an X client that
+watches it.
 
-* :func:`server_pid`: the pid of the X server (from :mod:`appliance.bench.xvfb`'s
-  ``virtual_display``), for its CPU time;
+    with virtual_display(1920, 1080) as display:   # ":5"
+        env = x11_env(display)                     # DISPLAY, SDL_VIDEODRIVER=x11
+
+Xvfb picks a free display number itself and reports it on a pipe once it accepts clients
+(``-displayfd``), so there is no polling and no clash with other displays on the machine.
+
+* :func:`server_pid`: the pid of the X server, for its CPU time;
 * :class:`XWatcher`: an X client (python-xlib) that finds the appliance's window, counts the
   frames presented into it with the DAMAGE extension (one ``DamageNotify`` per drawing
   request that reaches the window, i.e. per presented frame: ``pygame.display.flip()`` for a
-  whole one, ``pygame.display.update(rect)`` for a partial one), and reads its pixels;
-* :func:`cpu_seconds` and :func:`memory`: a process's CPU time (all threads) and PSS/USS from
-  ``/proc``.
+  whole one, ``pygame.display.update(rect)`` for a partial one), and reads its pixels.
 
 The frames are counted by the X server, not by the appliance's own loop: a frame that the
 loop drew but never presented does not count.
-
-Not a benchmark area itself (the leading underscore keeps ``scripts/bench`` from running it).
 """
 
 from __future__ import annotations
@@ -20,15 +22,71 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+class NoVirtualDisplay(Exception):
+    """Xvfb is not installed or did not start."""
+
+
+def available() -> bool:
+    return shutil.which("Xvfb") is not None
+
+
+@contextlib.contextmanager
+def virtual_display(width: int = 1920, height: int = 1080) -> Iterator[str]:
+    """Run Xvfb for the duration; yields the ``DISPLAY`` value (e.g. ``":5"``)."""
+    server = shutil.which("Xvfb")
+    if server is None:
+        raise NoVirtualDisplay("Xvfb is not installed (apt-get install xvfb)")
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [
+            server,
+            "-displayfd",
+            str(write_end),
+            "-screen",
+            "0",
+            f"{width}x{height}x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ],
+        pass_fds=(write_end,),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as ready:
+            number = ready.readline().strip()  # EOF (empty) if Xvfb exits instead
+        if not number.isdigit():
+            raise NoVirtualDisplay(f"Xvfb did not start (exit status {proc.poll()})")
+        yield f":{number}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def x11_env(display: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) with SDL drawing on ``display``."""
+    env = dict(os.environ if base is None else base)
+    env["DISPLAY"] = display
+    env["SDL_VIDEODRIVER"] = "x11"
+    return env
 
 
 def server_pid(display: str) -> int:
@@ -48,72 +106,6 @@ def server_pid(display: str) -> int:
                     if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
                         return int(pid)
     raise RuntimeError(f"no process serves the X display {display}")
-
-
-def kill_group(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
-    """SIGTERM the process group led by ``proc`` (started with ``start_new_session``), wait
-    up to ``grace`` seconds for ``proc``, then SIGKILL whatever is left of the group."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(grace)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
-# --- /proc ---------------------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far, all its threads (``/proc/PID/stat``;
-    threads that ended are included, children are not)."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    # after the command name: state is field 3, utime 14, stime 15 (1-based, man 5 proc)
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-class CpuMeter:
-    """CPU % (of one core) of some processes over a wall-clock window."""
-
-    def __init__(self, **pids: int) -> None:
-        self.pids = pids
-        self.started = time.perf_counter()
-        self.cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
-
-    def percent(self) -> tuple[dict[str, float], float]:
-        """Per name, CPU % since the start; and the window's length in seconds."""
-        wall = time.perf_counter() - self.started
-        return {
-            name: 100 * (cpu_seconds(pid) - self.cpu[name]) / wall
-            for name, pid in self.pids.items()
-        }, wall
-
-
-@dataclass(frozen=True)
-class Memory:
-    """From ``/proc/PID/smaps_rollup``, in MiB."""
-
-    rss: float
-    pss: float
-    uss: float  # Private_Clean + Private_Dirty: what the process alone holds
-
-
-def memory(pid: int) -> Memory:
-    fields: dict[str, int] = {}
-    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
-        for line in rollup:
-            name, _, value = line.partition(":")
-            parts = value.split()
-            if len(parts) == 2 and parts[1] == "kB":
-                fields[name] = int(parts[0])
-    mib = 1024.0
-    return Memory(
-        rss=fields["Rss"] / mib,
-        pss=fields["Pss"] / mib,
-        uss=(fields["Private_Clean"] + fields["Private_Dirty"]) / mib,
-    )
 
 
 # --- X ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
   with GPIO on a given pin factory, as ``appliance run`` runs it minus the signals and the
   screen.
 
-For ``appliance run`` as a separate process, see :mod:`appliance.process`.
+For ``appliance run`` as a separate process, see :mod:`appliance.rig.process`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ namespace with its own empty ``/dev/shm`` (a tmpfs), a process can neither be hu
 another left behind nor leave anything behind itself. The sound server is reached through its
 socket and memfd, so audio works the same inside.
 
-``python tests/isolation.py CMD...`` runs CMD that way (``scripts/test`` runs pytest so);
+``python -m appliance.rig.isolation CMD...`` runs CMD that way (``scripts/test`` runs pytest so);
 :func:`private_shm` gives the prefix for a subprocess's argv. Where namespaces are not
 allowed (no root and no unprivileged user namespaces), the prefix is empty and the command
 runs as it is.
@@ -53,7 +53,7 @@ def private_shm() -> tuple[str, ...]:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: python tests/isolation.py COMMAND [ARGS...]", file=sys.stderr)
+        print("usage: python -m appliance.rig.isolation COMMAND [ARGS...]", file=sys.stderr)
         return 2
     prefix = private_shm()
     if not prefix:

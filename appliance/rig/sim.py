@@ -1,4 +1,5 @@
-"""Start the simulator as a subprocess (the demo, the benchmarks and the tests do)."""
+"""The simulator as a subprocess (the demo, the benchmarks and the tests start it so), and its
+admin endpoints (``/sim/script``, ``/sim/log``, ``/sim/state``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import threading
 import urllib.request
 from collections import deque
 from typing import Any
+
+from appliance.rig.process import child_env
 
 READY_PREFIX = "appliance-sim listening on "
 OUTPUT_LINES = 2000
@@ -57,6 +60,27 @@ class SimProcess:
         )
         urllib.request.urlopen(request, timeout=timeout).close()
 
+    def _http(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            text = resp.read().decode()
+        return json.loads(text) if text.strip() else None
+
+    def log(self) -> dict[str, Any]:
+        """What the simulator saw (``GET /sim/log``)."""
+        return self._http("GET", "/sim/log")
+
+    def state(self) -> dict[str, Any]:
+        """Open sessions and keys issued (``GET /sim/state``)."""
+        return self._http("GET", "/sim/state")
+
+    def client_events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The client's events the simulator received, of type ``kind`` (all if None)."""
+        events = self.log()["client_events"]
+        return [e for e in events if kind is None or e.get("type") == kind]
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not exit within 10 s."""
         if self.proc.poll() is None:
@@ -66,3 +90,11 @@ class SimProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class Sim(SimProcess):
+    """The simulator with a clean child environment (see
+    :func:`appliance.rig.process.child_env`), as the tests and the hardware rig start it."""
+
+    def __init__(self, *args: str) -> None:
+        super().__init__(*args, env=child_env())

@@ -1,4 +1,5 @@
-"""Helpers for tests on the virtual sound server (``scripts/lib/soundserver.sh``).
+"""The virtual sound server (``scripts/lib/soundserver.sh``): starting it, ``pactl``, recording
+its sinks, and the measurements made on what was recorded.
 
 The server has a null sink ``appliance_out`` (default sink; record ``appliance_out.monitor`` to
 hear what was played) and a null sink ``appliance_mic`` whose monitor is the default source
@@ -10,45 +11,43 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from appliance.rig.process import ROOT
+
 SCRIPT = ROOT / "scripts" / "lib" / "soundserver.sh"
 
 
-class Unavailable(Exception):
+class Unavailable(RuntimeError):
     """No sound server can be reached or started; the message says why."""
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.01) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds passed; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
-
-
-def _pactl(address: str, *args: str) -> subprocess.CompletedProcess[str]:
+def pactl(address: str, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """``pactl ARGS`` on the server at ``address`` (raises on failure if ``check``)."""
     env = {**os.environ, "PULSE_SERVER": address}
     return subprocess.run(
-        ["pactl", *args], env=env, capture_output=True, text=True, timeout=10, check=False
+        ["pactl", *args], env=env, capture_output=True, text=True, timeout=10, check=check
     )
+
+
+def reachable(address: str) -> bool:
+    """True if any sound server answers at ``address``."""
+    return shutil.which("pactl") is not None and pactl(address, "info").returncode == 0
 
 
 def has_appliance_sinks(address: str) -> bool:
     """True if a server answers at ``address`` and has the appliance's sinks."""
     if shutil.which("pactl") is None:
         return False
-    result = _pactl(address, "list", "short", "sinks")
+    result = pactl(address, "list", "short", "sinks")
     return result.returncode == 0 and all(
         name in result.stdout for name in ("appliance_out", "appliance_mic")
     )
@@ -105,12 +104,42 @@ def start(directory: Path) -> SoundServer:
     return SoundServer(address=address, directory=directory)
 
 
-class Recorder:
-    """``parec`` on a source, read by a thread into a growing buffer of int16 samples."""
+@contextmanager
+def sound_server(
+    directory: Path | None = None, *, any_server: bool = False
+) -> Iterator[SoundServer]:
+    """The server ``PULSE_SERVER`` points at if it answers with the appliance's sinks (with
+    ``any_server``: if it answers at all), else a private one started for the duration (its
+    runtime files in ``directory``, or a temporary one) with ``PULSE_SERVER`` set to it.
+    Raises :class:`Unavailable` if neither is possible."""
+    address = os.environ.get("PULSE_SERVER")
+    if address and (reachable(address) if any_server else has_appliance_sinks(address)):
+        yield SoundServer(address=address)
+        return
+    with tempfile.TemporaryDirectory(prefix="appliance-sound-") as scratch:
+        server = start(directory or Path(scratch))
+        previous = os.environ.get("PULSE_SERVER")
+        os.environ["PULSE_SERVER"] = server.address
+        try:
+            yield server
+        finally:
+            if previous is None:
+                os.environ.pop("PULSE_SERVER", None)
+            else:
+                os.environ["PULSE_SERVER"] = previous
+            server.stop()
 
-    def __init__(self, server: SoundServer, source: str, rate: int) -> None:
+
+class Recorder:
+    """``parec`` on a source, read by a thread into a growing buffer of int16 samples; each
+    chunk's arrival is noted (:meth:`origin`). ``server`` None: the one this process's
+    environment names."""
+
+    def __init__(self, server: SoundServer | None, source: str, rate: int) -> None:
         self.rate = rate
         self._chunks: list[bytes] = []
+        self._arrivals: list[tuple[float, int]] = []  # (perf_counter, samples so far)
+        self._bytes = 0
         self._lock = threading.Lock()
         self._proc = subprocess.Popen(
             [
@@ -123,7 +152,7 @@ class Recorder:
                 "--latency-msec=10",
             ],
             stdout=subprocess.PIPE,
-            env=server.env(),
+            env=None if server is None else server.env(),
         )
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -131,15 +160,29 @@ class Recorder:
     def _read(self) -> None:
         assert self._proc.stdout is not None
         while data := self._proc.stdout.read1(4096):
+            now = time.perf_counter()
             with self._lock:
                 self._chunks.append(data)
+                self._bytes += len(data)
+                self._arrivals.append((now, self._bytes // 2))
 
     def samples(self) -> np.ndarray:
         """Everything recorded so far, as float in [-1, 1]."""
         with self._lock:
             data = b"".join(self._chunks)
+            self._chunks = [data]
         data = data[: len(data) // 2 * 2]
         return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+
+    def origin(self) -> float:
+        """The ``time.perf_counter`` moment of sample 0, roughly (within some 15 ms): each
+        chunk's samples were there by its arrival, but a sink renders ahead in bursts, so a low
+        percentile of ``arrival - count / rate`` rather than its minimum."""
+        with self._lock:
+            arrivals = list(self._arrivals)
+        if not arrivals:
+            raise RuntimeError("nothing was recorded")
+        return float(np.percentile([at - count / self.rate for at, count in arrivals], 5))
 
     def stop(self) -> np.ndarray:
         self._proc.terminate()

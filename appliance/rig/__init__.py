@@ -1,0 +1,16 @@
+"""Driving the appliance from outside: what the tests, the benchmarks, ``scripts/demo`` and
+``scripts/check-pi`` share.
+
+* :mod:`~appliance.rig.process`: ``appliance run`` as a child process, waiting on conditions
+  and states with a deadline, a clean child environment, memory readings;
+* :mod:`~appliance.rig.sim`: the simulator as a process;
+* :mod:`~appliance.rig.inprocess`: the appliance's worker (or its state machine) in this
+  process;
+* :mod:`~appliance.rig.isolation`: a private ``/dev/shm`` for the processes started;
+* :mod:`~appliance.rig.sound`: the virtual sound server, ``pactl``, recording its sinks;
+* :mod:`~appliance.rig.xdisplay`: Xvfb and reading the X server (windows, frames, pixels);
+* :mod:`~appliance.rig.speech`: synthetic and espeak-ng speech as WAV files;
+* :mod:`~appliance.rig.echo`: a speaker fed back into the microphone on the sound server.
+
+Nothing here is imported by ``appliance run`` itself.
+"""
