@@ -30,6 +30,7 @@ from fault_matrix import row
 from appliance.config import validate
 from appliance.display.screen import Screen
 from appliance.imagesource import MAX_DOWNLOAD_S
+from appliance.rig.httpserver import LocalHTTPServer
 from appliance.rig.process import child_env, peak_rss_mib, wait_until
 from appliance.state import View
 
@@ -130,10 +131,8 @@ class ImageServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = LocalHTTPServer(Handler)
+        self.url = self.httpd.url
 
     def _drip(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         began = time.monotonic()
@@ -153,8 +152,7 @@ class ImageServer:
 
     def close(self) -> None:
         self.closing.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.httpd.close()
 
 
 @pytest.fixture

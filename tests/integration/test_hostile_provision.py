@@ -19,7 +19,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import tomli_w
 from fault_matrix import row
 from rig import HANDLERS_DIR, session_config
 
+from appliance.rig.httpserver import LocalHTTPServer
 from appliance.rig.process import ROOT, child_env, run_measured, wait_until
 
 pytestmark = pytest.mark.hostile
@@ -70,20 +70,14 @@ class Recorder:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
-        if tls is not None:
-            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
-        scheme = "https" if tls is not None else "http"
-        self.url = f"{scheme}://{host}:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server = LocalHTTPServer(Handler, host, tls)
+        self.url = self.server.url
 
     def __enter__(self) -> Recorder:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 @pytest.fixture(scope="module")

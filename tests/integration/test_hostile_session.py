@@ -15,7 +15,7 @@ import threading
 import time
 import tomllib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ import tomli_w
 from fault_matrix import row
 from rig import session_config
 
+from appliance.rig.httpserver import LocalHTTPServer
 from appliance.rig.process import peak_rss_mib, wait_until
 
 pytestmark = pytest.mark.hostile
@@ -100,17 +101,11 @@ class CountingWebhook:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 128  # a burst of parallel calls is not refused
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/function"
+        self.server = LocalHTTPServer(Handler)
+        self.url = f"{self.server.url}/function"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import pytest
 
 from appliance.config import AppConfig, from_deepchat, validate
 from appliance.display.screen import Screen
+from appliance.rig.httpserver import LocalHTTPServer
 from appliance.state import Phase, View
 
 SCREENS = Path(__file__).resolve().parents[1] / "artifacts" / "screens"
@@ -371,12 +371,8 @@ def image_server(tmp_path: Path) -> Iterator[str]:
         def log_message(self, *args) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with LocalHTTPServer(Handler) as server:
+        yield server.url
 
 
 def test_avatar_from_url(image_server: str) -> None:

@@ -7,13 +7,13 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from appliance.config import HooksConfig
 from appliance.hooks import QUEUE_SIZE, HookRunner, hook_env
+from appliance.rig.process import until
 
 LOGGER = "appliance.hooks"
 
@@ -23,15 +23,6 @@ def script(tmp_path: Path, name: str, body: str) -> str:
     path.write_text("#!/bin/sh\n" + body)
     path.chmod(0o755)
     return str(path)
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll ``condition`` on the loop until true, or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def alive(pid: int) -> bool:
@@ -62,7 +53,7 @@ def test_hook_gets_event_json_on_stdin_and_env(tmp_path: Path) -> None:
         )
         runner.dispatch(event)
         runner.dispatch({"type": "state", "state": "idle"})  # no hook for it: ignored
-        await until(lambda: Path(f"{out}.done").exists())
+        await until(lambda: Path(f"{out}.done").exists(), 10, "the hook to finish")
         await runner.aclose()
 
     asyncio.run(main())
@@ -106,7 +97,7 @@ def test_slow_hook_is_killed_with_its_children_and_logged(
         runner = HookRunner(HooksConfig(started=[[hook]], timeout_s=0.5))
         began = time.monotonic()
         runner.dispatch({"type": "started"})
-        await until(lambda: "timed out" in caplog.text)
+        await until(lambda: "timed out" in caplog.text, 10, "'timed out' in caplog.text")
         took = time.monotonic() - began
         await runner.aclose()
         return took
@@ -137,7 +128,7 @@ def test_failing_hook_is_logged_with_status_and_stderr(
     async def main() -> None:
         runner = HookRunner(HooksConfig(error=[[hook]]))
         runner.dispatch({"type": "error", "message": "boom"})
-        await until(lambda: "failed" in caplog.text)
+        await until(lambda: "failed" in caplog.text, 10, "'failed' in caplog.text")
         await runner.aclose()
 
     asyncio.run(main())
@@ -153,7 +144,9 @@ def test_missing_program_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixt
     async def main() -> None:
         runner = HookRunner(HooksConfig(stopped=[[str(tmp_path / "nope"), "x"]]))
         runner.dispatch({"type": "stopped"})
-        await until(lambda: "could not start" in caplog.text)
+        await until(
+            lambda: "could not start" in caplog.text, 10, "'could not start' in caplog.text"
+        )
         await runner.aclose()
 
     asyncio.run(main())
@@ -170,7 +163,7 @@ def test_dispatch_never_blocks_the_loop(tmp_path: Path) -> None:
         for i in range(50):
             runner.dispatch({"type": "state", "state": f"s{i}"})
         dispatch_s = time.monotonic() - t0
-        await until(started.exists)  # the slow hook is running now
+        await until(started.exists, 10, "started.exists")  # the slow hook is running now
         fired = asyncio.Event()
         scheduled = time.monotonic()
         loop.call_later(0.05, fired.set)
@@ -201,9 +194,13 @@ def test_queue_is_bounded_and_drops_are_logged(
         runner = HookRunner(HooksConfig(state=[[hook]]))
         for i in range(total):
             runner.dispatch({"type": "state", "state": str(i)})
-        await until(lambda: runner.running == 1)
+        await until(lambda: runner.running == 1, 10, "runner.running == 1")
         gate.touch()
-        await until(lambda: "dropped while it was busy" in caplog.text)
+        await until(
+            lambda: "dropped while it was busy" in caplog.text,
+            10,
+            "'dropped while it was busy' in caplog.text",
+        )
         await runner.aclose()
 
     asyncio.run(main())
@@ -224,7 +221,7 @@ def test_running_processes_are_bounded(tmp_path: Path) -> None:
     async def main() -> int:
         runner = HookRunner(HooksConfig(started=hooks), max_running=2)
         runner.dispatch({"type": "started"})
-        await until(lambda: runner.running == 2)
+        await until(lambda: runner.running == 2, 10, "runner.running == 2")
         most = 0
         deadline = time.monotonic() + 0.3
         while time.monotonic() < deadline:  # watch a while: never more than two
@@ -245,10 +242,14 @@ def test_update_switches_commands(tmp_path: Path) -> None:
     async def main() -> None:
         runner = HookRunner(HooksConfig(started=[[old]]))
         runner.dispatch({"type": "started"})
-        await until(lambda: out.exists() and "old" in out.read_text())
+        await until(
+            lambda: out.exists() and "old" in out.read_text(),
+            10,
+            "out.exists() and 'old' in out.read_text()",
+        )
         runner.update(HooksConfig(started=[[new]]))
         runner.dispatch({"type": "started"})
-        await until(lambda: "new" in out.read_text())
+        await until(lambda: "new" in out.read_text(), 10, "'new' in out.read_text()")
         await runner.aclose()
 
     asyncio.run(main())
@@ -266,7 +267,7 @@ def test_aclose_kills_what_still_runs(tmp_path: Path) -> None:
     async def main() -> float:
         runner = HookRunner(HooksConfig(stopped=[[hook]], timeout_s=60))
         runner.dispatch({"type": "stopped"})
-        await until(pid_file.exists)
+        await until(pid_file.exists, 10, "pid_file.exists")
         t0 = time.monotonic()
         await runner.aclose(grace_s=0.2)
         runner.dispatch({"type": "stopped"})  # closed: ignored

@@ -39,6 +39,7 @@ from appliance.imagesource import (
     identify,
     read_file,
 )
+from appliance.rig.httpserver import LocalHTTPServer
 
 # A 1x1 lossless WebP (VP8L), as libwebp writes it.
 WEBP_1X1 = bytes.fromhex("524946461a000000574542505650384c0d0000002f00000010071011118888fe0700")
@@ -248,16 +249,12 @@ class Server:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = LocalHTTPServer(Handler)
+        self.port, self.url = self.httpd.port, self.httpd.url
 
     def close(self) -> None:
         self.closing.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.httpd.close()
 
 
 @pytest.fixture
