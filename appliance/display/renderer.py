@@ -96,6 +96,14 @@ class _RendererInfo(ctypes.Structure):
     ]
 
 
+_display_window: Any = None
+"""pygame's ``Window`` for the display module's window, kept for as long as the process runs.
+Making one (``Window.from_display_module()``) stores it in SDL's data of the window, where
+pygame's event conversion finds it for every window event (``event.window``); a temporary
+one, freed, left a dangling pointer there, and ``pygame.event.get()`` crashed (SIGSEGV) once
+its memory was reused (pygame 2.6)."""
+
+
 def describe() -> tuple[str, bool]:
     """After ``set_mode`` (on the thread that opened the window): what presents the frames,
     e.g. ``"opengl on llvmpipe (LLVM 15.0.6, 256 bits)"`` or ``"the video driver's own
@@ -111,7 +119,9 @@ def describe() -> tuple[str, bool]:
         sdl.SDL_GetRenderer.restype = ctypes.c_void_p
         sdl.SDL_GetRenderer.argtypes = [ctypes.c_void_p]
         sdl.SDL_GetRendererInfo.argtypes = [ctypes.c_void_p, ctypes.POINTER(_RendererInfo)]
-        window = sdl.SDL_GetWindowFromID(Window.from_display_module().id)
+        global _display_window
+        _display_window = Window.from_display_module()
+        window = sdl.SDL_GetWindowFromID(_display_window.id)
         renderer = sdl.SDL_GetRenderer(window) if window else None
         if not renderer:
             return "the video driver's own framebuffer, no OpenGL", False

@@ -90,3 +90,38 @@ def test_forced_software_gl_means_no_gl(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("LIBGL_ALWAYS_SOFTWARE", "1")
     assert "LIBGL_ALWAYS_SOFTWARE" in renderer.choose("x11")
     assert os.environ[renderer.HINT] == "0"
+
+
+WINDOW_EVENTS_AFTER_DESCRIBE = """
+import gc
+import pygame
+from pygame._sdl2.video import Window
+from appliance.config import validate
+from appliance.display.loop import open_display
+open_display(validate({"display": {"mode": "window", "size": [320, 200]}}))
+pygame.event.get()
+gc.collect()
+junk = [bytes(range(256)) * 2 for _ in range(20000)]  # memory a freed object had is reused
+pygame.display.set_mode((400, 300), pygame.RESIZABLE)  # window events, as a resize makes
+events = pygame.event.get()
+windows = [e.window for e in events if hasattr(e, "window")]
+print(len(windows), all(isinstance(w, Window) for w in windows))
+"""
+
+
+def test_window_events_after_the_renderer_was_described_are_read_safely() -> None:
+    """Describing the renderer makes pygame's ``Window`` for the display's window; pygame's
+    event conversion hands it out as ``event.window`` for every window event, so it must stay
+    alive (a freed one made ``pygame.event.get()`` crash with SIGSEGV)."""
+    environment = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", WINDOW_EVENTS_AFTER_DESCRIBE],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-2000:]}"
+    count, all_windows = result.stdout.split()
+    assert int(count) > 0 and all_windows == "True"
