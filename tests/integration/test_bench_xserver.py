@@ -39,21 +39,26 @@ sys.stdin.readline()
 """
 
 
+def start_child(display: str, code: str) -> subprocess.Popen[str]:
+    """``code`` in a Python child drawing on ``display``, talked to over stdin/stdout."""
+    env = xdisplay.x11_env(display)
+    env["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
+    env["SDL_NO_SIGNAL_HANDLERS"] = "1"  # SIGTERM ends it (SDL would make it a QUIT event)
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def test_frames_are_counted_by_the_x_server() -> None:
     with xdisplay.virtual_display(640, 480) as display:
         with open(f"/proc/{server_pid(display)}/comm") as comm:
             assert comm.read().strip() == "Xvfb"
-        env = xdisplay.x11_env(display)
-        env["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
-        env["SDL_NO_SIGNAL_HANDLERS"] = "1"  # SIGTERM ends it (SDL would make it a QUIT event)
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            text=True,
-            start_new_session=True,
-        )
+        child = start_child(display, CHILD)
         watcher = XWatcher(display)
         try:
             watcher.follow((320, 200), 20, alive=lambda: child.poll() is None)
@@ -106,17 +111,7 @@ def test_a_window_replaced_during_start_is_followed() -> None:
     """The watcher found the first window, which is destroyed before it is drawn: it follows
     the window that replaces it instead of failing with ``WindowGone``."""
     with xdisplay.virtual_display(640, 480) as display:
-        env = xdisplay.x11_env(display)
-        env["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
-        env["SDL_NO_SIGNAL_HANDLERS"] = "1"
-        child = subprocess.Popen(
-            [sys.executable, "-c", REPLACED],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            text=True,
-            start_new_session=True,
-        )
+        child = start_child(display, REPLACED)
         watcher = XWatcher(display)
         result: list[object] = []
         try:
