@@ -106,6 +106,26 @@ def _font_file(bold: bool, mono: bool = False) -> str | None:
     return None  # pygame's bundled font
 
 
+def missing_glyphs(text: str, *, fallback: bool = True) -> dict[str, str]:
+    """The characters of ``text`` that a font of the screen has no glyph for (it would draw a
+    box), by font file (``"pygame"``: pygame's bundled font, used where DejaVu is missing;
+    ``fallback``: check it even where DejaVu is installed). Empty when every font draws every
+    character."""
+    import pygame.freetype
+
+    if not pygame.freetype.get_init():
+        pygame.freetype.init()
+    chars = "".join(sorted({c for c in text if c >= " " and not c.isspace()}))
+    out: dict[str, str] = {}
+    paths = [_font_file(False), _font_file(True), _font_file(False, mono=True)]
+    for path in dict.fromkeys(paths + ([None] if fallback else [])):
+        font = pygame.freetype.Font(path, 16)
+        missing = "".join(c for c, m in zip(chars, font.get_metrics(chars), strict=True) if not m)
+        if missing:
+            out[path or "pygame"] = missing
+    return out
+
+
 @dataclass
 class _Look:
     """One state of one button, as configured."""
@@ -196,6 +216,10 @@ class Screen:
         self.error_style = resolve(rt.error.style, "realtime.error.style", w)
         self.words = Labels.of(config.display)
         """The screen's words: ``display.language``'s texts, ``display.labels`` over them."""
+        for font, chars in missing_glyphs(
+            "".join(config.display.labels.values()), fallback=False
+        ).items():
+            w.warn(f"glyphs:{font}", f"display.labels: {font} has no glyph for {chars!r}")
         # Deep Chat's loading.text / error.text win when the file sets them
         loading_text = (
             rt.loading.text if "text" in rt.loading.model_fields_set else self.words["loading"]
