@@ -58,7 +58,7 @@ def run(quick: bool) -> list[Row]:
                 if kiosk.ctl("status").get("state") != "speaking":
                     raise kiosk.failed("the answer ended before the samples were taken")
             rows += _rows(size, idle, live, rig.where)
-    return [*rows, _labels_row()]
+    return [*rows, labels_row()]
 
 
 _LABELS_CHILD = """
@@ -74,7 +74,7 @@ print("loaded", flush=True); sys.stdin.readline()
 """
 
 
-def _labels_row() -> Row:
+def labels_row() -> Row:
     """The PSS the labels add: a child process's PSS before and after loading them."""
     child = subprocess.Popen(
         [sys.executable, "-c", _LABELS_CHILD],

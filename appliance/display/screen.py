@@ -106,6 +106,12 @@ def _font_file(bold: bool, mono: bool = False) -> str | None:
     return None  # pygame's bundled font
 
 
+def font_files() -> list[str | None]:
+    """The font files the screen draws with (regular, bold, monospace; None: pygame's bundled
+    font, where DejaVu is missing)."""
+    return list(dict.fromkeys((_font_file(False), _font_file(True), _font_file(False, True))))
+
+
 def missing_glyphs(text: str, *, fallback: bool = True) -> dict[str, str]:
     """The characters of ``text`` that a font of the screen has no glyph for (it would draw a
     box), by font file (``"pygame"``: pygame's bundled font, used where DejaVu is missing;
@@ -117,8 +123,7 @@ def missing_glyphs(text: str, *, fallback: bool = True) -> dict[str, str]:
         pygame.freetype.init()
     chars = "".join(sorted({c for c in text if c >= " " and not c.isspace()}))
     out: dict[str, str] = {}
-    paths = [_font_file(False), _font_file(True), _font_file(False, mono=True)]
-    for path in dict.fromkeys(paths + ([None] if fallback else [])):
+    for path in dict.fromkeys(font_files() + ([None] if fallback else [])):
         font = pygame.freetype.Font(path, 16)
         missing = "".join(c for c, m in zip(chars, font.get_metrics(chars), strict=True) if not m)
         if missing:

@@ -50,10 +50,10 @@ def test_proc_readers_on_this_process() -> None:
     assert 0 < mem.uss <= mem.pss <= mem.rss
 
 
-def test_labels_row_reads_a_child_before_and_after_loading_the_labels() -> None:
-    from appliance.bench.memory import _labels_row
+def testlabels_row_reads_a_child_before_and_after_loading_the_labels() -> None:
+    from appliance.bench.memory import labels_row
 
-    r = _labels_row()
+    r = labels_row()
     assert (r["area"], r["unit"]) == ("memory", "KiB")
     assert -1024 < r["value"] < 4096  # a few tables of text: well under 4 MiB
     assert "PSS" in r["note"] and "->" in r["note"]

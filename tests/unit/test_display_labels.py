@@ -14,7 +14,7 @@ import pygame
 import pytest
 
 from appliance.config import validate
-from appliance.display.screen import Screen, _font_file, missing_glyphs
+from appliance.display.screen import Screen, font_files, missing_glyphs
 from appliance.display.style import Warnings
 from appliance.labels import SHIPPED, Labels
 from appliance.state import Phase, View
@@ -50,7 +50,7 @@ def test_the_fonts_draw_every_letter_of_every_language(language: str) -> None:
     assert len(lacking) >= 2 and set(lacking.values()) == {NOT_IN_ANY_FONT}
 
 
-@pytest.mark.parametrize("path", sorted({_font_file(False), _font_file(True), None}, key=str))
+@pytest.mark.parametrize("path", sorted({*font_files(), None}, key=str))
 def test_accented_letters_are_drawn_not_boxes(path: str | None) -> None:
     """Each letter drawn differs from the box drawn for a letter the font lacks."""
     if not pygame.font.get_init():
