@@ -69,6 +69,8 @@ EN: dict[str, str] = {
     "setup_retry": "Press the button, or touch the screen, to try again.",
     "setup_device": "This device: {host}  ·  {addresses}",
     "setup_no_address": "no network address yet",
+    # the window's title (display.mode = "window")
+    "window_title": "Voice assistant",
 }
 
 DE: dict[str, str] = {
@@ -118,6 +120,7 @@ DE: dict[str, str] = {
     "setup_retry": "Taste drücken oder den Bildschirm berühren, um es erneut zu versuchen.",
     "setup_device": "Dieses Gerät: {host}  ·  {addresses}",
     "setup_no_address": "noch keine Netzwerkadresse",
+    "window_title": "Sprachassistent",
 }
 
 FR: dict[str, str] = {
@@ -167,6 +170,7 @@ FR: dict[str, str] = {
     "setup_retry": "Appuyez sur le bouton ou touchez l’écran pour réessayer.",
     "setup_device": "Cet appareil : {host}  ·  {addresses}",
     "setup_no_address": "pas encore d’adresse réseau",
+    "window_title": "Assistant vocal",
 }
 
 ES: dict[str, str] = {
@@ -216,6 +220,7 @@ ES: dict[str, str] = {
     "setup_retry": "Pulse el botón o toque la pantalla para volver a intentarlo.",
     "setup_device": "Este dispositivo: {host}  ·  {addresses}",
     "setup_no_address": "aún sin dirección de red",
+    "window_title": "Asistente de voz",
 }
 
 SHIPPED: dict[str, dict[str, str]] = {"en": EN, "de": DE, "fr": FR, "es": ES}

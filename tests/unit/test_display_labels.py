@@ -144,3 +144,14 @@ def test_an_override_is_shown_and_a_glyph_the_font_lacks_is_warned_about() -> No
         Screen(validate({"realtime": KEY_URL}), (800, 480), warnings=Warnings()).warnings.messages
         == []
     )
+
+
+def test_the_window_title_speaks_the_language() -> None:
+    from appliance.display.loop import open_display
+
+    config = validate({"display": {"mode": "window", "size": [320, 200], "language": "fr"}})
+    try:
+        assert open_display(config) is not None
+        assert pygame.display.get_caption()[0] == "Assistant vocal"
+    finally:
+        pygame.display.quit()

@@ -140,3 +140,9 @@ def test_the_setup_screens_reasons_have_labels(tmp_path: Path) -> None:
     # what the setup screen lists has a text in every language
     for key, _command in setup_facts.commands(validate({})):
         assert all(key in table for table in labels.SHIPPED.values())
+
+
+def test_the_readme_lists_every_key_with_its_english_text() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for key in KEYS:
+        assert f"| `{key}` | {EN[key]} |" in readme, key
