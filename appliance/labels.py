@@ -325,7 +325,11 @@ _CAUSES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("error_microphone", r"\binput device\b|no microphone"),
         ("error_speaker", r"\boutput device\b"),
         ("error_audio", r"^audio:|PortAudio|PyAudio|audio streams"),
-        ("error_server", r"^server error|refused the connection|refuses the beta|after: "),
+        ("error_key_refused", r"refused the connection: HTTP 40[13]\b"),
+        (
+            "error_server",
+            r"^server error|^the server sent|refused the connection|refuses the beta|after: ",
+        ),
         (
             "error_network",
             r"cannot connect|unreachable|connection closed|connection lost|did not answer|"

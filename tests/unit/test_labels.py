@@ -116,6 +116,12 @@ WSS = "wss://api.openai.com/v1/realtime"
         ("connection closed by the server (code 1000) after: server error (x): y", "error_server"),
         ("server error (rate_limit_exceeded): slow down", "error_server"),
         (f"{WSS} refused the connection: HTTP 500: oops", "error_server"),
+        (
+            f"{WSS} refused the connection: HTTP 401: ephemeral key already used",
+            "error_key_refused",
+        ),
+        ("the server sent a 50.0 MB message (limit 16 MB)", "error_server"),
+        ("server error (bad_frame): the server sent a frame that is not JSON", "error_server"),
         ("renewing the session", "renewing"),
         ("ValueError: something nobody foresaw", "error_other"),
     ],
