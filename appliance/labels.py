@@ -281,9 +281,11 @@ def check_overrides(overrides: Mapping[str, Any]) -> dict[str, str]:
 class Labels:
     """The texts of one language with the overrides applied; :meth:`text` fills in fields."""
 
-    def __init__(self, language: str = DEFAULT_LANGUAGE, overrides: Mapping[str, str] = {}):
+    def __init__(
+        self, language: str = DEFAULT_LANGUAGE, overrides: Mapping[str, str] | None = None
+    ) -> None:
         self.language = language if language in SHIPPED else DEFAULT_LANGUAGE
-        self.table = {**EN, **SHIPPED[self.language], **overrides}
+        self.table = {**EN, **SHIPPED[self.language], **(overrides or {})}
 
     @classmethod
     def of(cls, display: Any) -> Labels:
@@ -352,7 +354,7 @@ def cause_key(cause: str) -> str:
 _SETUP_REASONS = (
     ("setup_key_file_missing", re.compile(r"^the API key file (?P<path>.+) does not exist$")),
     ("setup_key_file_empty", re.compile(r"^the API key file (?P<path>.+) is empty$")),
-    ("setup_no_key_source", re.compile(r"^no key source\b")),
+    ("setup_no_key_source", re.compile(r"^no key source\b|^no API key: set\b")),
 )
 
 

@@ -132,6 +132,11 @@ def test_a_failure_is_told_by_its_kind(cause: str, key: str) -> None:
 
 def test_the_setup_screens_reasons_have_labels(tmp_path: Path) -> None:
     """The reasons are the setup facts' own (missing_key), read from a real configuration."""
+    assert setup_reason("no API key: set openai.key_file or realtime.provisioning.url") == (
+        "setup_no_key_source",
+        {},
+    )
+    assert setup_reason("cannot read the API key file /k: Permission denied") is None
     none = setup_facts.missing_key(validate({}), environ={})
     assert none is not None and setup_reason(none) == ("setup_no_key_source", {})
     missing = tmp_path / "openai.key"
