@@ -13,16 +13,21 @@ the appliance process:
 Idle: the idle screen, not started, after the start-up settled (samples every 0.5 s, the last
 one reported). Speaking: a session live and the model answering out loud (samples every 0.5 s,
 the highest reported).
+
+Labels: what the screen's texts (:mod:`appliance.labels`, every shipped language loaded) add
+to the PSS of a Python process that already holds the configuration and pygame, measured in a
+child process before and after.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 
 from appliance.bench import Row, row
 from appliance.bench._kiosk import Kiosk, Rig
-from appliance.rig.process import Memory, memory
+from appliance.rig.process import Memory, child_env, memory
 
 SIZES = ((800, 480), (1920, 1080))
 
@@ -53,7 +58,54 @@ def run(quick: bool) -> list[Row]:
                 if kiosk.ctl("status").get("state") != "speaking":
                     raise kiosk.failed("the answer ended before the samples were taken")
             rows += _rows(size, idle, live, rig.where)
-    return rows
+    return [*rows, labels_row()]
+
+
+_LABELS_CHILD = """
+import os, sys
+os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
+import appliance.config, pygame
+print("base", flush=True); sys.stdin.readline()
+from appliance.labels import SHIPPED, Labels, cause_key
+words = [Labels(language) for language in SHIPPED]
+texts = [w.text(key, seconds=9, attempt=2) for w in words for key in w.table]
+cause_key("cannot connect to the server")
+print("loaded", flush=True); sys.stdin.readline()
+"""
+
+
+def labels_row() -> Row:
+    """The PSS the labels add: a child process's PSS before and after loading them."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _LABELS_CHILD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        readings = []
+        for expected in ("base", "loaded"):
+            if child.stdout.readline().strip() != expected:
+                raise RuntimeError(f"the labels child did not report {expected!r}")
+            readings.append(memory(child.pid))
+            child.stdin.write("\n")
+            child.stdin.flush()
+    finally:
+        child.stdin.close()
+        child.wait(timeout=10)
+    added = (readings[1].pss - readings[0].pss) * 1024
+    return row(
+        "memory",
+        "labels (4 languages): added PSS",
+        added,
+        "KiB",
+        "appliance.labels imported and every shipped language built and formatted, in a "
+        f"Python process that already holds the configuration and pygame (PSS "
+        f"{readings[0].pss:.1f} -> {readings[1].pss:.1f} MiB)",
+        digits=0,
+    )
 
 
 def _rows(size: tuple[int, int], idle: list[Memory], live: list[Memory], where: str) -> list[Row]:

@@ -493,6 +493,21 @@ class DisplayConfig(Model):
         None, description="[width, height]; default: screen."
     )
     fps: Int = Field(30, ge=1, le=120)
+    language: Literal["en", "de", "fr", "es"] = Field(
+        "en", description="The shipped set of screen texts: en, de, fr or es."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Screen texts by key, over the language's set (see README, Languages "
+        "and labels).",
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _known_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        from appliance.labels import check_overrides  # pure, no pygame
+
+        return check_overrides(value)
 
 
 class LedPatterns(dict[str, Any]):

@@ -64,6 +64,7 @@ from appliance.config import AppConfig
 from appliance.display import images
 from appliance.display.screen import Screen, Target
 from appliance.hub import Hub
+from appliance.labels import Labels
 from appliance.state import Mute, Phase, Toggle, View
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ def open_display(config: AppConfig) -> pygame.Surface | None:
         else:
             size = tuple(config.display.size) if config.display.size else DEFAULT_WINDOW
             surface = pygame.display.set_mode(size, pygame.RESIZABLE)
-            pygame.display.set_caption("Voice assistant")
+            pygame.display.set_caption(Labels.of(config.display)["window_title"])
     except pygame.error as exc:
         driver = os.environ.get("SDL_VIDEODRIVER") or "auto"
         log.warning(

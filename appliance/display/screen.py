@@ -66,6 +66,7 @@ from appliance.display.style import (
 )
 from appliance.display.text import Line, ellipsize, html_lines, wrap
 from appliance.display.theme import Theme, load_theme
+from appliance.labels import Labels, cause_key
 from appliance.state import ButtonState, View
 
 Target = Literal["toggle", "microphone"]
@@ -75,15 +76,6 @@ REFERENCE = (800, 480)
 AVATAR_CACHE_BYTES = 12 * 2**20  # scaled avatars kept for reuse while it moves
 MIN_TOUCH = 96  # CSS px: the touch area around each button (the drawn button is 70 px)
 
-STATUS_TEXT = {
-    "idle": "Ready — press to talk",
-    "connecting": "Connecting…",
-    "reconnecting": "Reconnecting…",
-    "listening": "Listening",
-    "muted": "Muted — microphone off",
-    "speaking": "Speaking",
-    "error": "Error — press to retry",
-}
 STATUS_COLOR = {
     "idle": "idle",
     "connecting": "connecting",
@@ -112,6 +104,31 @@ def _font_file(bold: bool, mono: bool = False) -> str | None:
         if path.is_file():
             return str(path)
     return None  # pygame's bundled font
+
+
+def font_files() -> list[str | None]:
+    """The font files the screen draws with (regular, bold, monospace; None: pygame's bundled
+    font, where DejaVu is missing)."""
+    return list(dict.fromkeys((_font_file(False), _font_file(True), _font_file(False, True))))
+
+
+def missing_glyphs(text: str, *, fallback: bool = True) -> dict[str, str]:
+    """The characters of ``text`` that a font of the screen has no glyph for (it would draw a
+    box), by font file (``"pygame"``: pygame's bundled font, used where DejaVu is missing;
+    ``fallback``: check it even where DejaVu is installed). Empty when every font draws every
+    character."""
+    import pygame.freetype
+
+    if not pygame.freetype.get_init():
+        pygame.freetype.init()
+    chars = "".join(sorted({c for c in text if c >= " " and not c.isspace()}))
+    out: dict[str, str] = {}
+    for path in dict.fromkeys(font_files() + ([None] if fallback else [])):
+        font = pygame.freetype.Font(path, 16)
+        missing = "".join(c for c, m in zip(chars, font.get_metrics(chars), strict=True) if not m)
+        if missing:
+            out[path or "pygame"] = missing
+    return out
 
 
 @dataclass
@@ -202,10 +219,25 @@ class Screen:
         self.buttons_container = resolve(rt.buttons.container, "realtime.buttons.container", w)
         self.loading_style = resolve(rt.loading.style, "realtime.loading.style", w)
         self.error_style = resolve(rt.error.style, "realtime.error.style", w)
+        self.words = Labels.of(config.display)
+        """The screen's words: ``display.language``'s texts, ``display.labels`` over them."""
+        for font, chars in missing_glyphs(
+            "".join(config.display.labels.values()), fallback=False
+        ).items():
+            w.warn(f"glyphs:{font}", f"display.labels: {font} has no glyph for {chars!r}")
+        # Deep Chat's loading.text / error.text win when the file sets them
+        loading_text = (
+            rt.loading.text if "text" in rt.loading.model_fields_set else self.words["loading"]
+        )
+        self.error_title = (
+            rt.error.text
+            if "text" in rt.error.model_fields_set and rt.error.text
+            else self.words["error_title"]
+        )
         self.loading_lines: list[Line] = (
             html_lines(rt.loading.html)
             if rt.loading.html is not None
-            else [[(rt.loading.text, False)]]
+            else [[(loading_text, False)]]
         )
         self.buttons: dict[Target, _Button] = {
             "microphone": self._button("microphone", rt.buttons.microphone),
@@ -222,7 +254,13 @@ class Screen:
         self._frame: pygame.Surface | None = None
         self._painted: tracking.Painted | None = None
         self.setup = SetupScreen(
-            config, self.theme, self.size, px=self.px, font=self._font, text=self._text
+            config,
+            self.theme,
+            self.size,
+            px=self.px,
+            font=self._font,
+            text=self._text,
+            words=self.words,
         )
         """The setup screen, shown instead of this view while no key source is configured."""
         self.setup_shown: str | None = None
@@ -566,28 +604,48 @@ class Screen:
 
     def status_text(self, view: View) -> str:
         """The state caption shown at the top, for people who cannot tell colours apart."""
-        text = STATUS_TEXT.get(view.state, view.state.title())
         if view.state == "reconnecting" and view.reconnect_attempt:
-            text = f"Reconnecting… (attempt {view.reconnect_attempt})"
-        return text
+            return self.words.text("reconnecting_attempt", attempt=view.reconnect_attempt)
+        if view.state in self.words.table:
+            return self.words[view.state]
+        return view.state.title()
 
     def labels(self, view: View) -> dict[Target, str]:
         """The captions under the buttons."""
         toggle = {
-            "idle": "Start",
-            "connecting": "Cancel",
-            "reconnecting": "Cancel",
-            "listening": "Stop",
-            "muted": "Stop",
-            "speaking": "Interrupt",
-            "error": "Retry",
-        }.get(view.state, "")
+            "idle": "button_start",
+            "connecting": "button_cancel",
+            "reconnecting": "button_cancel",
+            "listening": "button_stop",
+            "muted": "button_stop",
+            "speaking": "button_interrupt",
+            "error": "button_retry",
+        }.get(view.state)
         mic = {
-            ButtonState.DEFAULT: "Mic on",
-            ButtonState.ACTIVE: "Muted",
-            ButtonState.UNAVAILABLE: "Microphone",
+            ButtonState.DEFAULT: "button_mic_on",
+            ButtonState.ACTIVE: "button_muted",
+            ButtonState.UNAVAILABLE: "button_microphone",
         }[view.microphone]
-        return {"toggle": toggle, "microphone": mic}
+        return {"toggle": self.words[toggle] if toggle else "", "microphone": self.words[mic]}
+
+    def middle_lines(self, view: View) -> list[str]:
+        """The texts between the buttons for ``view``, before wrapping: the error and its
+        cause, or the loading text, then the notice."""
+        out: list[str] = []
+        if view.error_visible:
+            out.append(self.error_title)
+            if view.error_cause:
+                out.append(self.cause_text(view.error_cause))
+        elif view.loading_visible and self.config.realtime.loading.display:
+            out += ["".join(text for text, _bold in line) for line in self.loading_lines[:4]]
+        if view.notice and view.phase.value != "idle":
+            out.append(self.cause_text(view.notice))
+        return out
+
+    def cause_text(self, cause: str) -> str:
+        """What the visitor is told of a failure or a notice: the label of its kind (the
+        technical ``cause`` is in the log and in ``appliance status``)."""
+        return self.words[cause_key(cause)]
 
     def render(
         self,
@@ -827,11 +885,11 @@ class Screen:
             style = self.error_style
             font = self._font(self._size(style, "error"), bool(style.bold))
             color = style.color or t.error
-            for line in wrap(rt.error.text or "Error", measure_width, measure(font), 2):
+            for line in wrap(self.error_title, measure_width, measure(font), 2):
                 blocks.append(self._text(line, font, color))
             if view.error_cause:
                 small = self._font("detail")
-                cause = " ".join(view.error_cause.split())
+                cause = " ".join(self.cause_text(view.error_cause).split())
                 for line in wrap(cause, measure_width, measure(small), 4):
                     blocks.append(self._text(line, small, t.text))
         elif view.loading_visible and rt.loading.display:
@@ -845,7 +903,7 @@ class Screen:
                 ripple = True
         if view.notice and (view.phase.value != "idle"):
             small = self._font("detail")
-            notice = " ".join(view.notice.split())
+            notice = " ".join(self.cause_text(view.notice).split())
             for line in wrap(notice, measure_width, measure(small), 2):
                 blocks.append(self._text(line, small, t.notice))
 

@@ -113,16 +113,14 @@ def _ipv6_addresses() -> list[str]:
 
 
 def commands(config: AppConfig) -> list[tuple[str, str]]:
-    """(what it does, the command) for each way to give this device a key."""
+    """(the label key saying what it does, the command) for each way to give this device a
+    key (the texts are in :mod:`appliance.labels`)."""
     path = key_file(config)
     return [
         (
-            "either point it at a server of yours that hands out keys:",
+            "setup_provisioning",
             f"sudo appliance config set realtime.provisioning.url {PROVISIONING_EXAMPLE}",
         ),
-        (
-            "or put an OpenAI API key on it (paste the key, then press Ctrl-D):",
-            f"sudo sh -c 'umask 077; cat > {path}'",
-        ),
-        ("then start it again:", "sudo systemctl restart appliance"),
+        ("setup_key_file", f"sudo sh -c 'umask 077; cat > {path}'"),
+        ("setup_restart", "sudo systemctl restart appliance"),
     ]

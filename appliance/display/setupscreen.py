@@ -22,6 +22,7 @@ from appliance.display.paint import fill, measure
 from appliance.display.style import RGBA
 from appliance.display.text import wrap
 from appliance.display.theme import Theme
+from appliance.labels import Labels, setup_reason
 from appliance.state import Phase, View
 
 SETUP_RECHECK_S = 2.0
@@ -49,6 +50,7 @@ class SetupScreen:
         px: Callable[[float], int],
         font: FontOf,
         text: TextOf,
+        words: Labels | None = None,
     ) -> None:
         self.config = config
         self.theme = theme
@@ -56,6 +58,8 @@ class SetupScreen:
         self.px = px
         self._font = font
         self._text = text
+        self.words = words or Labels.of(config.display)
+        """The texts in ``display.language`` (see :mod:`appliance.labels`)."""
         self._sessions_started = False
         self._checked = -math.inf
         self._missing_key: str | None = None
@@ -107,8 +111,9 @@ class SetupScreen:
         margin = self.px(22)
         room = width - 2 * margin
         device = self._device
+        words = self.words
         host = device.hostname or "this-device"
-        where = ", ".join(device.addresses[:3]) or "no network address yet"
+        where = ", ".join(device.addresses[:3]) or words["setup_no_address"]
         title = self._font(24, bold=True)
         body = self._font(15)
         small = self._font(14)
@@ -120,19 +125,17 @@ class SetupScreen:
             for i, line in enumerate(lines):
                 blocks.append((line, self._text(line, font, color), gap if i == 0 else 0, boxed))
 
-        add("Setup needed: no key for the voice service", title, t.text)
+        known = setup_reason(reason)
+        if known is not None:
+            reason = words.text(known[0], **known[1])
+        add(words["setup_title"], title, t.text)
         add(reason[:1].upper() + reason[1:] + ".", body, t.error, self.px(6))
-        add(
-            f"Log in to this device over SSH (ssh you@{host}.local), then",
-            body,
-            t.text,
-            self.px(16),
-        )
+        add(words.text("setup_ssh", host=host), body, t.text, self.px(16))
         for what, command in setup_facts.commands(self.config):
-            add(what, small, t.caption, self.px(10))
+            add(words[what], small, t.caption, self.px(10))
             add(command, mono, t.text, self.px(4), boxed=True)
-        add("Press the button, or touch the screen, to try again.", small, t.caption, self.px(16))
-        add(f"This device: {host}  ·  {where}", small, t.text, self.px(12))
+        add(words["setup_retry"], small, t.caption, self.px(16))
+        add(words.text("setup_device", host=host, addresses=where), small, t.text, self.px(12))
 
         pad_x, pad_y = self.px(8), self.px(4)
         heights = [s.get_height() + g + (2 * pad_y if boxed else 0) for _, s, g, boxed in blocks]

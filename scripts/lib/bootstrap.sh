@@ -43,8 +43,10 @@ case "$(uname -m)" in
             libsdl2-mixer-2.0-0)
         ;;
 esac
-# Installed when we can (root), never required: a virtual X display for windowed runs.
-APPLIANCE_APT_OPTIONAL=(xvfb)
+# Installed when we can (root), never required: a virtual X display for windowed runs, and
+# the screen's font (DejaVu: every letter of the shipped languages; pygame's bundled font is the
+# fallback, and the tests check both).
+APPLIANCE_APT_OPTIONAL=(xvfb fonts-dejavu-core)
 
 appliance_die() {
     echo "error: $*" >&2

@@ -48,3 +48,12 @@ def test_proc_readers_on_this_process() -> None:
     assert cpu_seconds(os.getpid()) >= spent
     mem = memory(os.getpid())
     assert 0 < mem.uss <= mem.pss <= mem.rss
+
+
+def testlabels_row_reads_a_child_before_and_after_loading_the_labels() -> None:
+    from appliance.bench.memory import labels_row
+
+    r = labels_row()
+    assert (r["area"], r["unit"]) == ("memory", "KiB")
+    assert -1024 < r["value"] < 4096  # a few tables of text: well under 4 MiB
+    assert "PSS" in r["note"] and "->" in r["note"]

@@ -184,6 +184,7 @@ PURE = (
     "appliance.realtime.protocol",
     "appliance.realtime.dialects",
     "appliance.realtime.rules",
+    "appliance.labels",
 )
 """The modules whose docstrings say they touch no socket, clock or thread: the shell passes
 the time in."""
