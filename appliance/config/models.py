@@ -493,6 +493,17 @@ class DisplayConfig(Model):
         None, description="[width, height]; default: screen."
     )
     fps: Int = Field(30, ge=1, le=120)
+    captions: Literal["off", "assistant", "both"] = Field(
+        "assistant",
+        description="Captions under the avatar: off, assistant (its spoken words) or both "
+        "(the visitor's too, with input_audio_transcription on).",
+    )
+    caption_lines: Int = Field(
+        3, ge=1, le=10, description="Lines of captions shown (the last ones; fewer if no room)."
+    )
+    caption_size: Float = Field(
+        17.0, ge=8, le=64, description="Caption font size in CSS px (scaled like the screen)."
+    )
 
 
 class LedPatterns(dict[str, Any]):
