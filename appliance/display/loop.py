@@ -285,8 +285,10 @@ class DisplayLoop:
         dt = now - self._last if self.window is not None else 0.0
         self._last = now
         scale = self.smoother.step(self.target_scale(view, now), dt)
+        self.screen.captions = self.hub.captions
         key = (
             view,
+            self.screen.captions,
             round(scale, 3),
             self.screen.pointer,
             self.screen.pressed,
