@@ -30,6 +30,7 @@ from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
 from appliance.bus import Bus
 from appliance.buttonlogic import action_input
+from appliance.captions import Captions
 from appliance.config import AppConfig, ConfigError
 from appliance.control import ControlServer
 from appliance.hooks import HookRunner
@@ -88,6 +89,7 @@ class Appliance:
             on_start=lambda: hub.post(state.AudioStarted()),
             on_stop=lambda: hub.post(state.AudioStopped()),
         )
+        self.captions = Captions(config.display.captions)
         self.link = Link(
             config,
             post=self.handle,
@@ -95,6 +97,8 @@ class Appliance:
             bus=self.bus,
             audio=self.audio,
             playback=self.playback,
+            captions=self.captions,
+            show_captions=self._show_captions,
         )
         self.hooks = HookRunner(config.hooks)
         self.bus.listen(self.hooks.dispatch)
@@ -196,8 +200,10 @@ class Appliance:
         for effect in self.machine.handle(given):
             match effect:
                 case state.Connect():
+                    self._clear_captions()
                     self.link.start()
                 case state.Disconnect():
+                    self._clear_captions()  # cleared at stop
                     self._hold_until_closed(self.link.cancel())
                 case state.Interrupt():
                     self.link.barge_in(cancel_response=True)
@@ -205,6 +211,13 @@ class Appliance:
                     log.info("session %s", name)
                     self.bus.emit({"type": name})
         self._show()
+
+    def _show_captions(self) -> None:
+        self.hub.show_captions(self.captions.shown())
+
+    def _clear_captions(self) -> None:
+        if self.captions.clear():
+            self._show_captions()
 
     def _hold_until_closed(self, task: asyncio.Task[None] | None) -> None:
         """Until ``task`` (a session tearing down) has closed its audio device, the new
@@ -251,6 +264,7 @@ class Appliance:
                 "queued_ms": self.playback.queued_ms,
             },
             "display": dataclasses.asdict(self.hub.display_stats),
+            "captions": [dataclasses.asdict(c) for c in self.hub.captions],
             "uptime_s": round(time.monotonic() - self.started_at, 1),
             "tasks": len(asyncio.all_tasks()),
         }

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.audio.meter import Analyser
+from appliance.captions import Caption
 from appliance.state import Input, View
 
 ViewListener = Callable[[View], None]
@@ -39,6 +40,8 @@ class DisplayStats:
 class Hub:
     def __init__(self, analyser: Analyser | None = None) -> None:
         self.view = View()
+        self.captions: tuple[Caption, ...] = ()
+        """The captions shown (immutable, replaced atomically like :attr:`view`)."""
         self.version = 0
         self.analyser = analyser or Analyser()
         self._changed = threading.Condition()
@@ -72,6 +75,13 @@ class Hub:
             self._changed.notify_all()
         for listener in list(self._listeners):
             listener(view)
+
+    def show_captions(self, captions: tuple[Caption, ...]) -> None:
+        """Show ``captions`` (the conversation's last words); called by the worker."""
+        if captions == self.captions:
+            return
+        self.captions = captions
+        self.wake()
 
     # --- front-end side ---------------------------------------------------------------------
 

@@ -14,6 +14,11 @@ Idle: the idle screen, not started, after the start-up settled (samples every 0.
 one reported). Speaking: a session live and the model answering out loud (samples every 0.5 s,
 the highest reported).
 
+Captions: those runs have them on (``display.captions = "assistant"``, the default: the answer's
+words on screen as they stream in). One more run per size with ``"off"`` gives, while speaking,
+what the captions add to the PSS (on minus off, the highest sample of each; two processes,
+so the figure carries the noise between two runs, a fraction of a MiB).
+
 Labels: what the screen's texts (:mod:`appliance.labels`, every shipped language loaded) add
 to the PSS of a Python process that already holds the configuration and pygame, measured in a
 child process before and after.
@@ -57,7 +62,16 @@ def run(quick: bool) -> list[Row]:
                 live = _samples(kiosk.pid, live_s)
                 if kiosk.ctl("status").get("state") != "speaking":
                     raise kiosk.failed("the answer ended before the samples were taken")
+                if not kiosk.ctl("status").get("captions"):
+                    raise kiosk.failed("no captions were shown while the model spoke")
             rows += _rows(size, idle, live, rig.where)
+            with Kiosk(rig, size, display={"captions": "off"}) as kiosk:
+                kiosk.first_frame()
+                kiosk.wait_ready()
+                time.sleep(1.0)  # the start-up settles
+                kiosk.speak()
+                off = _samples(kiosk.pid, live_s)
+            rows.append(_captions_row(size, live, off, rig.where))
     return [*rows, labels_row()]
 
 
@@ -105,6 +119,21 @@ def labels_row() -> Row:
         f"Python process that already holds the configuration and pygame (PSS "
         f"{readings[0].pss:.1f} -> {readings[1].pss:.1f} MiB)",
         digits=0,
+    )
+
+
+def _captions_row(size: tuple[int, int], on: list[Memory], off: list[Memory], where: str) -> Row:
+    window = f"{size[0]}x{size[1]}"
+    pss_on, pss_off = max(m.pss for m in on), max(m.pss for m in off)
+    return row(
+        "memory",
+        f"{window} speaking: captions' PSS",
+        pss_on - pss_off,
+        "MiB",
+        f"PSS with display.captions on minus off, the model answering out loud (highest "
+        f"sample of each: {pss_on:.1f} vs {pss_off:.1f} MiB; two processes, so the noise "
+        f"between two runs is in it); real `appliance run`, window {window} on Xvfb, {where}",
+        digits=2,
     )
 
 

@@ -508,6 +508,17 @@ class DisplayConfig(Model):
         from appliance.labels import check_overrides  # pure, no pygame
 
         return check_overrides(value)
+    captions: Literal["off", "assistant", "both"] = Field(
+        "assistant",
+        description="Captions under the avatar: off, assistant (its spoken words) or both "
+        "(the visitor's too, with input_audio_transcription on).",
+    )
+    caption_lines: Int = Field(
+        3, ge=1, le=10, description="Lines of captions shown (the last ones; fewer if no room)."
+    )
+    caption_size: Float = Field(
+        17.0, ge=8, le=64, description="Caption font size in CSS px (scaled like the screen)."
+    )
 
 
 class LedPatterns(dict[str, Any]):

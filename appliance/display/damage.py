@@ -2,9 +2,10 @@
 to bring it to the next one.
 
 :meth:`~appliance.display.screen.Screen.redraw` keeps a :class:`Painted` record of the last
-frame it drew into a surface. While the view stays the same, only three things can change on
-screen: the avatar's size (it follows the voice), a button's hover/press look, and the
-animations (the connecting spinner and the loading ripple, which move with the clock).
+frame it drew into a surface. While the view stays the same, only four things can change on
+screen: the avatar's size (it follows the voice), a button's hover/press look, the
+animations (the connecting spinner and the loading ripple, which move with the clock), and the
+captions (their box is repainted when their words change, and only then).
 :func:`damage` lists the rectangles they cover, old and new, joined where they touch; the screen
 repaints each under a clip. Anything else (another view, the setup screen, the first frame in
 a surface) is drawn whole.
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import pygame
 
+from appliance.captions import Caption
 from appliance.state import View
 
 
@@ -32,6 +34,8 @@ class Painted:
     buttons: dict[str, tuple[str, pygame.Rect]]  # each button's hover/press look, and where
     animated: list[pygame.Rect]  # the spinner's and the ripple's: they move with ``now``
     middle: pygame.Rect | None  # what _draw_middle covered (None: nothing)
+    captions: tuple[Caption, ...] = ()  # the captions shown
+    caption_box: pygame.Rect | None = None  # where they are drawn
 
 
 def damage(
@@ -40,11 +44,12 @@ def damage(
     avatar_rect: pygame.Rect,
     interactions: dict[str, str],
     now: float,
+    captions: tuple[Caption, ...] = (),
 ) -> list[pygame.Rect]:
     """The rectangles to repaint to go from the frame ``last`` records to one of the same view
     with ``avatar`` drawn at ``avatar_rect``, the buttons' looks in ``interactions`` (by
-    name: ``"default"``, ``"hover"``, ``"click"``) and the clock at ``now`` (``[]``: nothing
-    changed)."""
+    name: ``"default"``, ``"hover"``, ``"click"``), the clock at ``now`` and ``captions``
+    (``[]``: nothing changed)."""
     rects: list[pygame.Rect] = []
     if avatar is not last.avatar:
         rects.append(last.avatar_rect.union(avatar_rect))
@@ -54,6 +59,8 @@ def damage(
             rects.append(rect)
     if now != last.now:
         rects += last.animated
+    if captions != last.captions and last.caption_box is not None:
+        rects.append(last.caption_box)
     return merged(rects)
 
 

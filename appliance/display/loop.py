@@ -26,11 +26,12 @@ The loop sleeps in :meth:`~appliance.hub.Hub.wait_for_change` while nothing move
 every 50 ms to read input events when there is a window, once a second otherwise) and draws
 at ``display.fps`` while the avatar moves or the connection spinner turns.
 
-Drawing: a frame is drawn only when something visible changed (the view, the avatar's size,
-the pointer's hover/press, the spinner's step, the window's size), so an idle screen draws
-nothing. Only what changed is repainted (:meth:`~appliance.display.screen.Screen.redraw`): while
-the avatar follows the voice, the union of its old and new rectangles; a button whose hover or
-press look changed; the spinner and the ripple while connecting. Those frames are presented with
+Drawing: a frame is drawn only when something visible changed (the view, the captions, the
+avatar's size, the pointer's hover/press, the spinner's step, the window's size), so an idle
+screen draws nothing. Only what changed is repainted
+(:meth:`~appliance.display.screen.Screen.redraw`): while the avatar follows the voice, the union
+of its old and new rectangles; a button whose hover or press look changed; the spinner and the
+ripple while connecting; the captions' box when their words changed. Those frames are presented with
 ``pygame.display.update(rect)`` (one rectangle, the union of what was repainted: SDL sends one
 image per rectangle to an X server, and a single one keeps the bench's frame count right);
 another view, a resize, the setup screen or a window exposed again are drawn whole and presented
@@ -286,8 +287,10 @@ class DisplayLoop:
         dt = now - self._last if self.window is not None else 0.0
         self._last = now
         scale = self.smoother.step(self.target_scale(view, now), dt)
+        self.screen.captions = self.hub.captions
         key = (
             view,
+            self.screen.captions,
             round(scale, 3),
             self.screen.pointer,
             self.screen.pressed,

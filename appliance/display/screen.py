@@ -11,7 +11,8 @@ Layout (Deep Chat's, with captions added for people who cannot tell the states b
     |                  .-----.                      |
     |                 ( avatar )                    |  avatar area: 60 % of the height
     |                  '-----'                      |  (avatar.styles.container.height)
-    +-----------------------------------------------+
+    |     the conversation's last words, wrapped    |  conversation captions
+    +-----------------------------------------------+  (display.captions)
     |     (mic)        Loading / Error        (>)   |  buttons row: 40 %
     |     Mic on       cause, notice         Start  |  button captions
     +-----------------------------------------------+
@@ -33,6 +34,11 @@ parts that lie outside it, so what lies inside is exactly what a full frame woul
 Anything else (another view, the setup screen, the first frame in a surface) is drawn whole.
 What changed is worked out by :mod:`appliance.display.damage`.
 
+Conversation captions (``display.captions``, :mod:`appliance.captions`) sit under the avatar,
+down to the top of the buttons' touch areas and never over them; the avatar grows behind them.
+:attr:`Screen.captions` (set by the display loop from the hub) says what they show; a change
+repaints their box only.
+
 The setup screen (:class:`~appliance.display.setupscreen.SetupScreen`) replaces the whole frame
 while the appliance has no key source; :attr:`Screen.setup` says when, and draws it.
 """
@@ -51,9 +57,11 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import numpy as np
 import pygame
 
+from appliance.captions import Caption, Role
 from appliance.config import AppConfig, ButtonConfig, ButtonStyles
 from appliance.display import damage as tracking
 from appliance.display import images
+from appliance.display.captionlayout import caption_box, caption_lines
 from appliance.display.paint import fill, measure
 from appliance.display.setupscreen import SetupScreen
 from appliance.display.style import (
@@ -75,6 +83,9 @@ Interaction = Literal["default", "hover", "click"]
 REFERENCE = (800, 480)
 AVATAR_CACHE_BYTES = 12 * 2**20  # scaled avatars kept for reuse while it moves
 MIN_TOUCH = 96  # CSS px: the touch area around each button (the drawn button is 70 px)
+CAPTION_MAX_WIDTH = 640  # CSS px: the captions' widest line (shorter lines read better)
+CAPTION_PADDING = 4  # CSS px around the captions' lines
+CAPTION_BACKDROP_ALPHA = 215  # the background colour behind the captions, over the avatar
 
 STATUS_COLOR = {
     "idle": "idle",
@@ -207,6 +218,9 @@ class Screen:
         self.warnings = warnings or Warnings()
         self.pointer: tuple[int, int] | None = None
         self.pressed = False
+        self.captions: tuple[Caption, ...] = ()
+        """The conversation's last words (set by the loop from the hub, like ``pointer``)."""
+        self._caption_layout: tuple[tuple[Caption, ...], tuple[tuple[Role, str], ...]] = ((), ())
         self.view = View()
         self.max_scale = max(1.0, float(config.realtime.avatar.max_scale))
 
@@ -349,6 +363,18 @@ class Screen:
         right = self.buttons["toggle"].center[0] - base // 2 - self.px(14)
         self.middle = pygame.Rect(left, row.top, max(40, right - left), row.height)
         self.row_center = (width // 2, cy)
+        self._layout_captions(caption_h, min(b.hit.top for b in self.buttons.values()))
+
+    def _layout_captions(self, top: int, bottom: int) -> None:
+        """The captions' box: under the avatar, between the state caption (``top``) and the
+        buttons' touch areas (``bottom``), over the avatar when it grows."""
+        d = self.config.display
+        lines = d.caption_lines if d.captions != "off" else 0
+        margin, pad = self.px(6), self.px(CAPTION_PADDING)
+        area = (margin, top, self.size[0] - 2 * margin, max(0, bottom - top - self.px(4)))
+        line_h = self._font(d.caption_size).get_linesize()
+        box, self.caption_fit = caption_box(area, line_h, lines, pad, self.px(CAPTION_MAX_WIDTH))
+        self.caption_rect = pygame.Rect(box)
 
     def _button_size(self, button: _Button, state: ButtonState) -> tuple[int, int]:
         style = self._container_style(button, state, "default")
@@ -682,7 +708,12 @@ class Screen:
             for name, button in self.buttons.items()
         }
         damage = tracking.damage(
-            last, avatar, avatar.get_rect(center=self.avatar_area.center), interactions, now
+            last,
+            avatar,
+            avatar.get_rect(center=self.avatar_area.center),
+            interactions,
+            now,
+            self.captions,
         )
         for rect in damage:
             self._paint(frame, view, scale, now, rect)
@@ -741,6 +772,8 @@ class Screen:
             avatar = self._avatar(self._clamp(scale))
             avatar_rect = avatar.get_rect(center=self.avatar_area.center)
             frame.blit(avatar, avatar_rect)
+            if visible(self.caption_rect):
+                self._draw_captions(frame)
 
             labels = self.labels(view)
             buttons: dict[Target, tuple[Interaction, pygame.Rect]] = {}
@@ -777,7 +810,16 @@ class Screen:
             if clip is not None:
                 frame.set_clip(None)
         self._painted = tracking.Painted(
-            frame, view, now, avatar, avatar_rect, buttons, animated, middle
+            frame,
+            view,
+            now,
+            avatar,
+            avatar_rect,
+            buttons,
+            animated,
+            middle,
+            self.captions,
+            self.caption_rect,
         )
 
     # --- the setup screen --------------------------------------------------------------------
@@ -820,6 +862,42 @@ class Screen:
         color = t.state_colors.get(STATUS_COLOR.get(view.state, "idle"), t.caption)
         _aa_circle(frame, (x + dot_r, y), dot_r, color)
         frame.blit(text, text_rect)
+
+    def caption_lines(self) -> tuple[tuple[Role, str], ...]:
+        """The captions' lines as shown: word-wrapped, the last ``display.caption_lines``
+        that fit, each with its speaker's role."""
+        cached, lines = self._caption_layout
+        if cached != self.captions:
+            font = self._font(self.config.display.caption_size)
+            width = self.caption_rect.width - 2 * self.px(CAPTION_PADDING)
+            lines = caption_lines(self.captions, width, measure(font), self.caption_fit)
+            self._caption_layout = (self.captions, lines)
+        return lines
+
+    def _draw_captions(self, frame: pygame.Surface) -> None:
+        """The captions' lines at the bottom of their box, centred, on a backdrop of the
+        background colour (they may lie over the avatar): the visitor's words in the
+        listening colour, the assistant's in the text colour."""
+        lines = self.caption_lines()
+        if not lines:
+            return
+        t = self.theme
+        font = self._font(self.config.display.caption_size)
+        line_h, pad = font.get_linesize(), self.px(CAPTION_PADDING)
+        box = self.caption_rect
+        surfaces = [
+            self._text(text, font, t.state_colors["listening"] if role == "user" else t.text)
+            for role, text in lines
+        ]
+        height = len(surfaces) * line_h + 2 * pad
+        widest = max(s.get_width() for s in surfaces) + 4 * pad
+        backdrop = pygame.Rect(0, 0, min(box.width, widest), height)
+        backdrop.midbottom = box.midbottom
+        fill(frame, backdrop, (*t.background[:3], CAPTION_BACKDROP_ALPHA), radius=self.px(6))
+        y = backdrop.top + pad
+        for surface in surfaces:
+            frame.blit(surface, surface.get_rect(midtop=(box.centerx, y)))
+            y += line_h
 
     def _spinner_rect(self, rect: pygame.Rect) -> pygame.Rect:
         """Where :meth:`_draw_spinner` draws around a button drawn at ``rect``."""

@@ -38,8 +38,10 @@ from appliance import state
 from appliance.audio import echo
 from appliance.audio.backend import AudioError
 from appliance.audio.lifecycle import AudioDevice
+from appliance.audio.pcm import samples_to_ms
 from appliance.audio.playback import Playback
 from appliance.bus import Bus
+from appliance.captions import Captions
 from appliance.config import AppConfig
 from appliance.functions import FunctionRunner
 from appliance.realtime.dialects import DialectError
@@ -48,6 +50,7 @@ from appliance.realtime.refusals import BetaRefusals
 from appliance.realtime.session import (
     HANDSHAKE_TIMEOUT_S,
     Action,
+    Caption,
     Close,
     Decision,
     EmitEvent,
@@ -146,7 +149,9 @@ def _trim_heap() -> None:
 
 class Link:
     """Runs user sessions. ``post`` applies a state-machine input (on the loop's thread);
-    ``view`` returns the machine's current view (for the microphone's mute and phase)."""
+    ``view`` returns the machine's current view (for the microphone's mute and phase).
+    ``captions`` gets the transcripts as they stream in and the barge-in cuts;
+    ``show_captions`` is called whenever what it shows changed."""
 
     def __init__(
         self,
@@ -158,8 +163,12 @@ class Link:
         audio: AudioDevice,
         playback: Playback,
         refusals: BetaRefusals | None = None,
+        captions: Captions | None = None,
+        show_captions: Callable[[], None] = lambda: None,
     ) -> None:
         self.post = post
+        self.captions = Captions("off") if captions is None else captions
+        self.show_captions = show_captions
         self.view = view
         self.bus = bus
         self.audio = audio
@@ -367,6 +376,8 @@ class Link:
                     self._emit(event)
                 case Play(delta=delta):
                     self.playback.push(delta.item_id, delta.pcm, delta.content_index)
+                case Caption():
+                    self._caption(action)
                 case StopPlayback(cancel_response=cancel):
                     if self.playback.playing or self.playback.queued_ms:
                         self.barge_in(cancel_response=cancel)
@@ -386,6 +397,19 @@ class Link:
                         log.info("renewing the session before the service's time limit")
                     if ws is not None:
                         await ws.close(code, reason)
+
+    def _caption(self, caption: Caption) -> None:
+        captions, item, text = self.captions, caption.item_id, caption.text
+        if caption.role == "assistant":
+            changed = (captions.assistant_done if caption.final else captions.assistant_delta)(
+                item, text
+            )
+        else:
+            changed = (captions.user_transcript if caption.final else captions.user_delta)(
+                item, text
+            )
+        if changed:
+            self.show_captions()
 
     def _emit(self, event: dict[str, Any]) -> None:
         """Put ``event`` on the bus; transcripts and server errors are logged too."""
@@ -412,6 +436,10 @@ class Link:
     def barge_in(self, *, cancel_response: bool) -> None:
         """Stop playback now, drop the queue and tell the server what was really played."""
         played = self.playback.clear()
+        if played is not None and self.captions.cut_at(
+            played.item_id, played.played_ms, samples_to_ms(played.queued)
+        ):
+            self.show_captions()  # the words not spoken leave the screen
         session, ws = self.session, self._ws
         if session is None or ws is None:
             return

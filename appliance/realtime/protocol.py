@@ -72,6 +72,16 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class TranscriptDelta:
+    """More of a transcript as it streams in (for the captions): the assistant's audio
+    transcript, or the visitor's words (``input_audio_transcription``)."""
+
+    role: str  # "user" or "assistant"
+    delta: str
+    item_id: str | None = None
+
+
+@dataclass(frozen=True)
 class SpeechStarted:
     item_id: str | None
     audio_start_ms: int | None
@@ -128,6 +138,7 @@ ServerMessage = (
     | AudioDelta
     | AudioDone
     | Transcript
+    | TranscriptDelta
     | SpeechStarted
     | SpeechStopped
     | FunctionCalls
@@ -189,6 +200,10 @@ class Protocol:
             name = "text" if "transcript" not in message and "text" in message else "transcript"
             text = _transcript(_field(message, name), name)
             return [Transcript("assistant", text, _text(message.get("item_id")))]
+        if kind in (names.transcript_delta, "conversation.item.input_audio_transcription.delta"):
+            role = "assistant" if kind == names.transcript_delta else "user"
+            delta = _transcript(_field(message, "delta"), "delta")
+            return [TranscriptDelta(role, delta, _text(message.get("item_id")))]
         if kind == "conversation.item.input_audio_transcription.completed":
             text = _transcript(_field(message, "transcript"), "transcript")
             return [Transcript("user", text, _text(message.get("item_id")))]

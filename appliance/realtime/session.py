@@ -55,6 +55,7 @@ from appliance.realtime.protocol import (
     SpeechStarted,
     SpeechStopped,
     Transcript,
+    TranscriptDelta,
 )
 from appliance.redaction import REDACTOR
 
@@ -194,6 +195,17 @@ class Play:
 
 
 @dataclass(frozen=True)
+class Caption:
+    """Words for the captions (:class:`appliance.captions.Captions`): more of ``role``'s
+    transcript of ``item_id`` (``final``: the whole of it, replacing what came before)."""
+
+    role: str
+    item_id: str
+    text: str
+    final: bool = False
+
+
+@dataclass(frozen=True)
 class StopPlayback:
     """The user spoke over the model: stop playback if anything plays, then call
     :meth:`Session.barge_in` with what was played (``cancel_response``: and cancel the
@@ -240,6 +252,7 @@ Action = (
     | Feed
     | EmitEvent
     | Play
+    | Caption
     | StopPlayback
     | RunFunctions
     | OpenAudio
@@ -567,13 +580,22 @@ class Session:
             return [] if message.item_id in conn.interrupted else [Play(message)]
         if isinstance(message, SpeechStarted):
             return [StopPlayback(cancel_response=False)]
+        if isinstance(message, TranscriptDelta):
+            return self._caption(message.role, message.item_id, message.delta, final=False)
         if isinstance(message, Transcript):
             if message.text.strip():
                 self.turns.append((message.role, message.text))
-            return [EmitEvent({"type": "transcript", "role": message.role, "text": message.text})]
+            event = EmitEvent({"type": "transcript", "role": message.role, "text": message.text})
+            return [event, *self._caption(message.role, message.item_id, message.text, final=True)]
         if isinstance(message, FunctionCalls):
             return [self._run_functions(message)]
         return []
+
+    def _caption(self, role: str, item_id: str | None, text: str, *, final: bool) -> list[Action]:
+        """The captions' share of a transcript (nothing with ``display.captions = "off"``)."""
+        if self.config.display.captions == "off" or item_id is None:
+            return []
+        return [Caption(role, item_id, text, final)]
 
     def _run_functions(self, message: FunctionCalls) -> RunFunctions:
         """The calls of one response to run: at most ``realtime.max_function_calls``, the

@@ -134,6 +134,19 @@ def test_bad_config_names_field_fix_and_line(tmp_path):
     assert "openai.dialect" in text and "'auto', 'ga' or 'beta'" in text and "[line 5]" in text
 
 
+def test_caption_settings_default_and_bad_values_name_the_field():
+    display = c.validate({}).display
+    assert (display.captions, display.caption_lines, display.caption_size) == ("assistant", 3, 17)
+    for bad, says in (
+        ({"captions": "yes"}, "display.captions: 'yes' is not allowed; use one of 'off', "),
+        ({"caption_lines": 0}, "display.caption_lines"),
+        ({"caption_size": 200}, "display.caption_size"),
+    ):
+        with pytest.raises(c.ConfigError) as err:
+            c.validate({"display": bad})
+        assert says in str(err.value)
+
+
 def test_bad_value_of_secret_field_is_not_echoed():
     with pytest.raises(c.ConfigError) as err:
         c.validate({"realtime": {"provisioning": {"url": "https://x", "headers": {"A": 12345678}}}})

@@ -16,6 +16,7 @@ from appliance.audio.backend import NullBackend
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
 from appliance.bus import Bus
+from appliance.captions import Caption, Captions
 from appliance.config import AppConfig, validate
 from appliance.realtime.link import Link
 from appliance.rig.process import until
@@ -49,13 +50,17 @@ class Harness:
         self.events: list[dict[str, Any]] = []
         bus = Bus()
         bus.listen(self.events.append)
+        self.captions = Captions()
+        self.shown: list[tuple[Caption, ...]] = []  # what the screen was given, in order
         self.link = Link(
             sim_config(sim),
             post=self.post,
             view=lambda: self.machine.view,
             bus=bus,
             audio=AudioDevice(NullBackend()),
-            playback=Playback(max_seconds=1),
+            playback=Playback(max_seconds=4),
+            captions=self.captions,
+            show_captions=lambda: self.shown.append(self.captions.shown()),
         )
 
     def post(self, given: state.Input) -> None:
@@ -136,5 +141,33 @@ def test_a_server_close_is_answered_by_a_retry_with_a_fresh_key() -> None:
         reconnecting = [i for i in h.inputs if isinstance(i, state.Reconnecting)]
         assert reconnecting and "code 1011" in reconnecting[0].cause
         assert not any(isinstance(i, state.Failed) for i in h.inputs)
+
+    run(scenario)
+
+
+def test_captions_stream_in_and_a_barge_in_cuts_them_to_the_audio_played() -> None:
+    words = [f"w{n:02d}" for n in range(20)]  # of one length: characters spread like words
+
+    async def scenario(sim: Simulator, h: Harness) -> None:
+        sim.script.add({"answer_seconds": 2}, session_open=False)
+        sim.script.add({"transcript": " ".join(words)}, session_open=False)
+        h.start()
+        await until(lambda: h.machine.view.phase is state.Phase.LIVE, DEADLINE_S, "live")
+        assert (await h.link.say("Tell me", "user", None))["ok"]
+        playback = h.link.playback
+        await until(lambda: playback.queued_ms == 2000, DEADLINE_S, "the whole answer queued")
+        assert h.shown[-1] == (Caption("assistant", " ".join(words)),)
+        assert len(h.shown) == len(words)  # shown as it streamed in, a word at a time
+        playback.read(24_000)  # 1000 ms of the 2000 play
+        h.link.barge_in(cancel_response=True)
+        # half the audio: the first half of the words (w10 begins at 1000 ms)
+        assert h.captions.shown() == (Caption("assistant", " ".join(words[:10])),)
+        assert h.shown[-1] == h.captions.shown()
+        await until(lambda: sent(sim, "conversation.item.truncate"), DEADLINE_S, "truncate")
+        # the cancelled answer's final transcript does not bring the rest back
+        await until(
+            lambda: any(e["type"] == "transcript" for e in h.events), DEADLINE_S, "transcript"
+        )
+        assert h.captions.shown() == (Caption("assistant", " ".join(words[:10])),)
 
     run(scenario)

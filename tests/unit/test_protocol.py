@@ -39,6 +39,26 @@ def test_audio_and_transcripts_per_dialect(dialect, delta_type, transcript_type)
     assert pr.receive(frame(type=other, item_id="x", delta="")) == [p.Ignored(other)]
 
 
+@pytest.mark.parametrize(
+    ("dialect", "delta_type"),
+    [
+        ("ga", "response.output_audio_transcript.delta"),
+        ("beta", "response.audio_transcript.delta"),
+    ],
+)
+def test_transcript_deltas_for_the_captions(dialect, delta_type):
+    pr = proto(dialect)
+    assert pr.receive(frame(type=delta_type, item_id="it", delta=" world")) == [
+        p.TranscriptDelta("assistant", " world", "it")
+    ]
+    user = "conversation.item.input_audio_transcription.delta"
+    assert pr.receive(frame(type=user, item_id="u1", delta="hi")) == [
+        p.TranscriptDelta("user", "hi", "u1")
+    ]
+    [bad] = pr.receive(frame(type=delta_type, item_id="it", delta=3))
+    assert isinstance(bad, p.ServerError) and "delta is not text" in bad.message
+
+
 def test_user_transcript_and_speech_started():
     pr = proto()
     assert pr.receive(

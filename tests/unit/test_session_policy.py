@@ -18,6 +18,7 @@ from appliance.realtime.dialects import DIALECTS
 from appliance.realtime.session import (
     HANDSHAKE_TIMEOUT_S,
     STABLE_AFTER_S,
+    Caption,
     Close,
     EmitEvent,
     EphemeralKey,
@@ -538,3 +539,31 @@ def test_a_server_error_is_shown_emitted_and_kept_redacted_and_as_text():
     assert notice == state.Notice(event["message"])
     assert isinstance(notice.text, str) and secret not in notice.text
     assert session.last_error == event["message"] and "***" in event["message"]
+
+
+# --- captions ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["assistant", "both", "off"])
+def test_transcripts_go_to_the_captions_as_they_stream_in(mode):
+    session = session_for(make_config(display={"captions": mode}))
+    go_live(session)
+    frames = [
+        frame("conversation.item.input_audio_transcription.delta", item_id="u1", delta="Where"),
+        frame(
+            "conversation.item.input_audio_transcription.completed",
+            item_id="u1",
+            transcript="Where is it?",
+        ),
+        frame("response.output_audio_transcript.delta", item_id="a1", delta="Upstairs"),
+        frame("response.output_audio_transcript.done", item_id="a1", transcript="Upstairs."),
+    ]
+    captions = [a for f in frames for a in session.on_frame(f, 1.0) if isinstance(a, Caption)]
+    # the session hands on every transcript; the captions' model picks what its mode shows
+    expected = [
+        Caption("user", "u1", "Where"),
+        Caption("user", "u1", "Where is it?", final=True),
+        Caption("assistant", "a1", "Upstairs"),
+        Caption("assistant", "a1", "Upstairs.", final=True),
+    ]
+    assert captions == ([] if mode == "off" else expected)
