@@ -508,6 +508,7 @@ class DisplayConfig(Model):
         from appliance.labels import check_overrides  # pure, no pygame
 
         return check_overrides(value)
+
     captions: Literal["off", "assistant", "both"] = Field(
         "assistant",
         description="Captions under the avatar: off, assistant (its spoken words) or both "
