@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.audio.volume import Volume, parse_change
-from appliance.config import DEFAULT_CONFIG_PATH, ConfigError
+from appliance.config import DEFAULT_CONFIG_PATH
 from appliance.hub import Hub
 
 log = logging.getLogger("appliance.volume")
@@ -110,15 +110,14 @@ class VolumeControl:
 
         try:
             set_value(path, "audio.volume", str(value))
-        except ConfigError as exc:
+        except Exception as exc:  # ConfigError, or a bug: neither loses the live volume
             log.error(
-                "volume %d %% is not kept across restarts: %s (the volume plays as set)",
+                "volume %d %% is not kept across restarts: %s; it plays as set until then "
+                "(to keep it: sudo appliance config set audio.volume %d)",
                 value,
                 exc,
+                value,
             )
-            return False
-        except Exception as exc:  # a bug here must not lose the live volume either
-            log.error("volume %d %% is not kept across restarts: %s", value, exc)
             return False
         return True
 
