@@ -4,9 +4,9 @@
   at ``appliance volume 100`` and one at ``appliance volume 30``, recorded from the sink's
   monitor (``appliance_out.monitor``): the second is as much quieter as the curve says;
 * echo cancelling with the echo rig (:mod:`appliance.rig.echo`: the speaker fed back into the
-  microphone 60 ms late, 6 dB down): the canceller's reference is the gained signal, so it
-  removes at least 30 dB of echo at 100 % and at 30 %, in one stream, the volume changed
-  between two answers.
+  microphone 60 ms late, 6 dB down): the canceller's reference is the gained signal, block for
+  block what goes to the device, so it removes at least 30 dB of echo at 100 % and at 30 %, in
+  one stream, the volume changed between two answers.
 """
 
 from __future__ import annotations
@@ -94,6 +94,18 @@ def test_cancelling_holds_at_any_volume(sound_server: SoundServer):
             processor = backend.processor
             assert processor is not None and backend.cancelling
             stats = processor.stats
+            # what the canceller is given as its reference, and what goes to the device,
+            # block by block (keyed by the moment each reaches the DAC)
+            render = processor.render
+            references: dict[float, bytes] = {}
+            played: dict[float, bytes] = {}
+
+            def reference(block: bytes, dac: float) -> None:
+                references[dac] = bytes(block)
+                render(block, dac)
+
+            processor.render = reference  # type: ignore[method-assign]
+            backend.output_tap = lambda block, at, dac: played.__setitem__(dac, bytes(block))
             for percent, settle_s in ((100, 4.0), (30, 2.0)):
                 volume.percent = percent
                 playback.push("answer", voice)
@@ -114,3 +126,8 @@ def test_cancelling_holds_at_any_volume(sound_server: SoundServer):
             backend.close()
     assert errors == []
     assert erle[100] >= MIN_ERLE_DB and erle[30] >= MIN_ERLE_DB, erle
+    both = references.keys() & played.keys()
+    assert len(both) > 100
+    assert all(references[dac] == played[dac] for dac in both), "the reference is not what played"
+    loudest = max(np.abs(np.frombuffer(played[dac], dtype="<i2")).max() for dac in both)
+    assert loudest > 1000  # the blocks compared hold the voice, not only silence
