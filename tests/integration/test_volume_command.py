@@ -58,3 +58,10 @@ def test_a_reload_applies_a_volume_set_in_the_file(sim, start):
     reply = app.ctl("reload")
     assert reply["ok"] and reply["restart_needed"] == []
     assert app.ctl("status")["volume"] == 40
+
+
+def test_a_change_just_before_a_stop_is_saved(sim, start):
+    app = start(session_config(sim, "ga"))
+    assert app.cli("volume", "70").stdout.strip() == "70"
+    assert app.stop() == 0  # well within the second the save waits for more changes
+    assert tomllib.loads(app.config_path.read_text())["audio"]["volume"] == 70
