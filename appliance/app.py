@@ -28,6 +28,7 @@ from appliance import state
 from appliance.audio.backend import AudioBackend
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
+from appliance.audio.volume import Volume
 from appliance.bus import Bus
 from appliance.buttonlogic import action_input
 from appliance.captions import Captions
@@ -38,6 +39,7 @@ from appliance.hub import Hub
 from appliance.notify import Notifier
 from appliance.realtime.keys import key_source_configured, key_source_description, safe_url
 from appliance.realtime.link import Link
+from appliance.volumecontrol import VolumeControl
 
 log = logging.getLogger("appliance")
 
@@ -88,8 +90,11 @@ class Appliance:
             analyser=hub.analyser,
             on_start=lambda: hub.post(state.AudioStarted()),
             on_stop=lambda: hub.post(state.AudioStopped()),
+            volume=Volume(config.audio.volume),
         )
         self.captions = Captions(config.display.captions)
+        self.volume = VolumeControl(self.playback.volume, hub, config_path)
+        hub.volume_handler = self.volume.change
         self.link = Link(
             config,
             post=self.handle,
@@ -145,6 +150,7 @@ class Appliance:
         await self.control.close()
         await self.hooks.aclose()
         await self.link.aclose()
+        await self.volume.aclose()
         for task in list(self._background):
             task.cancel()
         await self.audio.shutdown()
@@ -259,6 +265,7 @@ class Appliance:
             "session_id": self.link.session_id,
             "audio": self.audio.name,
             "audio_open": self.audio.is_open,
+            "volume": self.volume.percent,
             "playback": {
                 "underruns": self.playback.stats.underruns,
                 "queued_ms": self.playback.queued_ms,
@@ -293,6 +300,10 @@ class Appliance:
         if self.machine.view.phase is not state.Phase.LIVE:
             return {"ok": False, "error": "not connected: start a session first"}
         return await self.link.say(text, role, respond)
+
+    def set_volume(self, change: str | int | None) -> dict[str, Any]:
+        """``appliance volume``: ``N``, ``+N``, ``-N`` or None (only tell it)."""
+        return self.volume.change(change)
 
     async def update_config(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Deep Chat's ``updateConfig``: validate, remember for next sessions, and send now."""
@@ -332,8 +343,11 @@ class Appliance:
             log.warning("config %s: %s", self.config_path or "(default)", note)
         restart = config_module.restart_needed(self.config, new)
         old_session = self.config.realtime.config
+        old_volume = self.config.audio.volume
         self.config = new
         self.hooks.update(new.hooks)
+        if new.audio.volume != old_volume:
+            self.volume.reloaded(new.audio.volume)
         sent = False
         if new.realtime.config != old_session:
             sent = await self.link.resend_session()

@@ -136,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     say.set_defaults(func=cmd_say)
 
+    volume = sub.add_parser("volume", help="print or change the output volume (0-100 %%)")
+    socket_opts(volume)
+    volume.add_argument(
+        "change", nargs="?", help="N sets it, +N or -N moves it; none prints it (e.g. 30, -10)"
+    )
+    volume.set_defaults(func=cmd_volume)
+
     update = sub.add_parser("update-config", help="update the session config (updateConfig)")
     socket_opts(update)
     update.add_argument("json", help='e.g. \'{"instructions": "Answer in French"}\'')
@@ -380,7 +387,7 @@ def socket_path(args: argparse.Namespace) -> Path:
         return cfgmod.ControlConfig().socket
 
 
-def _send(args: argparse.Namespace, payload: dict[str, Any]) -> int:
+def _send(args: argparse.Namespace, payload: dict[str, Any], shown: Any = None) -> int:
     from appliance.control import ControlClientError, request
 
     try:
@@ -391,6 +398,9 @@ def _send(args: argparse.Namespace, payload: dict[str, Any]) -> int:
     if not reply.pop("ok", False):
         print(f"error: {reply.get('error', 'failed')}", file=sys.stderr)
         return EXIT_FAILED
+    if shown is not None:
+        print(shown(reply))
+        return EXIT_OK
     print(json.dumps(reply, indent=2 if payload["cmd"] == "status" else None))
     return EXIT_OK
 
@@ -406,6 +416,19 @@ def cmd_press(args: argparse.Namespace) -> int:
 def cmd_say(args: argparse.Namespace) -> int:
     payload = {"cmd": "say", "text": args.text, "role": args.role, "respond": args.respond}
     return _send(args, payload)
+
+
+def cmd_volume(args: argparse.Namespace) -> int:
+    """Print the volume after the change (the number alone, for scripts)."""
+    from appliance.audio.volume import parse_change
+
+    if args.change is not None:
+        try:
+            parse_change(args.change, 0)  # the form only; the appliance applies it
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    return _send(args, {"cmd": "volume", "change": args.change}, lambda reply: reply["volume"])
 
 
 def cmd_update_config(args: argparse.Namespace) -> int:

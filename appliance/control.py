@@ -6,6 +6,7 @@ A client sends one request line, e.g. ``{"cmd": "status"}``, and gets one reply 
 
 Commands: ``status``, ``start``, ``stop``, ``toggle``, ``mute``, ``unmute``, ``press``
 (``hold``), ``say`` (``text``, ``role``, ``respond``), ``update-config`` (``config``),
+``volume`` (``change``: ``"30"``, ``"+10"``, ``"-10"``; none: only tell it),
 ``snapshot`` (the reply carries the PNG, base64), ``reload``, ``events``.
 
 Input is bounded: a request line over 64 KiB gets an error reply, and what an ``events``
@@ -43,6 +44,10 @@ class Commands(Protocol):
     def press(self, hold: bool) -> dict[str, Any]: ...
 
     async def say(self, text: str, role: str, respond: bool | None) -> dict[str, Any]: ...
+
+    def set_volume(self, change: str | int | None) -> dict[str, Any]:
+        """``{"ok": true, "volume": N}`` after the change (none: the current volume)."""
+        ...
 
     async def update_config(self, changes: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -184,6 +189,13 @@ class ControlServer:
             if not isinstance(changes, dict):
                 return {"ok": False, "error": "update-config needs a JSON object"}
             return await app.update_config(changes)
+        if cmd == "volume":
+            change = request.get("change")
+            if change is not None and (
+                isinstance(change, bool) or not isinstance(change, str | int)
+            ):
+                return {"ok": False, "error": 'volume: "change" is N, "+N" or "-N", like "30"'}
+            return app.set_volume(change)
         if cmd == "reload":
             return await app.reload()
         if cmd == "snapshot":  # the PNG comes back in the reply; the client writes it

@@ -3,7 +3,9 @@
 A short press of the button does what the screen's toggle button does (start; cancel while
 connecting; interrupt the model while it speaks, then stop on the next press); holding it mutes
 or unmutes the microphone. An optional second button is a microphone (mute) button. The LED
-shows the state (see :mod:`appliance.led`).
+shows the state (see :mod:`appliance.led`). The volume has two optional buttons (up, down) or a
+rotary encoder (gpiozero's ``RotaryEncoder``): each press or detent moves it by
+``gpio.volume_step`` percent (:meth:`~appliance.hub.Hub.adjust_volume`).
 
 Call :func:`start_gpio` once; it returns ``None`` (after one log line saying why) when there is
 no GPIO to drive, and the appliance runs without it. Everything here talks to the state machine
@@ -69,6 +71,9 @@ class _ButtonDriver:
     def _fire(self, gesture: str) -> None:
         action = self.actions.get(gesture, "none")
         log.debug("%s button: %s -> %s", self.name, gesture, action)
+        if action[:1] in ("+", "-"):  # a volume button: "+10", "-10"
+            self.hub.adjust_volume(action)
+            return
         wanted = action_input(action)
         if wanted is not None:
             self.hub.post(wanted)
@@ -133,6 +138,23 @@ class _LedRenderer:
         self.led.close()
 
 
+# --- volume encoder ----------------------------------------------------------------------------
+
+
+class _EncoderDriver:
+    """A gpiozero ``RotaryEncoder``: a detent clockwise is one step up, the other way down."""
+
+    def __init__(self, encoder: Any, step: int, hub: Hub) -> None:
+        self.encoder = encoder
+        encoder.when_rotated_clockwise = lambda: hub.adjust_volume(f"+{step}")
+        encoder.when_rotated_counter_clockwise = lambda: hub.adjust_volume(f"-{step}")
+
+    def close(self) -> None:
+        self.encoder.when_rotated_clockwise = None
+        self.encoder.when_rotated_counter_clockwise = None
+        self.encoder.close()
+
+
 # --- front end ---------------------------------------------------------------------------------
 
 
@@ -140,12 +162,13 @@ class GpioFrontend:
     """The running GPIO front end. :meth:`close` releases the pins."""
 
     def __init__(self, hub: Hub, config: GpioConfig, *, pin_factory: Any = None) -> None:
-        from gpiozero import LED, PWMLED, Button
+        from gpiozero import LED, PWMLED, Button, RotaryEncoder
         from gpiozero.exc import PinPWMError
 
         self.config = config
         self.buttons: list[_ButtonDriver] = []
         self.led: _LedRenderer | None = None
+        self.encoder: _EncoderDriver | None = None
         patterns = config.led_patterns  # parsed when the config was validated
         bounce = config.bounce_ms / 1000
         try:
@@ -173,6 +196,21 @@ class GpioFrontend:
                         hub,
                     )
                 )
+            step = config.volume_step
+            for name, pin, change in (
+                ("volume up", config.volume_up_pin, f"+{step}"),
+                ("volume down", config.volume_down_pin, f"-{step}"),
+            ):
+                if pin is not None:
+                    button = Button(pin, pull_up=config.pull_up, pin_factory=pin_factory)
+                    self.buttons.append(
+                        self._button(name, button, bounce, None, {PRESS: change}, hub)
+                    )
+            if config.encoder_pins is not None:
+                a, b = config.encoder_pins
+                # max_steps=0: no end stops; the volume itself stops at 0 and 100
+                encoder = RotaryEncoder(a, b, max_steps=0, pin_factory=pin_factory)
+                self.encoder = _EncoderDriver(encoder, step, hub)
             if config.led_pin is not None:
                 try:
                     led: Any = PWMLED(
@@ -216,6 +254,9 @@ class GpioFrontend:
             parts.append(f"{driver.name} button on {driver.button.pin}")
         if self.led is not None:
             parts.append(f"LED on {self.led.led.pin} ({'PWM' if self.led.pwm else 'on/off'})")
+        if self.encoder is not None:
+            encoder = self.encoder.encoder
+            parts.append(f"volume encoder on {encoder.a.pin} and {encoder.b.pin}")
         return ", ".join(parts)
 
     def close(self) -> None:
@@ -224,6 +265,10 @@ class GpioFrontend:
             with contextlib.suppress(Exception):
                 driver.close()
         self.buttons = []
+        if self.encoder is not None:
+            with contextlib.suppress(Exception):
+                self.encoder.close()
+            self.encoder = None
         if self.led is not None:
             with contextlib.suppress(Exception):
                 self.led.close()
@@ -239,8 +284,9 @@ def start_gpio(hub: Hub, config: GpioConfig, *, pin_factory: Any = None) -> Gpio
     if not config.enabled:
         log.info("GPIO off: disabled in the configuration (gpio.enabled = false)")
         return None
-    if config.button_pin is None and config.microphone_pin is None and config.led_pin is None:
-        log.info("GPIO off: no button_pin, microphone_pin or led_pin configured")
+    pins = (config.button_pin, config.microphone_pin, config.led_pin, config.volume_up_pin)
+    if all(pin is None for pin in (*pins, config.volume_down_pin, config.encoder_pins)):
+        log.info("GPIO off: no button_pin, microphone_pin, led_pin or volume pins configured")
         return None
     try:
         import gpiozero  # noqa: F401

@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,11 @@ class Hub:
         self.screen_ready = threading.Event()
         """Set once the screen is up (or known to be absent): part of being ready."""
         self.display_stats = DisplayStats()
+        self.volume_shown: tuple[int, float] | None = None
+        """The volume last changed to and when (``time.monotonic()``): the screen shows it
+        as a bar for a while (:mod:`appliance.display.volumebar`)."""
+        self.volume_handler: Callable[[str], None] | None = None
+        """The worker's volume command (``"+10"``, ``"-10"``, ``"30"``), for the GPIO."""
 
     # --- worker side ------------------------------------------------------------------------
 
@@ -83,7 +89,20 @@ class Hub:
         self.captions = captions
         self.wake()
 
+    def show_volume(self, percent: int, now: float | None = None) -> None:
+        """Show the volume bar at ``percent`` (the worker, after a change)."""
+        self.volume_shown = (percent, time.monotonic() if now is None else now)
+        self.wake()
+
     # --- front-end side ---------------------------------------------------------------------
+
+    def adjust_volume(self, change: str) -> None:
+        """Ask the worker to change the volume (``"+10"``, ``"-10"``) from any thread."""
+        handler = self.volume_handler
+        if self._loop is None or handler is None:
+            return
+        with contextlib.suppress(RuntimeError):  # loop closed during shutdown
+            self._loop.call_soon_threadsafe(handler, change)
 
     def post(self, given: Input) -> None:
         """Send an input to the state machine from any thread."""

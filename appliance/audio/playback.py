@@ -12,6 +12,11 @@ says how far the audio has reached the DAC and drops what it still holds (barge-
 speaker, not just this queue). Without one (WAV files) everything read counts as played.
 
 A single lock guards the small amount of shared state; both sides hold it only for a memcpy.
+
+The output volume (:class:`~appliance.audio.volume.Volume`) is applied in :meth:`Playback.read`,
+the one place every backend takes its output from: the sound card, the echo canceller's
+reference and a WAV output all get the same gained samples. The meter (the avatar, the LED) is
+fed before the gain: it shows the voice, whatever the volume.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import numpy as np
 
 from appliance.audio.meter import Analyser
 from appliance.audio.pcm import WIRE_RATE, samples_to_ms, to_float
+from appliance.audio.volume import Volume
 
 
 @dataclass
@@ -94,11 +100,13 @@ class Playback:
         analyser: Analyser | None = None,
         on_start: Callable[[], None] | None = None,
         on_stop: Callable[[], None] | None = None,
+        volume: Volume | None = None,
     ) -> None:
         self.max_samples = int(max_seconds * WIRE_RATE)
         self.analyser = analyser or Analyser()
         self.on_start = on_start
         self.on_stop = on_stop
+        self.volume = volume or Volume()
         self.stats = PlaybackStats()
         self._lock = threading.Lock()
         self._chunks: deque[_Chunk] = deque()
@@ -224,7 +232,8 @@ class Playback:
     # --- device side ------------------------------------------------------------------------
 
     def read(self, n: int) -> np.ndarray:
-        """Return exactly ``n`` int16 samples for the device: queued audio, then silence."""
+        """Return exactly ``n`` int16 samples for the device: queued audio, then silence, at
+        the current volume."""
         out = np.zeros(n, dtype=np.int16)
         filled = 0
         started = stopped = False
@@ -261,6 +270,7 @@ class Playback:
             self.stats.played_samples += filled
             self.position += n
         self.analyser.feed(to_float(out))
+        out = self.volume.apply(out)
         if started and self.on_start:
             self.on_start()
         if stopped and self.on_stop:

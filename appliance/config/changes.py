@@ -21,6 +21,9 @@ Everything else is applied by a reload (``systemctl reload appliance``): the ses
 (sent to a live session with ``session.update``), keys and provisioning, hooks, the
 recovery policy."""
 
+LIVE_FIELDS = ("audio.volume",)
+"""Fields inside :data:`RESTART_FIELDS` that a reload applies all the same."""
+
 
 def changed_fields(old: AppConfig, new: AppConfig) -> list[str]:
     """Dotted names of the leaves that differ between two configurations (secrets included,
@@ -36,6 +39,7 @@ def restart_needed(old: AppConfig, new: AppConfig) -> list[str]:
         name
         for name in changed_fields(old, new)
         if any(name == f or name.startswith(f + ".") for f in RESTART_FIELDS)
+        and name not in LIVE_FIELDS
     ]
 
 

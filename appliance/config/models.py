@@ -482,6 +482,13 @@ class AudioConfig(Model):
         "flushes it); smaller needs steadier CPU (underruns).",
     )
     playback_buffer_s: Float = Field(120.0, gt=0, le=600, description="Jitter buffer bound.")
+    volume: Int = Field(
+        100,
+        ge=0,
+        le=100,
+        description="Output volume, 0-100 % (a square-law gain: 50 is -12 dB, 0 is silence); "
+        "`appliance volume` and the volume buttons change it and save it here.",
+    )
 
 
 ScreenSide = Annotated[int, Strict(), Field(ge=64, le=16384)]
@@ -545,8 +552,18 @@ class GpioConfig(Model):
     patterns: dict[str, Any] = Field(
         default_factory=dict, description="LED pattern per state (see README)."
     )
+    volume_up_pin: str | Pin | None = Field(None, description="Button: volume up, or none.")
+    volume_down_pin: str | Pin | None = Field(None, description="Button: volume down, or none.")
+    encoder_pins: tuple[str | Pin, str | Pin] | None = Field(
+        None, description="Rotary encoder's A and B pins for the volume, e.g. [5, 6]."
+    )
+    volume_step: Int = Field(
+        10, ge=1, le=100, description="Volume change (percent) per press or encoder detent."
+    )
 
-    @field_validator("button_pin", "microphone_pin", "led_pin", mode="before")
+    @field_validator(
+        "button_pin", "microphone_pin", "led_pin", "volume_up_pin", "volume_down_pin", mode="before"
+    )
     @classmethod
     def _none_pin(cls, value: Any) -> Any:
         # TOML has no null: "none" (or "") switches a pin off

@@ -62,7 +62,7 @@ os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
 import pygame
 
 from appliance.config import AppConfig
-from appliance.display import images
+from appliance.display import images, volumebar
 from appliance.display.screen import Screen, Target
 from appliance.hub import Hub
 from appliance.labels import Labels
@@ -288,9 +288,11 @@ class DisplayLoop:
         self._last = now
         scale = self.smoother.step(self.target_scale(view, now), dt)
         self.screen.captions = self.hub.captions
+        volume = volumebar.shown(self.hub.volume_shown, now)
         key = (
             view,
             self.screen.captions,
+            volume,
             round(scale, 3),
             self.screen.pointer,
             self.screen.pressed,
@@ -301,10 +303,14 @@ class DisplayLoop:
         if not force and key == self._drawn:
             return False
         if force:
-            self.screen.render(view, scale, now=now - self._start, target=self.window)
+            self.screen.render(
+                view, scale, now=now - self._start, target=self.window, volume=volume
+            )
             damaged = None
         else:
-            damaged = self.screen.redraw(view, scale, now=now - self._start, target=self.window)
+            damaged = self.screen.redraw(
+                view, scale, now=now - self._start, target=self.window, volume=volume
+            )
         self._drawn = key
         if damaged == []:  # nothing visible changed (the avatar kept its size in pixels)
             return False

@@ -60,7 +60,7 @@ import pygame
 from appliance.captions import Caption, Role
 from appliance.config import AppConfig, ButtonConfig, ButtonStyles
 from appliance.display import damage as tracking
-from appliance.display import images
+from appliance.display import images, volumebar
 from appliance.display.captionlayout import caption_box, caption_lines
 from appliance.display.paint import fill, measure
 from appliance.display.setupscreen import SetupScreen
@@ -267,6 +267,7 @@ class Screen:
         self._avatar_master = self._build_avatar()
         self._frame: pygame.Surface | None = None
         self._painted: tracking.Painted | None = None
+        self._painted_volume: int | None = None  # the volume bar in the last frame drawn
         self.setup = SetupScreen(
             config,
             self.theme,
@@ -680,10 +681,12 @@ class Screen:
         *,
         now: float = 0.0,
         target: pygame.Surface | None = None,
+        volume: int | None = None,
     ) -> pygame.Surface:
-        """Draw ``view`` with the avatar at ``scale``; ``now`` (seconds) drives animations."""
+        """Draw ``view`` with the avatar at ``scale``; ``now`` (seconds) drives animations;
+        ``volume`` (percent) shows the volume bar over the avatar."""
         frame = target if target is not None else self.frame
-        self._paint(frame, view, scale, now)
+        self._paint(frame, view, scale, now, volume=volume)
         return frame
 
     def redraw(
@@ -693,14 +696,21 @@ class Screen:
         *,
         now: float = 0.0,
         target: pygame.Surface | None = None,
+        volume: int | None = None,
     ) -> list[pygame.Rect] | None:
         """Bring the frame in ``target`` to what :meth:`render` would draw, repainting only
         what changed since the last frame drawn into it. Returns the rectangles repainted
         (``[]``: nothing changed), or ``None`` when the whole frame was drawn."""
         frame = target if target is not None else self.frame
         last = self._painted
-        if last is None or last.target is not frame or last.view != view or self.setup_reason(view):
-            self._paint(frame, view, scale, now)
+        if (
+            last is None
+            or last.target is not frame
+            or last.view != view
+            or volume != self._painted_volume
+            or self.setup_reason(view)
+        ):
+            self._paint(frame, view, scale, now, volume=volume)
             return None
         avatar = self._avatar(self._clamp(scale))
         interactions = {
@@ -716,7 +726,7 @@ class Screen:
             self.captions,
         )
         for rect in damage:
-            self._paint(frame, view, scale, now, rect)
+            self._paint(frame, view, scale, now, rect, volume=volume)
         return damage
 
     def invalidate(self) -> None:
@@ -734,6 +744,8 @@ class Screen:
         scale: float,
         now: float,
         clip: pygame.Rect | None = None,
+        *,
+        volume: int | None = None,
     ) -> None:
         """Draw the frame, or with ``clip`` only what lies in it (the rest of ``frame`` must
         already show this view: see :meth:`redraw`); parts outside the clip are skipped."""
@@ -806,6 +818,15 @@ class Screen:
                 middle, animated = last.middle, last.animated
                 if middle is not None and visible(middle):
                     self._draw_middle(frame, view, now)
+            if volume is not None:  # over the avatar, also where a repaint clipped it
+                volumebar.draw(
+                    frame,
+                    self.avatar_area,
+                    volume,
+                    self._font("label"),
+                    self.px,
+                    self.words["volume"],
+                )
         finally:
             if clip is not None:
                 frame.set_clip(None)
@@ -821,6 +842,7 @@ class Screen:
             self.captions,
             self.caption_rect,
         )
+        self._painted_volume = volume
 
     # --- the setup screen --------------------------------------------------------------------
 
