@@ -66,7 +66,7 @@ from appliance.display.style import (
 )
 from appliance.display.text import Line, ellipsize, html_lines, wrap
 from appliance.display.theme import Theme, load_theme
-from appliance.state import ButtonState, View
+from appliance.state import ButtonState, Phase, View
 
 Target = Literal["toggle", "microphone"]
 Interaction = Literal["default", "hover", "click"]
@@ -84,6 +84,9 @@ STATUS_TEXT = {
     "speaking": "Speaking",
     "error": "Error — press to retry",
 }
+COUNTDOWN_TEXT = "Still there? Speak or press"
+"""Shown above the seconds left, in the last seconds before a session's idle stop."""
+
 STATUS_COLOR = {
     "idle": "idle",
     "connecting": "connecting",
@@ -814,8 +817,9 @@ class Screen:
     def _draw_middle(
         self, frame: pygame.Surface, view: View, now: float
     ) -> tuple[pygame.Rect | None, list[pygame.Rect]]:
-        """Loading or error text, the cause and the notice, between the two buttons. Returns
-        what it covered (None: nothing) and where the ripple is (it moves with ``now``)."""
+        """Loading or error text, the cause, the idle stop's countdown and the notice, between
+        the two buttons. Returns what it covered (None: nothing) and where the ripple is (it
+        moves with ``now``)."""
         t = self.theme
         box = self.middle
         measure_width = box.width
@@ -843,6 +847,12 @@ class Screen:
                     blocks.append(self._runs(line, size, bool(style.bold), color, measure_width))
             else:
                 ripple = True
+        elif view.countdown_s is not None and view.phase is Phase.LIVE:
+            font = self._font("loading")
+            for line in wrap(COUNTDOWN_TEXT, measure_width, measure(font), 2):
+                blocks.append(self._text(line, font, t.text))
+            seconds = self._font(2 * self.theme.font_sizes["error"], bold=True)
+            blocks.append(self._text(str(view.countdown_s), seconds, t.notice))
         if view.notice and (view.phase.value != "idle"):
             small = self._font("detail")
             notice = " ".join(view.notice.split())
