@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from appliance import state
+from appliance.cli import format_event
 from appliance.config import AppConfig, validate
 from appliance.realtime.hangup import COUNTDOWN_S, HangUp
 from appliance.realtime.session import Close, EphemeralKey, Feed, Memory, OpenAudio, Session
@@ -164,3 +165,8 @@ def test_idle_is_not_counted_while_reconnecting_but_the_cap_is():
     session.audio_opened(12.0)  # live again: a full idle period
     assert ticks(session, 12.25, 14.75)[-1] == state.Countdown(1)
     assert ticks(session, 15.0, 15.0) == [state.Stop(StopReason.IDLE)]
+
+
+def test_appliance_events_says_why_a_session_stopped():
+    assert format_event({"type": "stopped", "reason": "idle", "time": 0}).endswith("stopped (idle)")
+    assert format_event({"type": "started", "time": 0}).endswith(" started")
