@@ -623,6 +623,7 @@ class Session:
         conn.live_since = now
         self.last_error = None  # recovered: the previous error is no longer the state
         self.hangup.begin(now)
+        self._countdown = None  # the state machine cleared it when the connection dropped
         return [Feed(state.Connected())]
 
     def activity(self, now: float) -> None:
