@@ -170,3 +170,14 @@ def test_idle_is_not_counted_while_reconnecting_but_the_cap_is():
 def test_appliance_events_says_why_a_session_stopped():
     assert format_event({"type": "stopped", "reason": "idle", "time": 0}).endswith("stopped (idle)")
     assert format_event({"type": "started", "time": 0}).endswith(" started")
+
+
+def test_the_countdown_is_fed_again_after_a_reconnect_cleared_it():
+    session = session_for(provisioned(idle_stop_s=3))
+    go_live(session, 0.0)
+    assert ticks(session, 0.25, 0.25) == [state.Countdown(3)]
+    session.on_closed(1006, "", 0.5)  # the state machine clears the countdown (Reconnecting)
+    session.connecting(key(), 0.6)
+    session.on_frame(created("sess_2"), 0.7)
+    session.audio_opened(0.7)
+    assert ticks(session, 0.75, 0.75) == [state.Countdown(3)]
