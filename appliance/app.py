@@ -47,6 +47,9 @@ SCREEN_READY_TIMEOUT_S = 10.0
 SNAPSHOT_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 
+PRESSES = (state.Toggle, state.Mute)
+"""Inputs that are the visitor's doing: activity that keeps a session from its idle stop."""
+
 SIMPLE_COMMANDS: dict[str, state.Input] = {
     "start": state.Start(),
     "stop": state.Stop(),
@@ -110,6 +113,8 @@ class Appliance:
         self.notifier = Notifier()
         self.control = ControlServer(self, config.control.socket, config.control.mode)
         self.started_at = time.monotonic()
+        self.stop_reason: state.StopReason | None = None
+        """Why the last session stopped (``status``)."""
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
@@ -144,7 +149,7 @@ class Appliance:
         )
         await self._stopping.wait()
         self._notify("stopping")
-        self.handle(state.Stop())
+        self.handle(state.Stop(state.StopReason.SHUTDOWN))
         await self.link.wait_closed(STOP_TIMEOUT_S)
         watchdog.cancel()
         await self.control.close()
@@ -203,6 +208,8 @@ class Appliance:
 
     def handle(self, given: state.Input) -> None:
         """Apply one input (on the loop thread) and carry out the effects."""
+        if isinstance(given, PRESSES):
+            self.link.activity()  # a press keeps the session: the idle stop waits again
         for effect in self.machine.handle(given):
             match effect:
                 case state.Connect():
@@ -213,9 +220,13 @@ class Appliance:
                     self._hold_until_closed(self.link.cancel())
                 case state.Interrupt():
                     self.link.barge_in(cancel_response=True)
-                case state.Emit(name=name):
+                case state.Emit(name=name, reason=None):
                     log.info("session %s", name)
                     self.bus.emit({"type": name})
+                case state.Emit(name=name, reason=reason):
+                    log.info("session %s (%s)", name, reason)
+                    self.stop_reason = reason
+                    self.bus.emit({"type": name, "reason": reason})
         self._show()
 
     def _show_captions(self) -> None:
@@ -262,6 +273,8 @@ class Appliance:
             "key_source": key_source_description(self.config),
             "last_error": self.link.last_error,
             "notice": view.notice,
+            "countdown_s": view.countdown_s,
+            "stop_reason": self.stop_reason,
             "session_id": self.link.session_id,
             "audio": self.audio.name,
             "audio_open": self.audio.is_open,

@@ -504,6 +504,8 @@ def format_event(event: dict[str, Any]) -> str:
         return f"{stamp} {'error' if event.get('fatal') else 'warning'}: {event.get('message')}"
     if kind == "interrupted":
         return f"{stamp} interrupted at {event.get('audio_end_ms')} ms"
+    if kind == "stopped" and event.get("reason"):
+        return f"{stamp} stopped ({event['reason']})"
     return f"{stamp} {kind}"
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from appliance.buttonlogic import HOLD, PRESS, ButtonLogic, action_input
 from appliance.config import GpioConfig
 from appliance.hub import Hub
-from appliance.led import Pattern, brightness, lit, next_change
+from appliance.led import Pattern, brightness, lit, next_change, pattern_name
 
 log = logging.getLogger("appliance.gpio")
 
@@ -109,7 +109,8 @@ class _LedRenderer:
         shown: float | None = None
         while not self._closed:
             self._wake.clear()  # before reading the view: a change after this wakes us
-            current = self.hub.view.state
+            view = self.hub.view
+            current = pattern_name(view.state, view.countdown_s)
             now = time.monotonic()
             if current != state:
                 state, started = current, now

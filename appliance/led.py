@@ -11,6 +11,7 @@ Default patterns (``view.state`` -> pattern)::
     muted         double blink, once a second
     speaking      breathe with the played amplitude
     error         blink at 5 Hz
+    countdown     blink at 2 Hz            (the last seconds before an idle stop)
 
 Any of them can be replaced with ``[gpio.patterns]`` in the configuration. A pattern is one of:
 
@@ -40,6 +41,12 @@ from typing import Any
 
 STATES = ("idle", "connecting", "reconnecting", "listening", "muted", "speaking", "error")
 """The values of :attr:`appliance.state.View.state`, each with its own pattern."""
+
+COUNTDOWN = "countdown"
+"""The pattern shown instead of the state's while an idle stop is counted down."""
+
+PATTERN_NAMES = (*STATES, COUNTDOWN)
+"""What ``[gpio.patterns]`` may set."""
 
 RENDER_HZ = 50.0
 """How often a continuously varying pattern (breathing) is refreshed on a PWM pin."""
@@ -89,6 +96,7 @@ DEFAULT_PATTERNS: dict[str, Pattern] = {
     "muted": Double(1.0),
     "speaking": Breathe(),
     "error": Blink(5.0),
+    COUNTDOWN: Blink(2.0),
 }
 
 _NAMED: dict[str, Pattern] = {
@@ -155,9 +163,9 @@ def parse_patterns(overrides: Mapping[str, Any] | None) -> dict[str, Pattern]:
     """
     table = dict(DEFAULT_PATTERNS)
     overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(STATES))
+    unknown = sorted(set(overrides) - set(PATTERN_NAMES))
     if unknown:
-        raise ValueError(f"unknown state(s) {unknown}; states are {', '.join(STATES)}")
+        raise ValueError(f"unknown state(s) {unknown}; states are {', '.join(PATTERN_NAMES)}")
     for state, spec in overrides.items():
         try:
             table[state] = parse_pattern(spec)
@@ -166,6 +174,12 @@ def parse_patterns(overrides: Mapping[str, Any] | None) -> dict[str, Pattern]:
     if "connecting" in overrides and "reconnecting" not in overrides:
         table["reconnecting"] = table["connecting"]
     return table
+
+
+def pattern_name(state: str, countdown_s: int | None) -> str:
+    """Which pattern the LED shows: :data:`COUNTDOWN` while an idle stop is counted down
+    (``countdown_s`` of the view), else the state's."""
+    return COUNTDOWN if countdown_s is not None else state
 
 
 def _is_number(value: Any) -> bool:

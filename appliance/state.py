@@ -57,9 +57,32 @@ class Start:
     """Start a session (``appliance start``, auto-start). Ignored unless idle or in error."""
 
 
+class StopReason(StrEnum):
+    """Why a session stopped: the ``reason`` of the ``stopped`` event, the log, the hooks and
+    ``status``."""
+
+    PRESS = "press"  # the toggle (screen, button, `appliance toggle`) or `appliance stop`
+    IDLE = "idle"  # nobody spoke for realtime.idle_stop_s
+    MAX = "max"  # the session reached realtime.max_session_s
+    ERROR = "error"  # a failure ended it
+    RECONNECT = "reconnect"  # the connection dropped or was renewed; it connects again
+    SHUTDOWN = "shutdown"  # the appliance is stopping
+
+
 @dataclass(frozen=True)
 class Stop:
-    """Stop or cancel the session (``appliance stop``)."""
+    """Stop or cancel the session (``appliance stop``; the hang-up timers with their
+    ``reason``)."""
+
+    reason: StopReason = StopReason.PRESS
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """Seconds left before an idle stop (``None``: no countdown shown). Shown only while
+    live."""
+
+    seconds: int | None
 
 
 @dataclass(frozen=True)
@@ -118,6 +141,7 @@ Input = (
     | Start
     | Stop
     | Mute
+    | Countdown
     | Connected
     | Reconnecting
     | Closed
@@ -149,9 +173,10 @@ class Interrupt:
 
 @dataclass(frozen=True)
 class Emit:
-    """Fire a Deep Chat event: ``started`` or ``stopped``."""
+    """Fire a Deep Chat event: ``started``, or ``stopped`` with its ``reason``."""
 
     name: str
+    reason: StopReason | None = None
 
 
 Effect = Connect | Disconnect | Interrupt | Emit
@@ -171,6 +196,8 @@ class View:
     error_cause: str | None = None
     notice: str | None = None
     reconnect_attempt: int = 0
+    countdown_s: int | None = None
+    """Seconds left before an idle stop, during its last seconds; else ``None``."""
 
     @property
     def state(self) -> str:
@@ -217,6 +244,7 @@ class View:
             "error": self.error_cause,
             "notice": self.notice,
             "reconnect_attempt": self.reconnect_attempt,
+            "countdown_s": self.countdown_s,
             "toggle": self.toggle.value,
             "toggle_loading": self.toggle_loading,
             "microphone": self.microphone.value,
@@ -237,17 +265,22 @@ class Machine:
                 if v.phase in (Phase.IDLE, Phase.ERROR):
                     effects += self._start()
                 elif v.phase is Phase.LIVE and v.speaking:
-                    self.view = replace(v, speaking=False)
+                    self.view = replace(v, speaking=False, countdown_s=None)
                     effects.append(Interrupt())
                 else:
-                    effects += self._stop()
+                    effects += self._stop(StopReason.PRESS)
             case Start():
                 if v.phase in (Phase.IDLE, Phase.ERROR):
                     effects += self._start()
-            case Stop():
-                effects += self._stop()
+            case Stop(reason=reason):
+                effects += self._stop(reason)
             case Mute(muted=muted):
-                self.view = replace(v, muted=(not v.muted) if muted is None else muted)
+                self.view = replace(
+                    v, muted=(not v.muted) if muted is None else muted, countdown_s=None
+                )
+            case Countdown(seconds=seconds):
+                if v.phase is Phase.LIVE or seconds is None:
+                    self.view = replace(v, countdown_s=seconds)
             case Connected():
                 if v.phase is Phase.CONNECTING:
                     self.view = replace(
@@ -261,11 +294,12 @@ class Machine:
             case Reconnecting(cause=cause, attempt=attempt):
                 if v.phase in (Phase.LIVE, Phase.CONNECTING):
                     if v.phase is Phase.LIVE:
-                        effects.append(Emit("stopped"))
+                        effects.append(Emit("stopped", StopReason.RECONNECT))
                     self.view = replace(
                         v,
                         phase=Phase.CONNECTING,
                         speaking=False,
+                        countdown_s=None,
                         notice=cause,
                         reconnect_attempt=attempt,
                     )
@@ -289,7 +323,7 @@ class Machine:
         )
         return [Connect()]
 
-    def _stop(self) -> list[Effect]:
+    def _stop(self, reason: StopReason) -> list[Effect]:
         v = self.view
         if v.phase is Phase.IDLE:
             return []
@@ -297,11 +331,12 @@ class Machine:
         if v.phase in (Phase.CONNECTING, Phase.LIVE):
             effects.append(Disconnect())
         if v.phase is Phase.LIVE:
-            effects.append(Emit("stopped"))
+            effects.append(Emit("stopped", reason))
         self.view = replace(
             v,
             phase=Phase.IDLE,
             speaking=False,
+            countdown_s=None,
             error_cause=None,
             notice=None,
             reconnect_attempt=0,
@@ -314,8 +349,13 @@ class Machine:
         if v.phase in (Phase.CONNECTING, Phase.LIVE):
             effects.append(Disconnect())
         if v.phase is Phase.LIVE:
-            effects.append(Emit("stopped"))
+            effects.append(Emit("stopped", StopReason.ERROR))
         self.view = replace(
-            v, phase=Phase.ERROR, speaking=False, error_cause=cause, reconnect_attempt=0
+            v,
+            phase=Phase.ERROR,
+            speaking=False,
+            error_cause=cause,
+            reconnect_attempt=0,
+            countdown_s=None,
         )
         return effects

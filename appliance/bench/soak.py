@@ -312,6 +312,8 @@ def soak_config(sim_url: str, socket: Path, *, window: bool) -> str:
         "[openai]\n"
         f'api_base = "{sim_url}"\n'
         'dialect = "ga"\n'
+        "[realtime]\n"
+        "max_session_s = 0\n"  # the live session runs longer than the default cap
         "[realtime.provisioning]\n"
         f'url = "{sim_url}/provision"\n'
         "[realtime.config]\n"

@@ -425,8 +425,26 @@ class RealtimeConfig(Model):
     provisioning: ProvisioningConfig | None = Field(
         None, description="Deep Chat's fetchEphemeralKey, as a URL.", alias="fetchEphemeralKey"
     )
-    auto_fetch_ephemeral_key: Bool = False
+    auto_fetch_ephemeral_key: Bool = Field(
+        False,
+        description="Fetch one key at boot, so that a press soon after is faster (a press "
+        "with that key expired fetches a fresh one).",
+    )
     auto_start: Bool = False
+    idle_stop_s: Float = Field(
+        45.0,
+        ge=0,
+        le=86400,
+        description="Stop the session after this long with neither the visitor nor the model "
+        "speaking; the screen counts the last 10 s down (0: never).",
+    )
+    max_session_s: Float = Field(
+        900.0,
+        ge=0,
+        le=86400,
+        description="Stop a session this long after it started, whatever happens; a reconnect "
+        "does not reset it (default 15 minutes; 0: no limit).",
+    )
     max_function_calls: Int = Field(
         32,
         ge=1,

@@ -75,7 +75,7 @@ from appliance.display.style import (
 from appliance.display.text import Line, ellipsize, html_lines, wrap
 from appliance.display.theme import Theme, load_theme
 from appliance.labels import Labels, cause_key
-from appliance.state import ButtonState, View
+from appliance.state import ButtonState, Phase, View
 
 Target = Literal["toggle", "microphone"]
 Interaction = Literal["default", "hover", "click"]
@@ -657,7 +657,7 @@ class Screen:
 
     def middle_lines(self, view: View) -> list[str]:
         """The texts between the buttons for ``view``, before wrapping: the error and its
-        cause, or the loading text, then the notice."""
+        cause, the loading text, or the idle stop's countdown, then the notice."""
         out: list[str] = []
         if view.error_visible:
             out.append(self.error_title)
@@ -665,6 +665,8 @@ class Screen:
                 out.append(self.cause_text(view.error_cause))
         elif view.loading_visible and self.config.realtime.loading.display:
             out += ["".join(text for text, _bold in line) for line in self.loading_lines[:4]]
+        elif view.countdown_s is not None and view.phase is Phase.LIVE:
+            out.append(self.words.text("countdown", seconds=view.countdown_s))
         if view.notice and view.phase.value != "idle":
             out.append(self.cause_text(view.notice))
         return out
@@ -972,8 +974,9 @@ class Screen:
     def _draw_middle(
         self, frame: pygame.Surface, view: View, now: float
     ) -> tuple[pygame.Rect | None, list[pygame.Rect]]:
-        """Loading or error text, the cause and the notice, between the two buttons. Returns
-        what it covered (None: nothing) and where the ripple is (it moves with ``now``)."""
+        """Loading or error text, the cause, the idle stop's countdown and the notice, between
+        the two buttons. Returns what it covered (None: nothing) and where the ripple is (it
+        moves with ``now``)."""
         t = self.theme
         box = self.middle
         measure_width = box.width
@@ -1001,6 +1004,12 @@ class Screen:
                     blocks.append(self._runs(line, size, bool(style.bold), color, measure_width))
             else:
                 ripple = True
+        elif view.countdown_s is not None and view.phase is Phase.LIVE:
+            # in the notice colour: the words and the seconds left (the label's {seconds})
+            font = self._font("loading")
+            text = self.words.text("countdown", seconds=view.countdown_s)
+            for line in wrap(text, measure_width, measure(font), 3):
+                blocks.append(self._text(line, font, t.notice))
         if view.notice and (view.phase.value != "idle"):
             small = self._font("detail")
             notice = " ".join(self.cause_text(view.notice).split())

@@ -433,6 +433,11 @@ class Link:
 
     # --- what the user does -----------------------------------------------------------------
 
+    def activity(self) -> None:
+        """The visitor pressed something: the session's idle stop waits again."""
+        if self.session is not None:
+            self.session.activity(time.monotonic())
+
     def barge_in(self, *, cancel_response: bool) -> None:
         """Stop playback now, drop the queue and tell the server what was really played."""
         played = self.playback.clear()
@@ -491,23 +496,20 @@ class Link:
         return False
 
     async def prefetch(self) -> None:
-        """Keep a key ready for the next press (``auto_fetch_ephemeral_key``), fetched again
-        shortly before it expires."""
-        while True:
-            session = Session(self.config, self.memory)
-            plan = session.prefetch_plan()
-            if plan is None:
-                return
-            kept = self.memory.prefetched
-            if kept is None or not kept.usable_at(time.time()):
-                try:
-                    kept = await self.keys.fetch(plan)
-                except KeySourceError as exc:
-                    self._fail(str(exc))
-                    return
-                session.keep_prefetched(kept)
-                log.info("key fetched ahead of the next press")
-            await asyncio.sleep(max(1.0, kept.refresh_at() - time.time()))
+        """Fetch one key at boot for the next press (``auto_fetch_ephemeral_key``). It is not
+        kept fresh: a press after it expired fetches a new one (an idle device must not ask
+        the key server every minute, all day)."""
+        session = Session(self.config, self.memory)
+        plan = session.prefetch_plan()
+        if plan is None:
+            return
+        try:
+            key = await self.keys.fetch(plan)
+        except KeySourceError as exc:
+            self._fail(str(exc))
+            return
+        session.keep_prefetched(key)
+        log.info("key fetched ahead of the next press")
 
     # --- audio ------------------------------------------------------------------------------
 

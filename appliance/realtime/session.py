@@ -24,6 +24,9 @@ It owns:
   failures that retrying cannot fix reported at once;
 * liveness: the handshake deadline (the socket *and* ``session.created``), stalls while the
   server owes an answer, renewal at a quiet moment before the session's time limit;
+* hanging up (:class:`~appliance.realtime.hangup.HangUp`): the countdown, then the stop, when
+  nobody spoke for ``realtime.idle_stop_s``, and the stop at ``realtime.max_session_s``, which
+  a reconnect does not reset;
 * barge-in (``response.cancel`` and the truncate at the played ms), function-call bookkeeping
   (at most ``realtime.max_function_calls`` run per response, the rest answered with an error),
   and the recent conversation, replayed into the new session after a reconnect.
@@ -42,6 +45,7 @@ from typing import Any
 from appliance import state
 from appliance.config import AppConfig, SessionConfig
 from appliance.realtime.dialects import BETA_REFUSAL_CODE, DIALECTS, DialectError, guess
+from appliance.realtime.hangup import HangUp
 from appliance.realtime.protocol import (
     AudioDelta,
     FunctionCalls,
@@ -58,6 +62,7 @@ from appliance.realtime.protocol import (
     TranscriptDelta,
 )
 from appliance.redaction import REDACTOR
+from appliance.state import StopReason
 
 HANDSHAKE_TIMEOUT_S = 15.0
 """From starting to connect until ``session.created``: the socket and the session both."""
@@ -67,6 +72,9 @@ KEY_REFRESH_MARGIN_S = 10.0
 """A key fetched ahead is replaced this long before it expires."""
 ASSUMED_KEY_LIFETIME_S = 60.0
 """How long a key whose reply gives no ``expires_at`` is trusted (the service's shortest)."""
+
+ACTIVITY = (SpeechStarted, SpeechStopped, Transcript, ResponseDone)
+"""Server messages that say someone spoke (or just finished): the idle stop waits again."""
 
 # Server error codes after which reconnecting cannot help.
 FATAL_SERVER_CODES = frozenset(
@@ -382,6 +390,7 @@ class _Connection:
     stalled: bool = False
     planned: bool = False
     timed_out: bool = False
+    hung_up: bool = False
     interrupted: set[str] = field(default_factory=set)
 
 
@@ -415,6 +424,8 @@ class Session:
         self.failures = 0
         self.connections = 0
         self._conn: _Connection | None = None
+        self.hangup = HangUp(config.realtime.idle_stop_s, config.realtime.max_session_s)
+        self._countdown: int | None = None  # the countdown last fed to the state machine
 
     # --- which dialect, which key -------------------------------------------------------------
 
@@ -548,6 +559,8 @@ class Session:
         actions: list[Action] = []
         for message in conn.protocol.receive(frame):
             conn.liveness.track(message, conn.protocol.response_active)
+            if isinstance(message, ACTIVITY) or not conn.liveness.is_quiet(audible=False):
+                self.hangup.activity(now)
             actions += self._on(conn, message, now)
         return actions
 
@@ -631,27 +644,57 @@ class Session:
             return []
         conn.live_since = now
         self.last_error = None  # recovered: the previous error is no longer the state
+        self.hangup.begin(now)
+        self._countdown = None  # the state machine cleared it when the connection dropped
         return [Feed(state.Connected())]
 
+    def activity(self, now: float) -> None:
+        """The visitor pressed something (toggle, mute): the idle stop waits again."""
+        self.hangup.activity(now)
+
     def on_timer(self, now: float, audible: bool) -> list[Action]:
-        """Called a few times a second: deadlines, stalls, renewal at a quiet moment."""
+        """Called a few times a second: hanging up, deadlines, stalls, renewal at a quiet
+        moment."""
         conn = self._conn
-        if conn is None or conn.stalled or conn.planned or conn.timed_out:
+        if conn is None or conn.stalled or conn.planned or conn.timed_out or conn.hung_up:
             return []
+        hang_up = self._hang_up(conn, now, audible)
+        if conn.hung_up:
+            return hang_up
         rec = self.config.recovery
         if not conn.ready:
             if now - conn.started > HANDSHAKE_TIMEOUT_S:
                 conn.timed_out = True
-                return [Close(1000, "no session.created")]
-            return []
+                return [*hang_up, Close(1000, "no session.created")]
+            return hang_up
         if conn.liveness.is_stalled(now, rec.stall_timeout_s):
             conn.stalled = True
-            return [Close(1000, "stalled")]
+            return [*hang_up, Close(1000, "stalled")]
         live_since = conn.live_since if conn.live_since is not None else conn.started
         if now - live_since > rec.session_max_s and conn.liveness.is_quiet(audible):
             conn.planned = True
-            return [Close(1000, "renewing")]
-        return []
+            return [*hang_up, Close(1000, "renewing")]
+        return hang_up
+
+    def _hang_up(self, conn: _Connection, now: float, audible: bool) -> list[Action]:
+        """The stop when one is due (idle or at the cap), else the countdown when it changed.
+        The model answering or playing, or the visitor speaking, is activity (and no time for
+        a countdown)."""
+        busy = conn.live_since is not None and not conn.liveness.is_quiet(audible)
+        if busy:
+            self.hangup.activity(now)
+        reason = self.hangup.due(now)
+        if reason is StopReason.IDLE and conn.live_since is None:
+            reason = None  # reconnecting: the visitor cannot speak; only the cap applies
+        if reason is not None:
+            conn.hung_up = True
+            return [Feed(state.Stop(reason))]
+        live = conn.live_since is not None
+        shown = self.hangup.countdown(now) if live and not busy else None
+        if shown == self._countdown:
+            return []
+        self._countdown = shown
+        return [Feed(state.Countdown(shown))]
 
     def on_closed(
         self, code: int | None, reason: str, now: float, *, ours: str | None = None

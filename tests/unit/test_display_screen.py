@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -154,6 +155,22 @@ def test_reconnecting_shows_attempt_and_notice(screen: Screen) -> None:
     middle = pixels(frame, screen.middle)
     notice = np.array(screen.theme.notice[:3])
     assert (np.abs(middle - notice).max(axis=2) <= 40).sum() > 10
+
+
+def test_the_idle_stop_countdown_is_shown_between_the_buttons(screen: Screen) -> None:
+    quiet = pixels(screen.render(LISTENING, 1.0), screen.middle).copy()
+    assert not dark_mask(quiet).any()  # listening: nothing between the buttons
+    frame = screen.render(replace(LISTENING, countdown_s=7), 1.0)
+    save(frame, "countdown_800x480")
+    seven = pixels(frame, screen.middle).copy()
+    notice = np.array(screen.theme.notice[:3])
+    assert (np.abs(seven - notice).max(axis=2) <= 40).sum() > 200  # the words and seconds
+    assert screen.middle_lines(replace(LISTENING, countdown_s=7)) == [
+        "Still there? Speak or press (7)"
+    ]
+    three = pixels(screen.render(replace(LISTENING, countdown_s=3), 1.0), screen.middle)
+    assert np.abs(seven - three).max() > 100  # the number counts down
+    assert screen.status_text(replace(LISTENING, countdown_s=7)) == "Listening"
 
 
 def test_speaking_avatar_grows_with_scale(screen: Screen) -> None:

@@ -321,6 +321,8 @@ def _check_view(v: state.View) -> None:
     assert v.error_visible == (v.phase is P.ERROR) == (v.error_cause is not None)
     if v.reconnect_attempt:
         assert v.phase is P.CONNECTING, v
+    if v.countdown_s is not None:
+        assert v.phase is P.LIVE, v  # an idle stop is counted down only in a live session
     if v.phase is P.LIVE or v.phase is P.IDLE:
         mic = state.ButtonState.ACTIVE if v.muted else state.ButtonState.DEFAULT
         assert v.microphone is mic
@@ -367,7 +369,8 @@ class WorkerModel(RuleBasedStateMachine):
                     self.queued_audio = 0
                 case state.Emit(name="started"):
                     self.open_started += 1
-                case state.Emit(name="stopped"):
+                case state.Emit(name="stopped", reason=reason):
+                    assert reason is not None, "a stopped event without its reason"
                     self.open_started -= 1
                 case state.Interrupt():
                     self.queued_audio = 0
@@ -378,6 +381,14 @@ class WorkerModel(RuleBasedStateMachine):
     @rule(kind=st.sampled_from([state.Toggle, state.Start, state.Stop]))
     def user(self, kind: type) -> None:
         self.apply(kind())
+
+    @rule(seconds=st.one_of(st.none(), st.integers(1, 10)))
+    def countdown(self, seconds: int | None) -> None:
+        self.apply(state.Countdown(seconds))
+
+    @rule(reason=st.sampled_from([state.StopReason.IDLE, state.StopReason.MAX]))
+    def hang_up(self, reason: state.StopReason) -> None:
+        self.apply(state.Stop(reason))
 
     @rule(muted=st.sampled_from([True, False, None]))
     def mute(self, muted: bool | None) -> None:
@@ -501,7 +512,8 @@ test_machine_never_desynchronises = WorkerModel.TestCase
         st.one_of(
             st.builds(state.Toggle),
             st.builds(state.Start),
-            st.builds(state.Stop),
+            st.builds(state.Stop, st.sampled_from(list(state.StopReason))),
+            st.builds(state.Countdown, st.one_of(st.none(), st.integers(1, 10))),
             st.builds(state.Mute, st.sampled_from([True, False, None])),
             st.builds(state.Connected),
             st.builds(state.Reconnecting, st.text(max_size=5), st.integers(1, 10)),

@@ -29,6 +29,7 @@ from appliance.state import (
     AudioStarted,
     Connect,
     Connected,
+    Countdown,
     Disconnect,
     Effect,
     Emit,
@@ -311,6 +312,19 @@ def test_led_blinks_at_the_configured_rate(
     # edges are late on a busy machine.
     assert abs(statistics.fmean(gaps) - half) < 0.03 / len(gaps) + 0.004, (gaps, half)
     assert all(abs(gap - half) < 0.06 for gap in gaps), (gaps, half)
+
+
+def test_led_blinks_twice_a_second_while_an_idle_stop_is_counted_down(
+    make_rig: Callable[..., Rig],
+) -> None:
+    rig = make_rig(answer_connect=True)
+    assert rig.led is not None
+    rig.press()
+    rig.wait_state("listening")
+    assert poll(lambda: rig.led.state == 1.0)
+    rig.machine.hub.post(Countdown(9))
+    gaps = transition_gaps(rig.led, 4)
+    assert all(abs(gap - 0.25) < 0.06 for gap in gaps), gaps
 
 
 def test_led_double_blinks_when_muted(make_rig: Callable[..., Rig]) -> None:

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from appliance.config import ConfigError, validate
 from appliance.led import (
+    COUNTDOWN,
     DEFAULT_PATTERNS,
     STATES,
     Blink,
@@ -20,6 +21,7 @@ from appliance.led import (
     next_change,
     parse_pattern,
     parse_patterns,
+    pattern_name,
 )
 from appliance.state import Phase, View
 
@@ -34,7 +36,15 @@ def test_every_view_state_has_a_default_pattern() -> None:
         View(phase=Phase.LIVE, speaking=True),
         View(phase=Phase.ERROR),
     ]
-    assert {v.state for v in views} == set(STATES) == set(DEFAULT_PATTERNS)
+    assert {v.state for v in views} == set(STATES) == set(DEFAULT_PATTERNS) - {COUNTDOWN}
+
+
+def test_the_countdown_before_an_idle_stop_has_its_own_pattern() -> None:
+    counting = View(phase=Phase.LIVE, countdown_s=4)
+    assert pattern_name(counting.state, counting.countdown_s) == COUNTDOWN
+    assert pattern_name("listening", None) == "listening"
+    assert parse_patterns({})[COUNTDOWN] == Blink(2.0)
+    assert parse_patterns({"countdown": "fast-blink"})[COUNTDOWN] == Blink(5.0)
 
 
 def test_defaults_follow_the_design_table() -> None:

@@ -9,6 +9,7 @@ from appliance.state import (
     Closed,
     Connect,
     Connected,
+    Countdown,
     Disconnect,
     Emit,
     Failed,
@@ -20,6 +21,7 @@ from appliance.state import (
     Reconnecting,
     Start,
     Stop,
+    StopReason,
     Toggle,
 )
 
@@ -74,7 +76,7 @@ def test_toggle_during_speech_interrupts_first_then_stops():
     assert m.view.state == "speaking"
     assert m.handle(Toggle()) == [Interrupt()]
     assert m.view.state == "listening"
-    assert m.handle(Toggle()) == [Disconnect(), Emit("stopped")]
+    assert m.handle(Toggle()) == [Disconnect(), Emit("stopped", StopReason.PRESS)]
     assert m.view.phase is Phase.IDLE
 
 
@@ -103,7 +105,7 @@ def test_speaking_outranks_muted():
 @pytest.mark.parametrize("failure", [Failed("boom"), Closed("boom")])
 def test_failure_while_live_shows_error_and_press_recovers(failure):
     m = live_machine()
-    assert m.handle(failure) == [Disconnect(), Emit("stopped")]
+    assert m.handle(failure) == [Disconnect(), Emit("stopped", StopReason.ERROR)]
     v = m.view
     assert v.state == "error" and v.error_cause == "boom" and v.error_visible
     assert v.toggle is ButtonState.DEFAULT  # pressable: unlike Deep Chat, not a dead end
@@ -133,7 +135,7 @@ def test_notice_is_shown_without_ending_the_session():
 
 def test_reconnecting_state():
     m = live_machine()
-    assert m.handle(Reconnecting("dropped", 1)) == [Emit("stopped")]
+    assert m.handle(Reconnecting("dropped", 1)) == [Emit("stopped", StopReason.RECONNECT)]
     assert m.view.state == "reconnecting" and m.view.toggle_loading
     assert m.handle(Connected()) == [Emit("started")]
     assert m.view.state == "listening" and m.view.reconnect_attempt == 0
@@ -164,3 +166,37 @@ def test_late_connected_after_a_failure_is_disconnected():
     m.handle(Failed("boom"))
     assert m.handle(Connected()) == [Disconnect()]
     assert m.view.phase is Phase.ERROR
+
+
+@pytest.mark.parametrize("reason", list(StopReason))
+def test_a_stop_says_why_and_leaves_the_idle_view_a_press_leaves(reason):
+    pressed = live_machine()
+    pressed.handle(Stop())
+    m = live_machine()
+    m.handle(Countdown(3))
+    assert m.handle(Stop(reason)) == [Disconnect(), Emit("stopped", reason)]
+    assert m.view == pressed.view  # the same screen and LED as after a press
+    assert m.view.state == "idle" and m.view.countdown_s is None
+
+
+def test_the_countdown_is_shown_while_live_and_a_press_or_a_phase_change_clears_it():
+    m = Machine()
+    m.handle(Countdown(5))
+    assert m.view.countdown_s is None  # not live: nothing to count down
+    m = live_machine()
+    m.handle(Countdown(9))
+    assert m.view.countdown_s == 9 and m.view.as_dict()["countdown_s"] == 9
+    assert m.view.state == "listening"
+    m.handle(Mute())
+    assert m.view.countdown_s is None
+    m.handle(Countdown(4))
+    m.handle(AudioStarted())
+    m.handle(Toggle())  # interrupts the model: the session is kept
+    assert m.view.countdown_s is None and m.view.phase is Phase.LIVE
+    m.handle(Countdown(2))
+    m.handle(Reconnecting("dropped", 1))
+    assert m.view.countdown_s is None
+    m.handle(Connected())
+    m.handle(Countdown(1))
+    m.handle(Failed("boom"))
+    assert m.view.countdown_s is None
