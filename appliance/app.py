@@ -28,7 +28,6 @@ from appliance import state
 from appliance.audio.backend import AudioBackend
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
-from appliance.audio.volume import Volume
 from appliance.bus import Bus
 from appliance.buttonlogic import action_input
 from appliance.captions import Captions
@@ -88,16 +87,16 @@ class Appliance:
         self.bus = Bus()
         self.audio = AudioDevice(audio)
         hub.analyser.max_scale = config.realtime.avatar.max_scale
+        self.volume = VolumeControl(config.audio.volume, hub, config_path)
+        hub.volume_handler = self.volume.change
         self.playback = Playback(
             max_seconds=config.audio.playback_buffer_s,
             analyser=hub.analyser,
             on_start=lambda: hub.post(state.AudioStarted()),
             on_stop=lambda: hub.post(state.AudioStopped()),
-            volume=Volume(config.audio.volume),
+            volume=self.volume.volume,
         )
         self.captions = Captions(config.display.captions)
-        self.volume = VolumeControl(self.playback.volume, hub, config_path)
-        hub.volume_handler = self.volume.change
         self.link = Link(
             config,
             post=self.handle,

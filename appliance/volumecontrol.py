@@ -9,6 +9,11 @@ configuration file by the same atomic, comment-keeping edit as ``appliance confi
 (:func:`appliance.config.edit.set_value`), on a thread, :data:`SAVE_DELAY_S` after the last
 change (an encoder turned through ten detents writes the file once). A write that fails is
 logged with its cause; the live volume stays as it is.
+
+When the configuration file's directory is not writable (the systemd unit: ``/etc/appliance``
+is root's and the file system read-only for the service), the volume is kept in the state
+directory instead (:mod:`appliance.volumestore`), and the last change wins: a configuration
+whose ``audio.volume`` was changed since overrides it. The log says at start where it is kept.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Any
 from appliance.audio.volume import Volume, parse_change
 from appliance.config import DEFAULT_CONFIG_PATH
 from appliance.hub import Hub
+from appliance.realtime.refusals import state_dir
+from appliance.volumestore import FILE_NAME, Kept, VolumeFile, choose, config_writable
 
 log = logging.getLogger("appliance.volume")
 
@@ -40,16 +47,44 @@ def config_file(config_path: Path | None) -> Path | None:
 
 
 class VolumeControl:
-    """The live volume's commands (call them on the worker's loop)."""
+    """The live volume's commands (call them on the worker's loop).
 
-    def __init__(self, volume: Volume, hub: Hub, config_path: Path | None) -> None:
-        self.volume = volume
+    ``config_volume`` is the configuration's ``audio.volume``; the volume played from the start
+    is that, or the one kept in the state directory if it still applies
+    (:func:`~appliance.volumestore.choose`)."""
+
+    def __init__(self, config_volume: int, hub: Hub, config_path: Path | None) -> None:
         self.hub = hub
         self.path = config_file(config_path)
-        self.saved = volume.percent
-        """The value the configuration file holds (as far as this process wrote or read it)."""
+        self.config_volume = config_volume
+        """The configuration's ``audio.volume`` as last read (at start or reload)."""
+        self.store: VolumeFile | None = None
+        """The state directory's volume file, when the configuration cannot be written."""
+        percent = config_volume
+        if self.path is None:
+            log.info("volume changes are not kept across restarts: no configuration file")
+        elif config_writable(self.path):
+            log.info("volume changes are kept in %s (audio.volume)", self.path)
+        elif (folder := state_dir()) is None:
+            log.warning(
+                "volume changes are not kept across restarts: %s is not writable and there "
+                "is no state directory (set STATE_DIRECTORY)",
+                self.path.parent,
+            )
+            self.path = None
+        else:
+            self.store = VolumeFile(folder / FILE_NAME)
+            percent = self._from_store(config_volume)
+            log.info(
+                "volume changes are kept in %s (%s is not writable); a change of audio.volume "
+                "in the configuration overrides them",
+                self.store.path,
+                self.path.parent,
+            )
+        self.volume = Volume(percent)
+        self.saved = percent
+        """The value kept across restarts (as far as this process wrote or read it)."""
         self._saving: asyncio.Task[None] | None = None
-        self._said_unsaved = False
 
     @property
     def percent(self) -> int:
@@ -77,17 +112,31 @@ class VolumeControl:
             self._save_soon()
 
     def reloaded(self, percent: int) -> None:
-        """The configuration file was read again and says ``percent``: use it (not saved
-        again: the file holds it already)."""
+        """The configuration file was read again and says a new ``percent``: use it (not saved
+        again: the file holds it already), unless the state directory's volume still applies."""
+        self.config_volume = percent
+        if self.store is not None:
+            percent = self._from_store(percent)
         self.saved = percent
         if percent != self.volume.percent:
             self.set(percent, save=False)
 
+    def _from_store(self, config_volume: int) -> int:
+        """The volume the rule gives (:func:`choose`); a stale entry is dropped."""
+        assert self.store is not None
+        percent, holds = choose(config_volume, kept := self.store.read())
+        if kept is not None and not holds:
+            log.info(
+                "volume %d %%: audio.volume in the configuration was changed since the volume "
+                "was set on the device (%d %%)",
+                config_volume,
+                kept.volume,
+            )
+            self.store.drop()
+        return percent
+
     def _save_soon(self) -> None:
         if self.path is None:
-            if not self._said_unsaved:
-                self._said_unsaved = True
-                log.info("volume not kept across restarts: the appliance runs without a file")
             return
         if self._saving is None or self._saving.done():
             self._saving = asyncio.get_running_loop().create_task(self._save_later())
@@ -100,7 +149,11 @@ class VolumeControl:
         """Write the volume now if the file does not hold it yet (also at shutdown)."""
         while self.path is not None and self.saved != self.volume.percent:
             value = self.volume.percent
-            if not await asyncio.to_thread(self._write, self.path, value):
+            if self.store is not None:
+                kept = Kept(value, self.config_volume)
+                if not await asyncio.to_thread(self.store.write, kept):
+                    return
+            elif not await asyncio.to_thread(self._write, self.path, value):
                 return
             self.saved = value
 

@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 _MOUNT = 'mount -t tmpfs -o mode=1777,size=64m appliance-shm /dev/shm && exec "$@"'
 
@@ -49,6 +50,30 @@ def private_shm() -> tuple[str, ...]:
         if probe.returncode == 0:
             return tuple(prefix)
     return ()
+
+
+_READ_ONLY = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@"'
+
+
+def read_only(folder: Path) -> tuple[str, ...]:
+    """The argv prefix that runs a command in a mount namespace of its own in which ``folder``
+    is a read-only bind mount of itself, as systemd's ``ProtectSystem=strict`` makes ``/etc``
+    for a service (the same process: its pid is the command's); ``()`` where this is not
+    possible here (no root and no unprivileged user namespaces)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return ()
+    users = () if os.geteuid() == 0 else ("--user", "--map-root-user")
+    prefix = (unshare, *users, "--mount", "--propagation", "private", "--")
+    prefix += ("sh", "-c", _READ_ONLY, "sh", str(folder))
+    probe = subprocess.run(
+        [*prefix, "sh", "-c", 'test -d "$1" && ! test -w "$1"', "sh", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=10,
+        check=False,
+    )
+    return prefix if probe.returncode == 0 else ()
 
 
 def main(argv: list[str]) -> int:

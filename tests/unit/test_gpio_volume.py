@@ -14,7 +14,6 @@ from collections.abc import Iterator
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPin
 
-from appliance.audio.volume import Volume
 from appliance.config import GpioConfig
 from appliance.gpio import start_gpio
 from appliance.rig.inprocess import MachineLoop
@@ -36,7 +35,7 @@ def machine() -> Iterator[MachineLoop]:
 
 
 def control(machine: MachineLoop, percent: int) -> VolumeControl:
-    volume = VolumeControl(Volume(percent), machine.hub, None)
+    volume = VolumeControl(percent, machine.hub, None)
     volume.path = None  # nothing to save to in these tests
     machine.hub.volume_handler = volume.change
     return volume
