@@ -493,6 +493,21 @@ class DisplayConfig(Model):
         None, description="[width, height]; default: screen."
     )
     fps: Int = Field(30, ge=1, le=120)
+    sleep_after_s: Int = Field(
+        300,
+        ge=0,
+        le=86400,
+        description="Idle seconds before the screen dims, then goes dark (0: never). A touch, "
+        "a press or a session start wakes it; the first touch only wakes it.",
+    )
+    dim_s: Int = Field(
+        15, ge=0, le=3600, description="Seconds the screen stays dim before it goes dark."
+    )
+    backlight: Literal["auto", "off"] | UsablePath = Field(
+        "auto",
+        description="The screen's sleep: auto: the first /sys/class/backlight/* (else DPMS "
+        "on X, else drawing black); off: no backlight; or a backlight directory.",
+    )
 
 
 class LedPatterns(dict[str, Any]):
