@@ -76,7 +76,8 @@ class Rig:
 class Kiosk:
     """One ``appliance run`` in window mode on the rig's display; spawned on construction.
 
-    ``audio`` adds settings to the ``[audio]`` section (e.g. ``{"echo": "full-duplex"}``);
+    ``audio`` adds settings to the ``[audio]`` section (e.g. ``{"echo": "full-duplex"}``),
+    ``display`` to ``[display]``;
     ``prefix`` goes before the command and must exec it (the pid stays the appliance's), e.g. a
     wrapper that moves itself into a cgroup first."""
 
@@ -87,6 +88,7 @@ class Kiosk:
         *,
         fps: int = 30,
         audio: Mapping[str, str | int] | None = None,
+        display: Mapping[str, str | int] | None = None,
         prefix: Sequence[str] = (),
     ) -> None:
         self.rig = rig
@@ -94,7 +96,7 @@ class Kiosk:
         self.work = Path(tempfile.mkdtemp(prefix=f"kiosk-{size[0]}x{size[1]}-", dir=rig.work))
         self.socket = self.work / "control.sock"
         config = self.work / "config.toml"
-        config.write_text(self._config(fps, audio or {}))
+        config.write_text(self._config(fps, audio or {}, display or {}))
         args = ["--audio-out", str(self.work / "out.wav")] if rig.audio == "wav" else []
         env = x11_env(rig.display, rig.env)  # SDL_VIDEODRIVER=x11 replaces an inherited dummy
         self.log_path = self.work / "appliance.log"
@@ -117,9 +119,12 @@ class Kiosk:
         self.spawned = self.process.spawned
         self.pid = self.process.pid
 
-    def _config(self, fps: int, audio: Mapping[str, str | int]) -> str:
+    def _config(
+        self, fps: int, audio: Mapping[str, str | int], display: Mapping[str, str | int]
+    ) -> str:
         url = self.rig.sim_url
         extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in audio.items())
+        screen = "".join(f"{key} = {json.dumps(value)}\n" for key, value in display.items())
         return (
             "[openai]\n"
             f'api_base = "{url}"\n'
@@ -139,6 +144,7 @@ class Kiosk:
             'mode = "window"\n'
             f"size = [{self.size[0]}, {self.size[1]}]\n"
             f"fps = {fps}\n"
+            f"{screen}"
             "[gpio]\n"
             "enabled = false\n"
         )

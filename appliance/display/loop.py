@@ -227,7 +227,8 @@ class DisplayLoop:
                     self.screen.pressed = False
             elif event.type == pygame.MOUSEMOTION:
                 if not getattr(event, "touch", False):
-                    self.sleep.activity(time.monotonic())
+                    if self.power is Power.ON:  # keeps it awake; only a click wakes it
+                        self.sleep.activity(time.monotonic())
                     self.screen.pointer = event.pos
             elif event.type == pygame.FINGERDOWN:
                 w, h = self.screen.size
