@@ -37,6 +37,7 @@ press). ``StreamStats.portaudio_inits`` counts the initialisations.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -51,7 +52,15 @@ import numpy as np
 from appliance.audio.backend import AudioError, CaptureCallback, ErrorCallback
 from appliance.audio.devices import Device, Kind, choose, open_portaudio
 from appliance.audio.echo import Processor, open_processor
-from appliance.audio.pcm import WIRE_RATE, Resampler, to_channels, to_float, to_int16, to_mono
+from appliance.audio.pcm import (
+    WIRE_RATE,
+    Resampler,
+    resample,
+    to_channels,
+    to_float,
+    to_int16,
+    to_mono,
+)
 from appliance.audio.playback import Playback
 
 if TYPE_CHECKING:
@@ -389,6 +398,41 @@ class PyAudioBackend:
             self.output_latency_ms,
             self.output_period_frames,
         )
+
+    def play(self, samples: np.ndarray) -> None:
+        """Play ``samples`` (24 kHz mono int16: a sound cue) on the output device alone, to
+        the end, while no session has the devices open (else :meth:`open`'s streams play it,
+        see :meth:`Playback.cue <appliance.audio.playback.Playback.cue>`). Raises
+        :class:`AudioError` naming the device."""
+        with self._lifecycle:
+            if self._out is not None:
+                return
+            if self._pa is None or self._pa_stale:
+                self._initialise("a device failed" if self._pa_stale else "a sound cue")
+            assert self._pa is not None
+            try:
+                device = choose(self._pa, self.config.output_device, "output")
+                channels = self._channels(device, "output")
+                rate = device.default_rate
+                data = resample(to_float(samples), WIRE_RATE, rate)
+                block = to_int16(to_channels(data, channels)).tobytes()
+                period = max(16, round(self.output_latency_ms / 2 * rate / 1000))
+                stream = self._open_stream(
+                    device, "output", rate=rate, channels=channels, frames_per_buffer=period
+                )
+            except AudioError:
+                self._pa_stale = True
+                raise
+            try:
+                stream.start_stream()
+                stream.write(block)
+                stream.stop_stream()  # returns once the device has played it out
+            except (OSError, ValueError) as exc:
+                self._pa_stale = True
+                raise AudioError(f"cannot play on {device.name!r}: {exc}") from exc
+            finally:
+                with contextlib.suppress(Exception):
+                    stream.close()
 
     def close(self) -> None:
         """Stop and close both streams; PortAudio stays initialised for the next open. Safe to

@@ -449,6 +449,17 @@ class RealtimeConfig(Model):
 # --- device sections ---------------------------------------------------------------------------
 
 
+CueSetting = Literal["default", "off"] | UsablePath
+
+
+class CuesConfig(Model):
+    """``[audio.cues]``: the short sounds at session start, stop and error."""
+
+    start: CueSetting = Field("default", description='"default", "off" or a WAV file path.')
+    stop: CueSetting = Field("default", description='"default", "off" or a WAV file path.')
+    error: CueSetting = Field("default", description='"default", "off" or a WAV file path.')
+
+
 class AudioConfig(Model):
     backend: Literal["pyaudio", "wav", "none"] = Field(
         "pyaudio", description="pyaudio: sound card; wav: files (--audio-in/--audio-out)."
@@ -482,6 +493,11 @@ class AudioConfig(Model):
         "flushes it); smaller needs steadier CPU (underruns).",
     )
     playback_buffer_s: Float = Field(120.0, gt=0, le=600, description="Jitter buffer bound.")
+    cues: CuesConfig = Field(
+        default_factory=CuesConfig,
+        description="Sounds at session start, stop and error (a blind visitor hears what "
+        "happened): the built-in ones, off, or a WAV file each.",
+    )
 
 
 ScreenSide = Annotated[int, Strict(), Field(ge=64, le=16384)]
