@@ -26,6 +26,13 @@ The loop sleeps in :meth:`~appliance.hub.Hub.wait_for_change` while nothing move
 every 50 ms to read input events when there is a window, once a second otherwise) and draws
 at ``display.fps`` while the avatar moves or the connection spinner turns.
 
+Sleeping (:mod:`appliance.display.sleep`, :mod:`appliance.display.blank`): after
+``display.sleep_after_s`` of idle the screen dims, ``display.dim_s`` later it goes dark
+(a backlight, X DPMS, or a black frame drawn once). While dark nothing is drawn and the loop
+wakes only every :data:`DARK_POLL_S` to read input events. A change of state, an input posted
+to the hub (:meth:`~appliance.hub.Hub.activity`) or a touch wakes it; the touch that wakes it
+presses nothing.
+
 Drawing: a frame is drawn only when something visible changed (the view, the avatar's size,
 the pointer's hover/press, the spinner's step, the window's size), so an idle screen draws
 nothing. Only what changed is repainted (:meth:`~appliance.display.screen.Screen.redraw`): while

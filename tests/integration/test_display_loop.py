@@ -250,3 +250,22 @@ def test_idle_screen_dims_goes_dark_and_the_first_touch_only_wakes_it(
 def _power(hub: Hub) -> str:
     """The screen's power, as the display loop last set it."""
     return hub.display_stats.power
+
+
+def test_a_wake_word_or_a_press_wakes_a_dark_screen_and_the_press_acts(
+    hub: Hub, tmp_path: Path
+) -> None:
+    config = window_config(sleep_after_s=1, dim_s=0)
+
+    def script() -> None:
+        hub.request_snapshot(tmp_path / "on.png").result(10)
+        wait_until(lambda: _power(hub) == "dark", 5, "dark")
+        hub.activity()  # what a wake-word detector calls
+        wait_until(lambda: _power(hub) == "on", 5, "woken by the wake-word hook")
+        wait_until(lambda: _power(hub) == "dark", 5, "dark again")
+        hub.post(Start())  # the push-button, the control socket: not a touch
+        wait_until(lambda: hub.view.phase is Phase.CONNECTING, 5, "the press started a session")
+        wait_until(lambda: _power(hub) == "on", 5, "woken by the press")
+
+    drive(hub, config, script)
+    assert hub.display_stats.power == "on"
