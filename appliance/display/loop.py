@@ -187,7 +187,11 @@ class DisplayLoop:
         self.power = Power.ON
         self.blanker: blank.Blanker | None = None
         if self.window is not None:
-            self.blanker = blank.choose(str(config.display.backlight), pygame.display.get_driver())
+            # a window on a desktop leaves the monitor and its backlight alone: it draws
+            fullscreen = config.display.mode == "fullscreen"
+            driver = pygame.display.get_driver()
+            backlight = str(config.display.backlight)
+            self.blanker = blank.choose(backlight, driver) if fullscreen else blank.Blanker()
             log.info(
                 "display: sleeps after %s s of idle through %s",
                 config.display.sleep_after_s or "never",

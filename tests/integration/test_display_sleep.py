@@ -76,3 +76,38 @@ def test_xvfb_has_no_dpms_so_the_screen_is_drawn_black(display: str) -> None:
         else:
             os.environ["DISPLAY"] = saved
     assert type(chosen) is blank.Blanker
+
+
+def test_fullscreen_sleeps_through_the_backlight_and_restores_it_at_exit(
+    display: str, start, tmp_path: Path
+) -> None:
+    """A fake sysfs backlight directory named by display.backlight, written by the real
+    appliance in full screen: dim, dark, woken by a click, and lit again when it exits."""
+    light = tmp_path / "backlight" / "10-0045"
+    light.mkdir(parents=True)
+    (light / "max_brightness").write_text("255\n")
+    (light / "brightness").write_text("200\n")
+
+    def brightness() -> int:
+        return int((light / "brightness").read_text())
+
+    config = sleepy_config()
+    config["display"] = {"mode": "fullscreen", "sleep_after_s": 1, "dim_s": 1}
+    config["display"]["backlight"] = str(light)
+    env = {"DISPLAY": display, "SDL_VIDEODRIVER": "x11"}
+    app = start(config, display=None, env=env, use_wav=False)
+    watcher = xdisplay.XWatcher(display)
+    try:
+        watcher.follow((1024, 768), 20, alive=lambda: app.proc.poll() is None)
+        wait_until(lambda: brightness() == 40, 10, "dimmed to a fifth")
+        wait_until(lambda: brightness() == 0, 10, "dark")
+        assert power(app) == "dark"
+        assert watcher.coverage() > 0.5  # the backlight is off: nothing was drawn black
+        watcher.click(10, 10)
+        wait_until(lambda: brightness() == 200, 5, "lit again by the click")
+        wait_until(lambda: brightness() == 0, 10, "dark again")
+    finally:
+        watcher.close()
+    assert app.stop() == 0
+    assert brightness() == 200  # the exit leaves the screen lit
+    assert f"through backlight {light}" in app.log()
