@@ -84,6 +84,10 @@ _STALL_S = 5.0
 # underran); see README, Sound.
 DEFAULT_OUTPUT_LATENCY_MS = 24
 
+# How much longer than its length a sound cue played alone may take before the device counts
+# as stalled (the stream's start and its buffer included).
+CUE_GRACE_S = 2.0
+
 
 class CaptureConverter:
     """Device input (interleaved int16 bytes) to wire audio (24 kHz mono int16)."""
@@ -415,18 +419,27 @@ class PyAudioBackend:
                 channels = self._channels(device, "output")
                 rate = device.default_rate
                 data = resample(to_float(samples), WIRE_RATE, rate)
-                block = to_int16(to_channels(data, channels)).tobytes()
+                sound = to_int16(to_channels(data, channels)).tobytes()
                 period = max(16, round(self.output_latency_ms / 2 * rate / 1000))
+                done = threading.Event()
                 stream = self._open_stream(
-                    device, "output", rate=rate, channels=channels, frames_per_buffer=period
+                    device,
+                    "output",
+                    rate=rate,
+                    channels=channels,
+                    frames_per_buffer=period,
+                    stream_callback=_feeder(sound, 2 * channels, done),
                 )
             except AudioError:
                 self._pa_stale = True
                 raise
             try:
                 stream.start_stream()
-                stream.write(block)
-                stream.stop_stream()  # returns once the device has played it out
+                # a device that stalls (unplugged) must not hold the device thread: bounded
+                if not done.wait(len(data) / rate + CUE_GRACE_S):
+                    self._pa_stale = True
+                    raise AudioError(f"output device {device.name!r} stalled playing a cue")
+                stream.stop_stream()  # returns once the device has played out what it holds
             except (OSError, ValueError) as exc:
                 self._pa_stale = True
                 raise AudioError(f"cannot play on {device.name!r}: {exc}") from exc
@@ -742,6 +755,24 @@ class PyAudioBackend:
                     f"{now - last:.1f} s (unplugged?)"
                 )
         return None
+
+
+def _feeder(sound: bytes, frame_bytes: int, done: threading.Event) -> Any:
+    """An output callback that plays ``sound`` (device frames of ``frame_bytes``), then
+    silence, and sets ``done`` once it has handed all of it out."""
+    import pyaudio
+
+    offset = [0]
+
+    def callback(data: bytes | None, frames: int, timing: Any, status: int) -> tuple:
+        start = offset[0]
+        piece = sound[start : start + frames * frame_bytes]
+        offset[0] = start + len(piece)
+        if offset[0] >= len(sound):
+            done.set()
+        return (piece.ljust(frames * frame_bytes, b"\0"), pyaudio.paContinue)
+
+    return callback
 
 
 def _abort_function() -> Callable[[Any], None] | None:
