@@ -25,6 +25,7 @@ from typing import Any
 
 from appliance import config as config_module
 from appliance import state
+from appliance.audio import cues
 from appliance.audio.backend import AudioBackend
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
@@ -107,6 +108,7 @@ class Appliance:
             captions=self.captions,
             show_captions=self._show_captions,
         )
+        self.cues = cues.load_cues(config.audio.cues)
         self.hooks = HookRunner(config.hooks)
         self.bus.listen(self.hooks.dispatch)
         self.notifier = Notifier()
@@ -252,10 +254,18 @@ class Appliance:
             return
         self.shown = after
         self.hub.show(after)
+        self._cue(before, after)
         if after.state != before.state:
             log.info("state %s", after.state)
             self._notify("status", after.state)
         self.bus.emit({"type": "state", **after.as_dict()})
+
+    def _cue(self, before: state.View, after: state.View) -> None:
+        """Play the sound cue of this change of state, if any (not while shutting down)."""
+        name = cues.cue_for(before, after)
+        samples = self.cues.get(name) if name else None
+        if samples is not None and not self._stopping.is_set():
+            self._spawn(self.audio.cue(self.playback, samples))
 
     # --- commands (the control socket's interface) -------------------------------------------
 

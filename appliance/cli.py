@@ -282,6 +282,9 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
     problem = cfgmod.handler_problem(config.realtime.config.function_handler)
     if problem:
         problems.append(problem)
+    from appliance.audio.cues import cue_problems
+
+    problems += cue_problems(config.audio.cues)  # a cue file that is missing or no WAV
     from appliance.imagesource import config_problems
 
     # what the appliance ignores or refuses (an image over the limits: the default is shown)

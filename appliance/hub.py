@@ -36,6 +36,8 @@ class DisplayStats:
     late: int = 0
     """Of those, turns that began a whole frame period or more after they were due: frames
     the loop could not keep up with (a busy CPU)."""
+    power: str = "on"
+    """The screen: on, dim or dark (see appliance/display/sleep.py)."""
 
 
 class Hub:
@@ -60,6 +62,8 @@ class Hub:
         as a bar for a while (:mod:`appliance.display.volumebar`)."""
         self.volume_handler: Callable[[str], None] | None = None
         """The worker's volume command (``"+10"``, ``"-10"``, ``"30"``), for the GPIO."""
+        self.activities = 0
+        """How many times someone was active (:meth:`activity`): the screen wakes on it."""
 
     # --- worker side ------------------------------------------------------------------------
 
@@ -105,7 +109,8 @@ class Hub:
             self._loop.call_soon_threadsafe(handler, change)
 
     def post(self, given: Input) -> None:
-        """Send an input to the state machine from any thread."""
+        """Send an input to the state machine from any thread. Counts as :meth:`activity`."""
+        self.activity()
         if self._loop is None or self._inbox is None:
             self._early.append(given)
             return
@@ -123,6 +128,15 @@ class Hub:
                 lambda: self.version != version or self.stopping.is_set(), timeout
             )
             return self.version
+
+    def activity(self) -> None:
+        """Someone is there: wakes a sleeping screen and restarts its idle time (any thread).
+        Every input posted counts (a button, the screen); a wake-word detector calls this
+        when it hears the word, before it starts a session."""
+        with self._changed:
+            self.activities += 1
+            self.version += 1
+            self._changed.notify_all()
 
     def wake(self) -> None:
         """Wake anything blocked in :meth:`wait_for_change` (snapshot requests, shutdown)."""

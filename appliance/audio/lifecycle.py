@@ -19,6 +19,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import numpy as np
+
 from appliance.audio.backend import AudioBackend, CaptureCallback, ErrorCallback
 from appliance.audio.playback import Playback
 
@@ -78,6 +80,13 @@ class AudioDevice:
         future = asyncio.get_running_loop().run_in_executor(self._executor, self._close)
         await finish_even_if_cancelled(future)
 
+    async def cue(self, playback: Playback, samples: np.ndarray) -> None:
+        """Play a sound cue (24 kHz mono int16), in turn with the opens and closes: mixed into
+        ``playback`` while a session has the device open, else on the output alone (backends
+        with a ``play`` method; others skip it). A cue that cannot play is logged, never
+        raised: it must not disturb what follows."""
+        await self._run(self._cue, playback, samples)
+
     async def shutdown(self) -> None:
         """Close, finalise the backend (an output WAV's header; PyAudio's PortAudio, which it
         keeps initialised from session to session), stop the device thread. The app's exit."""
@@ -108,6 +117,18 @@ class AudioDevice:
             raise
         self.is_open = True
         self.opens += 1
+
+    def _cue(self, playback: Playback, samples: np.ndarray) -> None:
+        if self.is_open:
+            playback.cue(samples)
+            return
+        play = getattr(self.backend, "play", None)
+        if play is None:
+            return
+        try:
+            play(playback.volume.steady(samples))  # as loud as if mixed into the stream
+        except Exception as exc:
+            log.warning("audio: a sound cue did not play: %s", exc)
 
     def _close(self) -> None:
         if not self.is_open:

@@ -11,6 +11,12 @@ was cleared: a sound-card backend :meth:`~Playback.attach` es an :class:`OutputD
 says how far the audio has reached the DAC and drops what it still holds (barge-in silences the
 speaker, not just this queue). Without one (WAV files) everything read counts as played.
 
+A sound cue (:meth:`~Playback.cue`, see :mod:`appliance.audio.cues`) is mixed into what
+:meth:`~Playback.read` returns, beside the model's audio and apart from it: it is not an item,
+does not make the playback ``playing`` (the model speaking), is not dropped by a
+:meth:`~Playback.clear` (barge-in) and does not move the avatar's meter.
+:meth:`~Playback.cue_within` says when one was last read out (the microphone is not sent then).
+
 A single lock guards the small amount of shared state; both sides hold it only for a memcpy.
 
 The output volume (:class:`~appliance.audio.volume.Volume`) is applied in :meth:`Playback.read`,
@@ -118,6 +124,8 @@ class Playback:
         self._measure_latency = False
         self._device: OutputDevice | None = None
         self._reads: deque[_Read] = deque(maxlen=256)
+        self._cue = np.zeros(0, dtype=np.int16)  # what is left of the cue being played
+        self._cue_read = float("-inf")  # monotonic time a cue sample was last read out
         self.position = 0
         """Samples :meth:`read` has returned so far (silence included): the read stream."""
         self.generation = 0
@@ -225,6 +233,16 @@ class Playback:
     def playing(self) -> bool:
         return self._playing
 
+    def cue(self, samples: np.ndarray) -> None:
+        """Play ``samples`` (24 kHz mono int16), mixed over whatever else plays; replaces a
+        cue still playing."""
+        with self._lock:
+            self._cue = np.asarray(samples, dtype=np.int16).copy()
+
+    def cue_within(self, seconds: float) -> bool:
+        """True while a cue is left to play or was read out within ``seconds``."""
+        return len(self._cue) > 0 or (time.monotonic() - self._cue_read) < seconds
+
     def audible_within(self, seconds: float) -> bool:
         """True while playing or within ``seconds`` after playback ended (half-duplex tail)."""
         return self._playing or (time.monotonic() - self._last_audible) < seconds
@@ -269,8 +287,16 @@ class Playback:
                 stopped = True
             self.stats.played_samples += filled
             self.position += n
-        self.analyser.feed(to_float(out))
-        out = self.volume.apply(out)
+            cue = self._cue[:n]
+            if len(cue):
+                self._cue = self._cue[n:]
+                self._cue_read = time.monotonic()
+        self.analyser.feed(to_float(out))  # the model's voice alone moves the avatar
+        if len(cue):
+            mixed = out.astype(np.int32)
+            mixed[: len(cue)] += cue
+            out = np.clip(mixed, -32768, 32767).astype(np.int16)
+        out = self.volume.apply(out)  # the voice and the cues, as the DAC gets them
         if started and self.on_start:
             self.on_start()
         if stopped and self.on_stop:

@@ -37,6 +37,7 @@ press). ``StreamStats.portaudio_inits`` counts the initialisations.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -51,7 +52,15 @@ import numpy as np
 from appliance.audio.backend import AudioError, CaptureCallback, ErrorCallback
 from appliance.audio.devices import Device, Kind, choose, open_portaudio
 from appliance.audio.echo import Processor, open_processor
-from appliance.audio.pcm import WIRE_RATE, Resampler, to_channels, to_float, to_int16, to_mono
+from appliance.audio.pcm import (
+    WIRE_RATE,
+    Resampler,
+    resample,
+    to_channels,
+    to_float,
+    to_int16,
+    to_mono,
+)
 from appliance.audio.playback import Playback
 
 if TYPE_CHECKING:
@@ -74,6 +83,10 @@ _STALL_S = 5.0
 # the smallest at which the output ran without underruns in the live bench here (20 ms
 # underran); see README, Sound.
 DEFAULT_OUTPUT_LATENCY_MS = 24
+
+# How much longer than its length a sound cue played alone may take before the device counts
+# as stalled (the stream's start and its buffer included).
+CUE_GRACE_S = 2.0
 
 
 class CaptureConverter:
@@ -390,6 +403,50 @@ class PyAudioBackend:
             self.output_period_frames,
         )
 
+    def play(self, samples: np.ndarray) -> None:
+        """Play ``samples`` (24 kHz mono int16: a sound cue) on the output device alone, to
+        the end, while no session has the devices open (else :meth:`open`'s streams play it,
+        see :meth:`Playback.cue <appliance.audio.playback.Playback.cue>`). Raises
+        :class:`AudioError` naming the device."""
+        with self._lifecycle:
+            if self._out is not None:
+                return
+            if self._pa is None or self._pa_stale:
+                self._initialise("a device failed" if self._pa_stale else "a sound cue")
+            assert self._pa is not None
+            try:
+                device = choose(self._pa, self.config.output_device, "output")
+                channels = self._channels(device, "output")
+                rate = device.default_rate
+                data = resample(to_float(samples), WIRE_RATE, rate)
+                sound = to_int16(to_channels(data, channels)).tobytes()
+                period = max(16, round(self.output_latency_ms / 2 * rate / 1000))
+                done = threading.Event()
+                stream = self._open_stream(
+                    device,
+                    "output",
+                    rate=rate,
+                    channels=channels,
+                    frames_per_buffer=period,
+                    stream_callback=_feeder(sound, 2 * channels, done),
+                )
+            except AudioError:
+                self._pa_stale = True
+                raise
+            try:
+                stream.start_stream()
+                # a device that stalls (unplugged) must not hold the device thread: bounded
+                if not done.wait(len(data) / rate + CUE_GRACE_S):
+                    self._pa_stale = True
+                    raise AudioError(f"output device {device.name!r} stalled playing a cue")
+                stream.stop_stream()  # returns once the device has played out what it holds
+            except (OSError, ValueError) as exc:
+                self._pa_stale = True
+                raise AudioError(f"cannot play on {device.name!r}: {exc}") from exc
+            finally:
+                with contextlib.suppress(Exception):
+                    stream.close()
+
     def close(self) -> None:
         """Stop and close both streams; PortAudio stays initialised for the next open. Safe to
         call at any time, repeatedly."""
@@ -698,6 +755,24 @@ class PyAudioBackend:
                     f"{now - last:.1f} s (unplugged?)"
                 )
         return None
+
+
+def _feeder(sound: bytes, frame_bytes: int, done: threading.Event) -> Any:
+    """An output callback that plays ``sound`` (device frames of ``frame_bytes``), then
+    silence, and sets ``done`` once it has handed all of it out."""
+    import pyaudio
+
+    offset = [0]
+
+    def callback(data: bytes | None, frames: int, timing: Any, status: int) -> tuple:
+        start = offset[0]
+        piece = sound[start : start + frames * frame_bytes]
+        offset[0] = start + len(piece)
+        if offset[0] >= len(sound):
+            done.set()
+        return (piece.ljust(frames * frame_bytes, b"\0"), pyaudio.paContinue)
+
+    return callback
 
 
 def _abort_function() -> Callable[[Any], None] | None:

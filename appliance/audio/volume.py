@@ -112,3 +112,9 @@ class Volume:
         with self._lock:
             start, self._applied = self._applied, target
         return scale(samples, start, target)
+
+    def steady(self, samples: np.ndarray) -> np.ndarray:
+        """``samples`` (int16) at the current volume, no ramp, the ramp's state untouched: a
+        sound played apart from the stream (a cue after the session's device closed)."""
+        level = self.gain
+        return scale(samples, level, level)

@@ -19,6 +19,7 @@ import threading
 import time
 import wave
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -30,10 +31,11 @@ from appliance.files import commit, create_beside, discard
 log = logging.getLogger(__name__)
 
 
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    """Float mono samples and the rate of a PCM WAV file."""
+def read_wav(path: Path, data: BinaryIO | None = None) -> tuple[np.ndarray, int]:
+    """Float mono samples and the rate of a PCM WAV file (read from ``data`` if given, e.g.
+    bytes read with a size limit; ``path`` then only names it)."""
     try:
-        with wave.open(str(path), "rb") as wav:
+        with wave.open(data if data is not None else str(path), "rb") as wav:
             rate, width, channels = wav.getframerate(), wav.getsampwidth(), wav.getnchannels()
             raw = wav.readframes(wav.getnframes())
     except (OSError, EOFError, wave.Error) as exc:

@@ -77,7 +77,8 @@ class Kiosk:
     """One ``appliance run`` in window mode on the rig's display; spawned on construction.
 
     ``audio`` adds settings to the ``[audio]`` section (e.g. ``{"echo": "full-duplex"}``),
-    ``display`` to ``[display]`` (e.g. ``{"captions": "off"}``);
+    ``display`` to ``[display]`` (e.g. ``{"captions": "off"}``); ``cues=False`` turns the sound
+    cues off;
     ``prefix`` goes before the command and must exec it (the pid stays the appliance's), e.g. a
     wrapper that moves itself into a cgroup first."""
 
@@ -89,6 +90,7 @@ class Kiosk:
         fps: int = 30,
         audio: Mapping[str, str | int] | None = None,
         display: Mapping[str, str | int] | None = None,
+        cues: bool = True,
         prefix: Sequence[str] = (),
     ) -> None:
         self.rig = rig
@@ -96,7 +98,7 @@ class Kiosk:
         self.work = Path(tempfile.mkdtemp(prefix=f"kiosk-{size[0]}x{size[1]}-", dir=rig.work))
         self.socket = self.work / "control.sock"
         config = self.work / "config.toml"
-        config.write_text(self._config(fps, audio or {}, display or {}))
+        config.write_text(self._config(fps, audio or {}, display or {}, cues))
         args = ["--audio-out", str(self.work / "out.wav")] if rig.audio == "wav" else []
         env = x11_env(rig.display, rig.env)  # SDL_VIDEODRIVER=x11 replaces an inherited dummy
         self.log_path = self.work / "appliance.log"
@@ -120,11 +122,17 @@ class Kiosk:
         self.pid = self.process.pid
 
     def _config(
-        self, fps: int, audio: Mapping[str, str | int], display: Mapping[str, str | int]
+        self,
+        fps: int,
+        audio: Mapping[str, str | int],
+        display: Mapping[str, str | int],
+        cues: bool = True,
     ) -> str:
         url = self.rig.sim_url
         extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in audio.items())
         shown = "".join(f"{key} = {json.dumps(value)}\n" for key, value in display.items())
+        if not cues:
+            extra += 'cues = { start = "off", stop = "off", error = "off" }\n'
         return (
             "[openai]\n"
             f'api_base = "{url}"\n'

@@ -9,6 +9,9 @@ the virtual sound server (WAV files when there is none). Then:
 * speaking: a session started and the model answering out loud (``say``), so the avatar
   scales with the audio being played; the simulator's voice pauses between words, and the
   avatar comes to rest in those pauses like it would with a real voice;
+* at 800x480 once more with ``display.sleep_after_s = 1`` and ``dim_s = 1``, idle, once the
+  screen has gone dark (``800x480 dark``): no frames, and the CPU of input polling alone (on
+  Xvfb, which has no DPMS, the screen is drawn black once);
 * at 1280x720 once more with ``display.fps = 60``, speaking (``1280x720 speaking 60 fps``):
   the avatar moving at 60 frames per second, the case the goal "under a quarter of a core"
   is about.
@@ -46,6 +49,8 @@ from appliance.rig.process import CLOCK_TICKS, CpuMeter, cpu_seconds
 
 SIZES = ((800, 480), (1280, 720), (1920, 1080))
 FPS = 30
+DARK = (800, 480)  # the screen asleep, dark
+DARK_WAIT_S = 10.0
 FAST = ((1280, 720), 60)  # the avatar moving at 60 fps: goal under 25 % of a core
 
 
@@ -99,6 +104,7 @@ def measure(kiosk: Kiosk, xvfb_pid: int, seconds: float) -> Phase:
 def run(quick: bool) -> list[Row]:
     idle_s = 2.0 if quick else 5.0
     speak_s = 3.0 if quick else 8.0
+    dark_s = 4.0 if quick else 10.0
     rows: list[Row] = []
     # the answer outlasts the measuring window (with room for the start of the session)
     with Rig(answer_seconds=speak_s + 6) as rig:
@@ -108,6 +114,11 @@ def run(quick: bool) -> list[Row]:
                 idle = measure(kiosk, rig.xvfb_pid, idle_s)
                 speaking = _speaking(kiosk, rig.xvfb_pid, speak_s)
             rows += _rows(size, idle, speaking, rig.where)
+        with Kiosk(rig, DARK, fps=FPS, display={"sleep_after_s": 1, "dim_s": 1}) as kiosk:
+            _start(kiosk)
+            _wait_dark(kiosk)
+            dark = measure(kiosk, rig.xvfb_pid, dark_s)
+        rows += _rows(DARK, dark, None, rig.where, label="dark")
         size, fps = FAST
         with Kiosk(rig, size, fps=fps) as kiosk:
             _start(kiosk)
@@ -123,6 +134,14 @@ def _start(kiosk: Kiosk) -> None:
     time.sleep(1.0)  # let the start-up settle (first status, key prefetch)
 
 
+def _wait_dark(kiosk: Kiosk) -> None:
+    deadline = time.monotonic() + DARK_WAIT_S
+    while kiosk.ctl("status").get("display", {}).get("power") != "dark":
+        if time.monotonic() > deadline:
+            raise kiosk.failed("the screen did not go dark")
+        time.sleep(0.1)  # polling the status, not synchronisation
+
+
 def _speaking(kiosk: Kiosk, xvfb_pid: int, seconds: float) -> Phase:
     kiosk.speak()
     time.sleep(0.5)  # the first words: the avatar is moving
@@ -134,18 +153,29 @@ def _speaking(kiosk: Kiosk, xvfb_pid: int, seconds: float) -> Phase:
 
 
 def _rows(
-    size: tuple[int, int], idle: Phase | None, speaking: Phase, where: str, fps: int = FPS
+    size: tuple[int, int],
+    idle: Phase | None,
+    speaking: Phase | None,
+    where: str,
+    fps: int = FPS,
+    label: str = "idle",
 ) -> list[Row]:
     window = f"{size[0]}x{size[1]}"
     setup = "real `appliance run` window on Xvfb (SDL x11)"
-    notes = {
-        "speaking": f"avatar following the spoken answer ({where}), word pauses included; "
-        f"{speaking.seconds:.0f} s",
-    }
-    phases = [("speaking", speaking)]
+    notes: dict[str, str] = {}
+    phases: list[tuple[str, Phase]] = []
     if idle is not None:
         notes["idle"] = f"idle screen, not started; {idle.seconds:.0f} s"
-        phases.insert(0, ("idle", idle))
+        notes["dark"] = (
+            f"idle screen asleep and dark (drawn black: Xvfb has no DPMS); {idle.seconds:.0f} s"
+        )
+        phases.append((label, idle))
+    if speaking is not None:
+        notes["speaking"] = (
+            f"avatar following the spoken answer ({where}), word pauses included; "
+            f"{speaking.seconds:.0f} s"
+        )
+        phases.append(("speaking", speaking))
     suffix = "" if fps == FPS else f" {fps} fps"
     tick = f"CPU time is counted in steps of {1000 / CLOCK_TICKS:g} ms"
     rows: list[Row] = []

@@ -69,6 +69,9 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+NO_CUES = {"start": "off", "stop": "off", "error": "off"}
+
+
 @dataclass
 class Block:
     """One block handed to the output device."""
@@ -171,7 +174,8 @@ def _measure(quick: bool, where: str) -> list[Row]:
                     "provisioning": {"url": f"{url}/provision"},
                     "config": {"turn_detection": {"type": "server_vad"}},
                 },
-                "audio": {"backend": "pyaudio", "echo": "full-duplex"},
+                # no sound cues: the output must hold the answers alone (first_sound)
+                "audio": {"backend": "pyaudio", "echo": "full-duplex", "cues": NO_CUES},
                 "control": {"socket": str(work / "control.sock")},
             }
         )

@@ -268,7 +268,7 @@ def run(quick: bool) -> list[Row]:
         with CpuLimit() as limit:
             recorder = _sink_recorder()
             try:
-                with Kiosk(rig, SIZE, prefix=limit.prefix) as kiosk:
+                with Kiosk(rig, SIZE, cues=False, prefix=limit.prefix) as kiosk:
                     kiosk.first_frame(timeout=60)
                     kiosk.wait_ready(timeout=60)
                     kiosk.check_x11()

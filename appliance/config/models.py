@@ -467,6 +467,17 @@ class RealtimeConfig(Model):
 # --- device sections ---------------------------------------------------------------------------
 
 
+CueSetting = Literal["default", "off"] | UsablePath
+
+
+class CuesConfig(Model):
+    """``[audio.cues]``: the short sounds at session start, stop and error."""
+
+    start: CueSetting = Field("default", description='"default", "off" or a WAV file path.')
+    stop: CueSetting = Field("default", description='"default", "off" or a WAV file path.')
+    error: CueSetting = Field("default", description='"default", "off" or a WAV file path.')
+
+
 class AudioConfig(Model):
     backend: Literal["pyaudio", "wav", "none"] = Field(
         "pyaudio", description="pyaudio: sound card; wav: files (--audio-in/--audio-out)."
@@ -507,6 +518,11 @@ class AudioConfig(Model):
         description="Output volume, 0-100 % (a square-law gain: 50 is -12 dB, 0 is silence); "
         "`appliance volume` and the volume buttons change it and save it here.",
     )
+    cues: CuesConfig = Field(
+        default_factory=CuesConfig,
+        description="Sounds at session start, stop and error (a blind visitor hears what "
+        "happened): the built-in ones, off, or a WAV file each.",
+    )
 
 
 ScreenSide = Annotated[int, Strict(), Field(ge=64, le=16384)]
@@ -544,6 +560,21 @@ class DisplayConfig(Model):
     )
     caption_size: Float = Field(
         17.0, ge=8, le=64, description="Caption font size in CSS px (scaled like the screen)."
+    )
+    sleep_after_s: Int = Field(
+        300,
+        ge=0,
+        le=86400,
+        description="Idle seconds before the screen dims, then goes dark (0: never). A touch, "
+        "a press or a session start wakes it; the first touch only wakes it.",
+    )
+    dim_s: Int = Field(
+        15, ge=0, le=3600, description="Seconds the screen stays dim before it goes dark."
+    )
+    backlight: Literal["auto", "off"] | UsablePath = Field(
+        "auto",
+        description="The screen's sleep: auto: the first /sys/class/backlight/* (else DPMS "
+        "on X, else drawing black); off: no backlight; or a backlight directory.",
     )
 
 

@@ -26,6 +26,13 @@ The loop sleeps in :meth:`~appliance.hub.Hub.wait_for_change` while nothing move
 every 50 ms to read input events when there is a window, once a second otherwise) and draws
 at ``display.fps`` while the avatar moves or the connection spinner turns.
 
+Sleeping (:mod:`appliance.display.sleep`, :mod:`appliance.display.blank`): after
+``display.sleep_after_s`` of idle the screen dims, ``display.dim_s`` later it goes dark
+(a backlight, X DPMS, or a black frame drawn once). While dark nothing is drawn and the loop
+wakes only every :data:`DARK_POLL_S` to read input events. A change of state, an input posted
+to the hub (:meth:`~appliance.hub.Hub.activity`) or a touch wakes it; the touch that wakes it
+presses nothing.
+
 Drawing: a frame is drawn only when something visible changed (the view, the captions, the
 avatar's size, the pointer's hover/press, the spinner's step, the window's size), so an idle
 screen draws nothing. Only what changed is repainted
@@ -48,6 +55,7 @@ window's content, which is always what a full frame of that state would be.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -62,8 +70,9 @@ os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
 import pygame
 
 from appliance.config import AppConfig
-from appliance.display import images, volumebar
+from appliance.display import blank, images, volumebar
 from appliance.display.screen import Screen, Target
+from appliance.display.sleep import Power, SleepTimer
 from appliance.hub import Hub
 from appliance.labels import Labels
 from appliance.state import Mute, Phase, Toggle, View
@@ -73,6 +82,8 @@ log = logging.getLogger(__name__)
 DEFAULT_WINDOW = (800, 480)
 INPUT_POLL_S = 0.05  # how often an idle window reads its input events
 HEADLESS_POLL_S = 1.0
+DARK_POLL_S = 0.25  # how often a dark screen reads its input events (a touch wakes it)
+DIM_SHADE = 170  # the drawn dim step: black at this opacity (0-255) over the frame
 STALE_METER_S = 0.5  # a meter unchanged this long while nothing speaks counts as silent
 SMOOTHING_S = 0.045  # time constant of the display's light smoothing of the avatar scale
 
@@ -172,6 +183,23 @@ class DisplayLoop:
         self._meter_value = 1.0
         self._meter_changed = self._last
         self._due_at: float | None = None  # when the next frame is due, while animating
+        self.sleep = SleepTimer(
+            config.display.sleep_after_s, self._last, dark_after_dim_s=config.display.dim_s
+        )
+        self.power = Power.ON
+        self.blanker: blank.Blanker | None = None
+        if self.window is not None:
+            # a window on a desktop leaves the monitor and its backlight alone: it draws
+            fullscreen = config.display.mode == "fullscreen"
+            driver = pygame.display.get_driver()
+            backlight = str(config.display.backlight)
+            self.blanker = blank.choose(backlight, driver) if fullscreen else blank.Blanker()
+            log.info(
+                "display: sleeps after %s s of idle through %s",
+                config.display.sleep_after_s or "never",
+                self.blanker.name,
+            )
+        self._seen: tuple[View, int] | None = None  # the view and activity count last seen
 
     @property
     def frames(self) -> int:
@@ -192,7 +220,8 @@ class DisplayLoop:
             self.hub.post(Mute())
 
     def handle_events(self) -> None:
-        """Read pygame's event queue: touches, clicks, keys, resizes, quit."""
+        """Read pygame's event queue: touches, clicks, keys, resizes, quit. The first touch,
+        click or key on a sleeping screen only wakes it (see :mod:`appliance.display.sleep`)."""
         if self.window is None:
             return
         window_mode = self.config.display.mode == "window"
@@ -203,21 +232,27 @@ class DisplayLoop:
             elif event.type == pygame.MOUSEBUTTONDOWN:
                 if getattr(event, "touch", False) or event.button != 1:
                     continue
-                self.screen.pointer, self.screen.pressed = event.pos, True
-                self.press(self.screen.hit_test(event.pos))
+                if self.sleep.touch(time.monotonic()):
+                    self.screen.pointer, self.screen.pressed = event.pos, True
+                    self.press(self.screen.hit_test(event.pos))
             elif event.type == pygame.MOUSEBUTTONUP:
                 if not getattr(event, "touch", False):
                     self.screen.pressed = False
             elif event.type == pygame.MOUSEMOTION:
                 if not getattr(event, "touch", False):
+                    if self.power is Power.ON:  # keeps it awake; only a click wakes it
+                        self.sleep.activity(time.monotonic())
                     self.screen.pointer = event.pos
             elif event.type == pygame.FINGERDOWN:
                 w, h = self.screen.size
                 pos = (event.x * w, event.y * h)
-                self.press(self.screen.hit_test(pos))
+                if self.sleep.touch(time.monotonic()):
+                    self.press(self.screen.hit_test(pos))
             elif event.type == pygame.KEYDOWN:
                 if window_mode and event.key in (pygame.K_ESCAPE, pygame.K_q):
                     self.hub.stopping.set()
+                elif not self.sleep.touch(time.monotonic()):
+                    continue  # the key only woke the screen
                 elif event.key == pygame.K_SPACE:
                     self.press("toggle")
                 elif event.key == pygame.K_m:
@@ -253,6 +288,45 @@ class DisplayLoop:
         self.screen.set_avatar(image)
         self._drawn = None
         return True
+
+    # --- sleeping ------------------------------------------------------------------------------
+
+    def follow_sleep(self, view: View, now: float) -> None:
+        """Wake on a change of state or reported activity, keep awake during a session, and
+        dim or darken the screen once it has been idle long enough."""
+        seen = (view, self.hub.activities)
+        if seen != self._seen:
+            self._seen = seen
+            self.sleep.activity(now)
+        self.sleep.busy(view.phase in (Phase.CONNECTING, Phase.LIVE), now)
+        power = self.sleep.power(now)
+        if power is not self.power and self.window is not None:
+            self._set_power(power)
+
+    def _set_power(self, power: Power) -> None:
+        blanker = self.blanker or blank.Blanker()
+        try:
+            blanker.set(power)
+        except OSError as exc:
+            log.warning("display: %s failed (%s); the screen sleeps by drawing", blanker.name, exc)
+            with contextlib.suppress(Exception):
+                blanker.close()
+            self.blanker = blanker = blank.Blanker()
+        log.info("display: screen %s", power.value)
+        self.power = power
+        self.hub.display_stats.power = power.value
+        self.screen.invalidate()  # the next frame is drawn whole (under the veil, if dim)
+        self._drawn = None
+        if power is Power.DARK and not blanker.darkens:
+            assert self.window is not None
+            self.window.fill((0, 0, 0))  # black, once: nothing is drawn while dark
+            pygame.display.flip()
+
+    @property
+    def shade(self) -> int:
+        """The opacity of the black veil over the frame (the drawn dim step), or 0."""
+        drawn_dim = self.power is Power.DIM and not (self.blanker and self.blanker.dims)
+        return DIM_SHADE if drawn_dim else 0
 
     # --- drawing -------------------------------------------------------------------------------
 
@@ -300,13 +374,21 @@ class DisplayLoop:
             int((now - self._start) * self.config.display.fps) if view.loading_visible else 0,
             self.screen.setup_key(view),
         )
+        if self.power is Power.DARK and self.window is not None:
+            return False  # the screen is off, or black: nothing to draw until it wakes
         if not force and key == self._drawn:
             return False
-        if force:
+        shade = self.shade
+        if force or shade:
             self.screen.render(
                 view, scale, now=now - self._start, target=self.window, volume=volume
             )
             damaged = None
+            if shade:
+                veil = pygame.Surface(self.screen.size)
+                veil.set_alpha(shade)
+                (self.window or self.screen.frame).blit(veil, (0, 0))
+                self.screen.invalidate()  # what is drawn is no longer a plain frame
         else:
             damaged = self.screen.redraw(
                 view, scale, now=now - self._start, target=self.window, volume=volume
@@ -337,7 +419,7 @@ class DisplayLoop:
                 # the view may have changed since this turn began (the request can come from
                 # a thread that already saw the newer state): draw that first
                 latest = self.hub.view
-                if self.window is None or not self._frame_ready:
+                if self.window is None or (not self._frame_ready and self.power is Power.ON):
                     self.draw(latest, now, force=True)
                 elif latest != view:
                     self.draw(latest, now)
@@ -362,19 +444,33 @@ class DisplayLoop:
             stats.due += 1
             stats.late += now - self._due_at >= 1.0 / self.config.display.fps
             self._due_at = None
+        self.follow_sleep(view, now)
         if self.window is not None:
             self.draw(view, now)
         self.serve_snapshots(view, now)
         if self.hub.stopping.is_set():
             return
-        if self.window is not None and self.animating(view):
+        if self.window is None:
+            timeout = HEADLESS_POLL_S
+        elif self.power is Power.DARK:
+            timeout = DARK_POLL_S  # only input polling: nothing is drawn
+        elif self.animating(view):
             self._due_at = now + 1.0 / self.config.display.fps
             timeout = max(0.0, self._due_at - time.monotonic())
         else:
-            timeout = INPUT_POLL_S if self.window is not None else HEADLESS_POLL_S
+            timeout = INPUT_POLL_S
+            change = self.sleep.next_change(now)
+            if change is not None:
+                timeout = min(timeout, change)
         self.version = self.hub.wait_for_change(version, timeout)
 
     def close(self) -> None:
+        blanker, self.blanker = self.blanker, None
+        if blanker is not None:  # the screen is left on, as it was found
+            try:
+                blanker.close()
+            except Exception as exc:
+                log.warning("display: %s: could not turn the screen back on: %s", blanker.name, exc)
         if self.window is not None:
             pygame.display.quit()
             self.window = None

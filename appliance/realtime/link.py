@@ -556,6 +556,8 @@ class Link:
                 continue  # muted: send nothing; server VAD sees a pause
             if half_duplex and self.playback.audible_within(tail_s):
                 continue  # the model is talking: never let it hear itself
+            if self.playback.cue_within(tail_s):
+                continue  # a sound cue plays (any echo mode): it is not the visitor's speech
             append = session.append(block.astype("<i2").tobytes())
             if append is None:
                 return

@@ -335,6 +335,18 @@ class XWatcher:
             if time.monotonic() > deadline or (alive is not None and not alive()):
                 raise RuntimeError("the window was never drawn (still black)")
 
+    def click(self, x: int, y: int) -> None:
+        """A real left click at (``x``, ``y``) in :attr:`window`, through the XTEST extension
+        (the X server delivers it as a mouse click would be)."""
+        from Xlib import X
+        from Xlib.ext import xtest
+
+        self.window.warp_pointer(x, y)
+        self.conn.sync()
+        xtest.fake_input(self.conn, X.ButtonPress, 1)
+        xtest.fake_input(self.conn, X.ButtonRelease, 1)
+        self.conn.sync()
+
     def close(self) -> None:
         self.unwatch()
         with contextlib.suppress(Exception):

@@ -207,3 +207,65 @@ def test_idle_loop_sleeps(hub: Hub, tmp_path: Path) -> None:
 
     drive(hub, config, script)
     assert used[0] < 0.15  # the whole process, idle screen included
+
+
+def _mean_level(path: Path) -> float:
+    return float(pygame.surfarray.array3d(pygame.image.load(str(path))).mean())
+
+
+def test_idle_screen_dims_goes_dark_and_the_first_touch_only_wakes_it(
+    hub: Hub, tmp_path: Path
+) -> None:
+    config = window_config(sleep_after_s=1, dim_s=1)
+    toggle = Screen(config, (800, 480)).buttons["toggle"].center
+    levels: dict[str, float] = {}
+
+    def touch() -> None:
+        x, y = toggle[0] / 800, toggle[1] / 480
+        pygame.event.post(pygame.event.Event(pygame.FINGERDOWN, x=x, y=y, touch_id=1, finger_id=0))
+
+    def shot(name: str) -> None:
+        hub.request_snapshot(tmp_path / f"{name}.png").result(10)
+        levels[name] = _mean_level(tmp_path / f"{name}.png")
+
+    def script() -> None:
+        shot("on")
+        wait_until(lambda: _power(hub) == "dim", 5, "dim")
+        shot("dim")
+        wait_until(lambda: _power(hub) == "dark", 5, "dark")
+        shot("dark")
+        touch()  # wakes the screen, presses nothing
+        wait_until(lambda: _power(hub) == "on", 5, "awake")
+        shot("woken")
+        assert hub.view.phase is Phase.IDLE
+        touch()  # now it presses
+        wait_until(lambda: hub.view.phase is Phase.CONNECTING, 5, "connecting")
+
+    drive(hub, config, script)
+    assert levels["dark"] == 0.0
+    assert 0 < levels["dim"] < levels["on"] * 0.5
+    assert levels["woken"] == pytest.approx(levels["on"], abs=0.5)
+
+
+def _power(hub: Hub) -> str:
+    """The screen's power, as the display loop last set it."""
+    return hub.display_stats.power
+
+
+def test_a_wake_word_or_a_press_wakes_a_dark_screen_and_the_press_acts(
+    hub: Hub, tmp_path: Path
+) -> None:
+    config = window_config(sleep_after_s=1, dim_s=0)
+
+    def script() -> None:
+        hub.request_snapshot(tmp_path / "on.png").result(10)
+        wait_until(lambda: _power(hub) == "dark", 5, "dark")
+        hub.activity()  # what a wake-word detector calls
+        wait_until(lambda: _power(hub) == "on", 5, "woken by the wake-word hook")
+        wait_until(lambda: _power(hub) == "dark", 5, "dark again")
+        hub.post(Start())  # the push-button, the control socket: not a touch
+        wait_until(lambda: hub.view.phase is Phase.CONNECTING, 5, "the press started a session")
+        wait_until(lambda: _power(hub) == "on", 5, "woken by the press")
+
+    drive(hub, config, script)
+    assert hub.display_stats.power == "on"

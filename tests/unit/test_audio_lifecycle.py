@@ -176,3 +176,55 @@ def test_finish_even_if_cancelled_returns_the_result_when_not_cancelled() -> Non
         assert await waiter == 42
 
     asyncio.run(scenario())
+
+
+class CueBackend(RecordingBackend):
+    """A backend that plays a sound on its own (``play``), or fails to."""
+
+    def __init__(self, *, fail_play: bool = False) -> None:
+        super().__init__()
+        self.release.set()
+        self.played: list[int] = []
+        self.fail_play = fail_play
+
+    def play(self, samples) -> None:
+        self._enter("play")
+        self._leave()
+        if self.fail_play:
+            raise AudioError("device stalled")
+        self.played.append(len(samples))
+
+
+def test_a_cue_is_mixed_while_open_played_alone_when_closed_and_in_turn() -> None:
+    import numpy as np
+
+    async def scenario() -> tuple[CueBackend, Playback]:
+        backend = CueBackend()
+        device = AudioDevice(backend)
+        playback = Playback()
+        cue = np.full(100, 7, dtype=np.int16)
+        await device.open(playback, lambda *a: None, lambda m: None)
+        await device.cue(playback, cue)  # a session has the device: mixed into its output
+        assert backend.played == [] and (playback.read(100) == 7).all()
+        close = asyncio.ensure_future(device.close())
+        await asyncio.sleep(0)  # the close task runs up to its hand-over to the device thread
+        await device.cue(playback, cue)  # asked while closing: after the close, alone
+        await close
+        await device.shutdown()
+        return backend, playback
+
+    backend, _ = asyncio.run(scenario())
+    assert backend.calls == ["open", "close", "play"] and backend.played == [100]
+    assert not backend.overlapped
+
+
+def test_a_cue_that_cannot_play_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    import numpy as np
+
+    async def scenario() -> None:
+        device = AudioDevice(CueBackend(fail_play=True))
+        await device.cue(Playback(), np.zeros(10, dtype=np.int16))
+        await device.shutdown()
+
+    asyncio.run(scenario())
+    assert "a sound cue did not play: device stalled" in caplog.text

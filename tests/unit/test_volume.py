@@ -75,6 +75,16 @@ def test_playback_reads_at_the_volume_and_the_meter_sees_the_voice() -> None:
     assert playback.analyser.level == pytest.approx(reference.analyser.level)
 
 
+def test_sound_cues_play_at_the_volume_mixed_or_alone() -> None:
+    cue = np.full(960, 10000, dtype=np.int16)
+    playback = Playback(volume=Volume(30))
+    playback.cue(cue)
+    assert np.all(playback.read(960) == round(10000 * 0.09))  # mixed into the stream
+    alone = playback.volume.steady(cue)  # after the session's device closed
+    assert np.all(alone == round(10000 * 0.09))
+    assert playback.volume.apply(cue)[0] == round(10000 * 0.09)  # the ramp's state untouched
+
+
 @pytest.mark.parametrize(
     ("text", "current", "expected"),
     [
