@@ -335,6 +335,15 @@ MATRIX = [
         "No space left on device",
         "the recording is lost, not the run: free some space",
     ),
+    Fault(
+        "volume_save_failed",
+        "the configuration cannot be written when the volume changes (a broken file)",
+        "plays at the new volume",
+        "",
+        "is not kept across restarts",
+        "the volume plays as set; the next restart uses the file's value (the log names "
+        "`sudo appliance config set audio.volume N`)",
+    ),
 ]
 
 BY_KEY = {row.key: row for row in MATRIX}

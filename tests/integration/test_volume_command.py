@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tomllib
 
+from fault_matrix import row
 from rig import cli, session_config
 
 from appliance.rig.process import wait_until
@@ -41,11 +42,12 @@ def test_bad_volumes_are_refused_with_the_form_to_use(sim, start):
     assert app.ctl("status")["volume"] == 100
 
 
-def test_a_failing_write_is_logged_and_the_volume_stays(sim, start):
+@row("volume_save_failed")
+def test_a_failing_write_is_logged_and_the_volume_stays(fault, sim, start):
     app = start(session_config(sim, "ga"))
     app.config_path.write_text("this is [not valid toml\n")  # set_value refuses to touch it
     assert app.cli("volume", "60").stdout.strip() == "60"
-    wait_until(lambda: "not kept across restarts" in app.log(), 10, "the failed write logged")
+    wait_until(lambda: fault.log in app.log(), 10, "the failed write logged")
     assert app.ctl("status")["volume"] == 60
     assert app.config_path.read_text() == "this is [not valid toml\n"
 
