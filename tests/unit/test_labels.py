@@ -42,7 +42,7 @@ def test_the_languages_are_translations_not_copies() -> None:
 
 def test_the_texts_other_parts_show_are_there_with_their_fields() -> None:
     assert fields(EN["countdown"]) == {"seconds"}
-    for key in ("volume", "sleeping", "limit_reached", "device_removed"):
+    for key in ("volume", "limit_reached", "device_removed"):
         assert key in EN
     words = Labels("de")
     assert words.text("countdown", seconds=9) == "Noch da? Sprechen oder drücken (9)"
