@@ -56,3 +56,15 @@ def test_no_generated_file_is_tracked() -> None:
         if path and any(fnmatch.fnmatch(path, pattern) for pattern in GENERATED)
     ]
     assert generated == [], f"generated files are tracked: {generated[:10]}"
+
+
+def test_test_files_have_distinct_names() -> None:
+    """pytest imports test modules by their base name (the folders are not packages): two
+    files of one name stop the whole run at collection ("import file mismatch")."""
+    seen: dict[str, Path] = {}
+    clashes = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if path.name in seen:
+            clashes.append(f"{seen[path.name].relative_to(ROOT)} and {path.relative_to(ROOT)}")
+        seen.setdefault(path.name, path)
+    assert not clashes, "rename one of: " + "; ".join(clashes)
