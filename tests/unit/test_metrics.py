@@ -188,3 +188,57 @@ def test_every_family_has_help_and_type_once_before_its_samples():
             name = SAMPLE.match(line).group(1)
             assert any(name == n or name.startswith(n + "_") for n in names), line
     assert text.endswith("\n")
+
+
+# --- [metrics] in the configuration ------------------------------------------------------------
+
+
+def metrics_config(**fields):
+    from appliance.config import validate
+
+    return validate({"metrics": fields}).metrics
+
+
+def config_error(**fields) -> str:
+    from appliance.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        metrics_config(**fields)
+    return str(caught.value)
+
+
+def test_metrics_are_off_unless_a_way_out_is_set():
+    assert not metrics_config().enabled
+    assert not metrics_config(listen="", textfile="").enabled
+    assert metrics_config(listen="0.0.0.0:9101").enabled
+    assert metrics_config(listen="[::]:9101").listen == "[::]:9101"
+    assert metrics_config(textfile="/var/lib/prometheus/node-exporter/appliance.prom").enabled
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"listen": "9101"}, 'metrics.listen: must be "host:port"'),
+        ({"listen": "0.0.0.0:0"}, "metrics.listen: the port must be a number from 1 to 65535"),
+        ({"listen": "0.0.0.0:65536"}, "metrics.listen: the port must be a number"),
+        ({"listen": "[:::9101"}, "metrics.listen: an IPv6 address goes in brackets"),
+        ({"textfile": "/tmp/appliance.txt"}, "metrics.textfile: node_exporter reads only"),
+        ({"textfile": "appliance.prom"}, "metrics.textfile: must be an absolute path"),
+        ({"textfile_interval_s": 0.5}, "metrics.textfile_interval_s"),
+        ({"textfile_interval_s": 3601}, "metrics.textfile_interval_s"),
+    ],
+)
+def test_bad_metrics_settings_name_the_field_and_the_fix(fields, message):
+    assert message in config_error(**fields)
+
+
+def test_the_limits_of_the_textfile_interval_are_accepted():
+    assert metrics_config(textfile_interval_s=1).textfile_interval_s == 1
+    assert metrics_config(textfile_interval_s=3600).textfile_interval_s == 3600
+
+
+def test_changing_the_metrics_needs_a_restart():
+    from appliance.config import restart_needed, validate
+
+    old, new = validate({}), validate({"metrics": {"listen": "127.0.0.1:9101"}})
+    assert restart_needed(old, new) == ["metrics.listen"]
