@@ -24,6 +24,7 @@ import pytest
 from rig import session_config
 
 from appliance.exporter import CONTENT_TYPE, package_version
+from appliance.metrics import Metrics, Readings
 from appliance.rig.httpserver import LocalHTTPServer
 from appliance.rig.prometheus import (
     NODE_EXPORTER,
@@ -101,6 +102,19 @@ def test_the_scrape_example_is_a_valid_config_with_the_dashboards_jobs():
     for job in ("appliance", "appliance-keyserver"):
         assert f"job_name: {job}\n" in text
         assert f'job="{job}"' in queries
+
+
+def test_every_metric_the_appliance_can_write_passes_promtool():
+    m = Metrics("1.0", 0.0)
+    m.key_fetched(0.2, ok=True)
+    m.on_event({"type": "state", "state": "sleeping"})
+    text = m.render(Readings(now=5.0, output_underruns=1, device_underruns=2, erle_db=40.5))
+    checked = check_metrics(text)
+    assert checked.returncode == 0 and checked.stdout + checked.stderr == "", checked.stdout
+    broken = check_metrics(text.replace("appliance_reconnects_total", "appliance_reconnects"))
+    assert 'appliance_reconnects counter metrics should have "_total" suffix' in (
+        broken.stdout + broken.stderr
+    ), "promtool's lint would tell"
 
 
 def test_prometheus_scrapes_a_device_that_ran_a_session(sim, start, tmp_path):

@@ -6,18 +6,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 import stat
-from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from appliance import exporter as exporter_module
 from appliance.audio.backend import NullBackend
+from appliance.audio.echo import RATE, Processor
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
+from appliance.audio.pyaudio_backend import PyAudioBackend
 from appliance.bus import Bus
-from appliance.config import MetricsConfig
+from appliance.config import MetricsConfig, validate
 from appliance.exporter import MAX_CLIENTS, MAX_REQUEST_BYTES, Exporter, write_textfile
 from appliance.rig.process import until
 
@@ -237,14 +240,27 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
     assert [p.name for p in tmp_path.iterdir()] == ["appliance.prom"]
 
 
+class PassThroughCanceller:
+    """Takes 99 % of the echo away: the microphone holds the reference exactly, times 1.01."""
+
+    def process(self, near: np.ndarray, far: np.ndarray, delay_ms: int) -> np.ndarray:
+        return (near.astype(np.int32) - far).clip(-32768, 32767).astype(np.int16)
+
+
 def test_the_sound_cards_underruns_and_the_echo_cancellers_erle_are_read():
-    processor = SimpleNamespace(stats=SimpleNamespace(erle_db=38.25))
-    backend = SimpleNamespace(
-        name="fake", stats=SimpleNamespace(output_underflows=5), processor=processor
-    )
+    # the real backend's own counters (no device is opened) and a real processor, fed an echo
+    backend = PyAudioBackend(validate({}).audio)
     exp, _, _ = make(MetricsConfig(listen="127.0.0.1:9"), backend=backend)
+    assert "appliance_output_device_underruns_total 0\n" in exp.render()
+    assert "appliance_echo_erle_db" not in exp.render(), "no canceller: left out"
+    backend.stats.output_underflows = 5
+    backend.processor = processor = Processor(PassThroughCanceller(), None, lead_ms=0)
+    processor.start(RATE, 1)
+    assert "appliance_echo_erle_db" not in exp.render(), "nothing measured yet: left out"
+    loud = np.full(RATE // 10, 3000, np.int16)
+    processor.render(loud.tobytes(), 1.0)
+    processor.capture((loud * 1.01).astype(np.int16), 1.0)
     text = exp.render()
     assert "appliance_output_device_underruns_total 5\n" in text
-    assert "appliance_echo_erle_db 38.25\n" in text
-    processor.stats.erle_db = None  # nothing measured yet: left out
-    assert "appliance_echo_erle_db" not in exp.render()
+    erle = float(re.search(r"^appliance_echo_erle_db (\S+)$", text, re.MULTILINE).group(1))
+    assert erle == pytest.approx(processor.stats.erle_db) and erle > 30
