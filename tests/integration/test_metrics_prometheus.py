@@ -153,8 +153,15 @@ def test_prometheus_scrapes_a_device_that_ran_a_session(sim, start, tmp_path):
             check=lambda result: len(result) == 2,
         )
 
+        # a session: a dropped connection (a reconnect), a server's error, then a press
         assert app.cli("start").returncode == 0
-        app.wait_event(lambda e: e["type"] == "started", 15, "started")
+        app.wait_state("listening")
+        sim.script({"fault": "drop", "after_deltas": 1})
+        app.ctl("say", text="Tell me something", role="user")
+        app.wait_event(lambda e: e.get("state") == "reconnecting", 15, "the drop")
+        app.wait_state("listening")
+        sim.script({"fault": "error", "fatal": False, "code": "rate_limited", "message": "slow"})
+        app.wait_event(lambda e: e["type"] == "error" and e.get("code"), 15, "the server error")
         assert app.cli("stop").returncode == 0
         app.wait_state("idle")
 
@@ -167,8 +174,8 @@ def test_prometheus_scrapes_a_device_that_ran_a_session(sim, start, tmp_path):
 
         # the expected series, by PromQL through the HTTP API
         assert prom.values("appliance_sessions_started_total", by="job") == {
-            "appliance": 1,
-            "node": 1,
+            "appliance": 2,
+            "node": 2,
         }
         reasons = prom.values('appliance_sessions_stopped_total{job="appliance"}', by="reason")
         assert reasons == {
@@ -176,17 +183,19 @@ def test_prometheus_scrapes_a_device_that_ran_a_session(sim, start, tmp_path):
             "idle": 0,
             "max": 0,
             "error": 0,
-            "reconnect": 0,
+            "reconnect": 1,
             "shutdown": 0,
         }
+        assert prom.values('appliance_reconnects_total{job="appliance"}') == {"": 1}
         states = prom.values('appliance_state{job="appliance"}', by="state")
         assert states["idle"] == 1 and sum(states.values()) == 1
         versions = prom.values('appliance_info{job="appliance"}', by="version")
         assert versions == {package_version(): 1}
-        assert prom.values('appliance_key_fetch_seconds_count{job="appliance"}') == {"": 1}
+        assert prom.values('appliance_key_fetch_seconds_count{job="appliance"}') == {"": 2}
         assert prom.values('appliance_uptime_seconds{job="appliance"} > 0')
         errors = prom.values('appliance_errors_total{job="appliance"}', by="kind")
-        assert set(errors) >= {"network", "server", "other"} and sum(errors.values()) == 0
+        assert errors["server"] == 1 and errors["network"] == 1, errors
+        assert sum(errors.values()) == 2, errors
 
         # every panel of the dashboard has data
         dashboard = json.loads(DASHBOARD.read_text())
