@@ -113,6 +113,16 @@ class Appliance:
         self.bus.listen(self.hooks.dispatch)
         self.notifier = Notifier()
         self.control = ControlServer(self, config.control.socket, config.control.mode)
+        self.exporter: Any = None
+        """The metrics (:class:`appliance.exporter.Exporter`), when ``[metrics]`` sets a way
+        out; the module is not even imported otherwise."""
+        if config.metrics.enabled:
+            from appliance.exporter import Exporter
+
+            self.exporter = Exporter(
+                config.metrics, self.bus, playback=self.playback, audio=self.audio
+            )
+            self.link.on_key_fetch = self.exporter.metrics.key_fetched
         self.started_at = time.monotonic()
         self.stop_reason: state.StopReason | None = None
         """Why the last session stopped (``status``)."""
@@ -130,6 +140,8 @@ class Appliance:
         self.hub.attach(self._loop, self.handle)
         self.running.set()
         await self.control.start()
+        if self.exporter is not None:
+            await self.exporter.start()
         if not key_source_configured(self.config):
             log.warning(
                 "no key source configured: set realtime.provisioning.url or openai.key_file"
@@ -154,6 +166,8 @@ class Appliance:
         await self.link.wait_closed(STOP_TIMEOUT_S)
         watchdog.cancel()
         await self.control.close()
+        if self.exporter is not None:
+            await self.exporter.aclose()
         await self.hooks.aclose()
         await self.link.aclose()
         await self.volume.aclose()

@@ -12,6 +12,7 @@ RESTART_FIELDS = (
     "gpio",
     "control",
     "logging",
+    "metrics",
     "realtime.avatar",
     "realtime.buttons",
 )

@@ -682,6 +682,60 @@ class RecoveryConfig(Model):
     )
 
 
+METRICS_INTERVAL_S = 15.0
+"""How often the metrics textfile is rewritten, by default (node_exporter reads it when it is
+scraped; 15 s matches a usual scrape interval)."""
+
+
+def _listen_address(value: str | None) -> str | None:
+    """``host:port`` (``[::]:9101`` for IPv6), or None for off (TOML has no null: ``""``)."""
+    if value is None or not value.strip():
+        return None
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not host:
+        raise ValueError('must be "host:port", like "0.0.0.0:9101" or "127.0.0.1:9101"')
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("the port must be a number from 1 to 65535, like 9101")
+    if host.startswith("[") != host.endswith("]"):
+        raise ValueError('an IPv6 address goes in brackets, like "[::]:9101"')
+    return value.strip()
+
+
+def _textfile(value: Path | None) -> Path | None:
+    if value is None or not str(value).strip() or str(value) == ".":
+        return None
+    if value.suffix != ".prom":
+        raise ValueError(
+            "node_exporter reads only files ending in .prom; use a name like "
+            "/var/lib/prometheus/node-exporter/appliance.prom"
+        )
+    if not value.is_absolute():
+        raise ValueError(
+            "must be an absolute path, like /var/lib/prometheus/node-exporter/appliance.prom"
+        )
+    return value
+
+
+class MetricsConfig(Model):
+    listen: Annotated[str | None, AfterValidator(_listen_address)] = Field(
+        None,
+        description='Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. "0.0.0.0:9101" '
+        "(off when unset).",
+    )
+    textfile: Annotated[UsablePath | None, AfterValidator(_textfile)] = Field(
+        None,
+        description="Write the metrics to this .prom file for node_exporter's textfile "
+        "collector, e.g. /var/lib/prometheus/node-exporter/appliance.prom (off when unset).",
+    )
+    textfile_interval_s: Float = Field(
+        METRICS_INTERVAL_S, ge=1, le=3600, description="How often the textfile is rewritten."
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen is not None or self.textfile is not None
+
+
 class LoggingConfig(Model):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -695,6 +749,7 @@ class AppConfig(Model):
     control: ControlConfig = Field(default_factory=ControlConfig)
     hooks: HooksConfig = Field(default_factory=HooksConfig)
     recovery: RecoveryConfig = Field(default_factory=RecoveryConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     _ignored: list[str] = PrivateAttr(default_factory=list)

@@ -185,6 +185,8 @@ class Link:
         self._ws: Any = None
         self._audio_generation = 0
         self._background: set[asyncio.Task[Any]] = set()
+        self.on_key_fetch: Callable[[float, bool], None] | None = None
+        """Told each key fetch's seconds and whether it gave a key (the metrics)."""
 
     def configure(self, config: AppConfig) -> None:
         """Use ``config`` from the next session on. All or nothing: what it needs is built
@@ -300,7 +302,7 @@ class Link:
         if isinstance(plan, GiveUp):
             return plan
         try:
-            key = plan.key if isinstance(plan, UseKey) else await self.keys.fetch(plan)
+            key = plan.key if isinstance(plan, UseKey) else await self._fetch_key(plan)
         except KeySourceError as exc:
             return session.failed(exc)
         try:
@@ -325,6 +327,17 @@ class Link:
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             return session.unreachable(where, excerpt(str(exc) or type(exc).__name__))
         return await self._serve(session, ws)
+
+    async def _fetch_key(self, plan: Any) -> Any:
+        """:meth:`KeyFetcher.fetch`, timed for :attr:`on_key_fetch`."""
+        begun, ok = time.monotonic(), False
+        try:
+            key = await self.keys.fetch(plan)
+            ok = True
+            return key
+        finally:
+            if self.on_key_fetch is not None:
+                self.on_key_fetch(time.monotonic() - begun, ok)
 
     async def _serve(self, session: Session, ws: Any) -> Decision:
         """One connection, from the open socket to its end."""
@@ -504,7 +517,7 @@ class Link:
         if plan is None:
             return
         try:
-            key = await self.keys.fetch(plan)
+            key = await self._fetch_key(plan)
         except KeySourceError as exc:
             self._fail(str(exc))
             return

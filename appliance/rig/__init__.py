@@ -10,7 +10,8 @@
 * :mod:`~appliance.rig.sound`: the virtual sound server, ``pactl``, recording its sinks;
 * :mod:`~appliance.rig.xdisplay`: Xvfb and reading the X server (windows, frames, pixels);
 * :mod:`~appliance.rig.speech`: synthetic and espeak-ng speech as WAV files;
-* :mod:`~appliance.rig.echo`: a speaker fed back into the microphone on the sound server.
+* :mod:`~appliance.rig.echo`: a speaker fed back into the microphone on the sound server;
+* :mod:`~appliance.rig.prometheus`: a real Prometheus and node_exporter on loopback ports.
 
 Nothing here is imported by ``appliance run`` itself.
 """

@@ -45,8 +45,13 @@ case "$(uname -m)" in
 esac
 # Installed when we can (root), never required: a virtual X display for windowed runs, and
 # the screen's font (DejaVu: every letter of the shipped languages; pygame's bundled font is the
-# fallback, and the tests check both).
-APPLIANCE_APT_OPTIONAL=(xvfb fonts-dejavu-core)
+# fallback, and the tests check both). Prometheus, promtool and node_exporter for the metrics
+# tests (tests/integration/test_metrics_prometheus.py; they skip without them): 27 MB to
+# download, about a minute to install. The tests run their own (appliance.rig.prometheus, on
+# loopback ports): the services the packages start where systemd runs (ports 9090 and 9100 on
+# every address) are stopped and disabled again when this script installed them.
+APPLIANCE_APT_OPTIONAL=(xvfb fonts-dejavu-core prometheus prometheus-node-exporter)
+APPLIANCE_TEST_ONLY_SERVICES=(prometheus prometheus-node-exporter)
 
 appliance_die() {
     echo "error: $*" >&2
@@ -81,6 +86,20 @@ appliance_apt_install() {
     rm -f "$log"
 }
 
+# Stop and disable the services of the packages in "$@" that are in
+# APPLIANCE_TEST_ONLY_SERVICES (just installed for the tests), where systemd runs.
+appliance_stop_test_services() {
+    local pkg service
+    [[ -d /run/systemd/system ]] || return 0
+    for pkg in "$@"; do
+        for service in "${APPLIANCE_TEST_ONLY_SERVICES[@]}"; do
+            if [[ "$pkg" == "$service" ]]; then
+                systemctl disable --now "$service.service" >/dev/null 2>&1 || true
+            fi
+        done
+    done
+}
+
 appliance_check_system() {
     [[ "${APPLIANCE_SKIP_APT:-0}" == 1 ]] && return 0
     if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -105,6 +124,7 @@ appliance_check_system() {
     if ((${#optional[@]})) && [[ "$(id -u)" == 0 ]]; then
         appliance_apt_install "${optional[@]}" \
             || echo "warning: optional packages not installed: ${optional[*]}" >&2
+        appliance_stop_test_services "${optional[@]}"
     fi
     return 0
 }
