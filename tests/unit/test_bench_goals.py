@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from appliance.bench import row
-from appliance.bench._goals import compare, format_goals
+from appliance.bench._goals import NOT_RUN, PEER_FIRST_FRAME, PEER_PSS, compare, format_goals
 
 
 def test_only_measured_goals_are_compared_and_each_is_judged():
@@ -15,9 +15,34 @@ def test_only_measured_goals_are_compared_and_each_is_judged():
     compared = compare(rows)
     assert [c["figure"] for c in compared] == ["PSS idle", "spawn -> first frame"]
     assert [c["met"] for c in compared] == [True, False]
-    assert compared[0]["peer"] == "385 MiB" and compared[0]["ours"] == "59 MiB"
+    assert compared[0]["ours"] == "59 MiB"
     table = format_goals(compared)
     assert "NOT MET" in table.splitlines()[-1] and table.splitlines()[-2].endswith("met")
+
+
+def test_the_browser_figures_come_from_the_same_run_never_from_a_record():
+    alone = compare([row("memory", "800x480 idle: PSS", 59.0, "MiB", "idle")])
+    assert alone[0]["peer"] == NOT_RUN
+    compared = compare(
+        [
+            row("memory", "800x480 idle: PSS", 59.0, "MiB", "idle"),
+            row("start", "spawn -> first frame on screen", 420.0, "ms", ""),
+            row("peer", PEER_PSS, 377.4, "MiB", "Chromium"),
+            row("peer", PEER_FIRST_FRAME, 1234.0, "ms", "Chromium"),
+            row("peer", "appliance 800x480 idle: PSS (all processes)", 60.0, "MiB", ""),
+        ]
+    )
+    peers = {c["figure"]: c["peer"] for c in compared}
+    assert peers == {
+        "PSS idle": "377 MiB",
+        "spawn -> first frame": "1234 ms",
+        "PSS idle, side by side": "377 MiB",
+    }
+
+
+def test_a_goal_without_a_browser_figure_says_so():
+    compared = compare([row("memory", "800x480 speaking: PSS", 80.0, "MiB", "")])
+    assert compared[0]["peer"] == "-"
 
 
 def test_nothing_measured_prints_nothing():
