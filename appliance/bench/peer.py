@@ -95,7 +95,7 @@ def run(quick: bool) -> list[Row]:
     }
     rows: list[Row] = []
     for side in (APPLIANCE, BROWSER):
-        rows += _rows(side, measured[side], setup[side], runs, idle_s)
+        rows += side_rows(side, measured[side], setup[side], runs, idle_s)
     return rows
 
 
@@ -134,7 +134,7 @@ def _idle(pid: int, first_frame_s: float, idle_s: float) -> Run:
     return Run(first_frame_s * 1000, mem.pss, mem.uss, count, 100 * spent / wall)
 
 
-def _rows(side: str, runs: list[Run], setup: str, n: int, idle_s: float) -> list[Row]:
+def side_rows(side: str, runs: list[Run], setup: str, n: int, idle_s: float) -> list[Row]:
     frames = [r.first_frame_ms for r in runs]
     pss = [r.pss for r in runs]
     cpu = [r.cpu_percent for r in runs]

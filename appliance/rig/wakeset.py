@@ -220,12 +220,12 @@ def load(path: Path) -> WakeSet:
 
 
 def generate(
-    recipe: Recipe, babble_s: float = BABBLE_S
+    recipe: Recipe, babble_s: float | None = None
 ) -> tuple[np.ndarray, list[Clip], np.ndarray]:
     """(positives, their clips, negatives) for ``recipe``; the babble noise is cut from
-    ``babble_s`` of four voices at once."""
+    ``babble_s`` (default :data:`BABBLE_S`) of four voices at once."""
     rng = np.random.default_rng(23)
-    babble = babble_bank(babble_s)
+    babble = babble_bank(BABBLE_S if babble_s is None else babble_s)
     noises = {"white": _white, "pink": _pink, "babble": lambda n, r: _slice(babble, n, r)}
     pieces: list[np.ndarray] = []
     clips: list[Clip] = []

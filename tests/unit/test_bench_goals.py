@@ -48,3 +48,18 @@ def test_a_goal_without_a_browser_figure_says_so():
 def test_nothing_measured_prints_nothing():
     assert compare([row("gpio", "press -> start", 1.0, "ms", "")]) == []
     assert format_goals([]) == ""
+
+
+def test_the_peer_areas_rows_are_the_ones_the_goals_read():
+    from appliance.bench._goals import GOALS, PEER_AREA, PEER_CPU
+    from appliance.bench.peer import APPLIANCE, BROWSER, Run, side_rows
+
+    runs = [Run(300.0, 60.0, 52.0, 1, 0.5), Run(320.0, 61.0, 52.0, 1, 0.3)]
+    browser = side_rows(BROWSER, [Run(600.0, 360.0, 190.0, 8, 0.9)], "Chromium", 1, 3.0)
+    appliance = side_rows(APPLIANCE, runs, "appliance run", 2, 3.0)
+    assert {r["name"] for r in browser} == {PEER_FIRST_FRAME, PEER_PSS, PEER_CPU}
+    compared = compare(browser + appliance)
+    side_by_side = [g for g in GOALS if g.area == PEER_AREA]
+    assert len(compared) == len(side_by_side) == 3
+    assert [c["peer"] for c in compared] == ["600 ms", "360 MiB", "0.9 %"]
+    assert [c["ours"] for c in compared] == ["310 ms", "60.5 MiB", "0.4 %"]

@@ -58,11 +58,16 @@ def test_the_set_has_each_snr_it_says(tiny: wakeset.WakeSet) -> None:
     assert tiny.negative_s == pytest.approx(TINY.negative_s)
 
 
-def test_the_set_is_the_same_every_time_and_cached(tmp_path, tiny: wakeset.WakeSet) -> None:
+def test_the_set_is_the_same_every_time_and_cached(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, tiny: wakeset.WakeSet
+) -> None:
     again = wakeset.generate(TINY, babble_s=5.0)
     assert np.array_equal(again[0], tiny.positives)
     assert np.array_equal(again[2], tiny.negatives)
+    monkeypatch.setattr(wakeset.Recipe, "make", staticmethod(lambda quick: TINY))
+    monkeypatch.setattr(wakeset, "BABBLE_S", 5.0)
     first = wakeset.wake_set(quick=True, folder=tmp_path)
+    assert np.array_equal(first.positives, tiny.positives)
     stamp = first.path.stat().st_mtime_ns
     second = wakeset.wake_set(quick=True, folder=tmp_path)
     assert second.path == first.path and second.path.stat().st_mtime_ns == stamp
