@@ -16,7 +16,8 @@ positives, then the negatives): a detection counts once, then nothing for
 :data:`REFRACTORY_S`. Reported per engine:
 
 * detection rate per SNR: the clips with a detection between the phrase's start and the
-  clip's end (1 s after the phrase);
+  clip's end (1 s after espeak-ng's audio, which ends in 0.2-0.4 s of silence);
+* voice end -> detection: from the voice's last sample to the detection, median;
 * false accepts per hour: the detections in the negatives;
 * CPU per second of audio: the child's process CPU time (``time.process_time``, all its
   threads) over the whole stream, divided by the audio's length; as a share of one core;
@@ -187,13 +188,14 @@ def false_accepts(detections: Sequence[int], positives_len: int) -> int:
 
 
 def latencies_ms(detections: Sequence[int], clips: Sequence[Clip]) -> list[float]:
-    """Per detected clip, from the phrase's end to the detection (the first in the clip)."""
+    """Per detected clip, from the end of the voice to the detection (the first in the
+    clip)."""
     ordered = sorted(detections)
     out = []
     for clip in clips:
         inside = [d for d in ordered if clip.phrase_start <= d < clip.end]
         if inside:
-            out.append(1000 * (inside[0] - clip.phrase_end) / RATE)
+            out.append(1000 * (inside[0] - clip.voice_end) / RATE)
     return out
 
 
@@ -246,11 +248,11 @@ def run(quick: bool) -> list[Row]:
             rows.append(
                 row(
                     AREA,
-                    f"{engine.label}: phrase end -> detection, median",
+                    f"{engine.label}: voice end -> detection, median",
                     delays[len(delays) // 2],
                     "ms",
-                    f"from the end of the spoken phrase to the detection, fed "
-                    f"{1000 * engine.chunk / RATE:g} ms at a time (negative: before its end)",
+                    f"from the last sample of the voice (above -50 dBFS) to the detection, fed "
+                    f"{1000 * engine.chunk / RATE:g} ms at a time (negative: before it ended)",
                     delays,
                     digits=0,
                 )

@@ -39,7 +39,7 @@ from appliance.rig.speech import espeak
 RATE = 16_000
 """Samples per second: what microWakeWord and openWakeWord take."""
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped when the generator changes what it makes (the cache key includes it)."""
 
 PHRASES = ("okay nabu", "oh kay nah boo", "okay naboo")
@@ -69,6 +69,8 @@ SNRS_DB = (20, 10, 5)
 NOISES = ("white", "pink", "babble")
 SPEECH_DBFS = -20.0
 """The level of the voiced parts of all speech in the set (a voice a metre from the mic)."""
+VOICED_LEVEL = 10 ** (-50 / 20)
+"""A sample above this (-50 dBFS) is the voice, not espeak-ng's silence around it."""
 LEAD_S = 0.6
 TAIL_S = 1.0
 NEGATIVE_S = 30 * 60.0
@@ -130,7 +132,8 @@ class Clip:
 
     start: int
     phrase_start: int
-    phrase_end: int
+    phrase_end: int  # the end of espeak-ng's audio (0.2-0.4 s of its own silence end it)
+    voice_end: int  # the last sample of the voice itself (above -50 dBFS)
     end: int
     snr_db: float
     noise: str
@@ -235,6 +238,8 @@ def generate(
         text = PHRASES[index % len(PHRASES)]
         noise = NOISES[index % len(NOISES)]
         phrase = _say(text, voice, speed, pitch)
+        voiced = np.nonzero(np.abs(phrase) > VOICED_LEVEL)[0]
+        voiced_len = int(voiced[-1]) + 1 if len(voiced) else len(phrase)
         for snr in SNRS_DB:
             lead, tail = round(LEAD_S * RATE), round(TAIL_S * RATE)
             clean = np.concatenate([np.zeros(lead), phrase, np.zeros(tail)])
@@ -246,6 +251,7 @@ def generate(
                     at,
                     at + lead,
                     at + lead + len(phrase),
+                    at + lead + voiced_len,
                     end,
                     snr,
                     noise,
