@@ -59,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows))
     goals = compare(rows)
     if goals:
-        print("\nGoals, beside a browser kiosk's recorded figures (Chromium + Deep Chat):\n")
+        print(
+            "\nGoals, beside a browser kiosk (Chromium + Deep Chat) measured in this run "
+            "(--only peer):\n"
+        )
         print(format_goals(goals))
     result = {
         "machine": {"python": platform.python_version(), "machine": platform.machine()},

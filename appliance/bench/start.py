@@ -31,7 +31,7 @@ def run(quick: bool) -> list[Row]:
     drawn: list[float] = []
     with Rig() as rig:
         for _ in range(RUNS):
-            _wait_no_window(rig)
+            wait_no_window(rig)
             with Kiosk(rig, SIZE) as kiosk:
                 window_s, frame_s = kiosk.first_frame()
                 kiosk.check_x11()
@@ -67,14 +67,14 @@ def run(quick: bool) -> list[Row]:
     ]
 
 
-def _wait_no_window(rig: Rig, timeout: float = 10.0) -> None:
-    """Wait until the previous run's window is gone from the display."""
+def wait_no_window(rig: Rig, timeout: float = 10.0, size: tuple[int, int] = SIZE) -> None:
+    """Wait until the previous run's window (of ``size``) is gone from the display."""
     from appliance.rig.process import wait_for
     from appliance.rig.xdisplay import XWatcher
 
     watcher = XWatcher(rig.display)
     try:
-        if not wait_for(lambda: not watcher.viewable_windows(SIZE), timeout, interval=0.02):
+        if not wait_for(lambda: not watcher.viewable_windows(size), timeout, interval=0.02):
             raise RuntimeError("a window of an earlier run is still on the display")
     finally:
         watcher.close()

@@ -11,7 +11,10 @@
 * :mod:`~appliance.rig.xdisplay`: Xvfb and reading the X server (windows, frames, pixels);
 * :mod:`~appliance.rig.speech`: synthetic and espeak-ng speech as WAV files;
 * :mod:`~appliance.rig.echo`: a speaker fed back into the microphone on the sound server;
-* :mod:`~appliance.rig.prometheus`: a real Prometheus and node_exporter on loopback ports.
+* :mod:`~appliance.rig.prometheus`: a real Prometheus and node_exporter on loopback ports;
+* :mod:`~appliance.rig.wakeset`: a wake word test set (espeak-ng speech in noise), cached;
+* :mod:`~appliance.rig.browser`: the browser kiosk (Chromium showing Deep Chat) for comparison;
+* :mod:`~appliance.rig.cache`: where the benchmarks keep what is slow to make.
 
 Nothing here is imported by ``appliance run`` itself.
 """

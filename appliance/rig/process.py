@@ -390,3 +390,50 @@ def memory(pid: int) -> Memory:
         pss=fields["Pss"] / mib,
         uss=(fields["Private_Clean"] + fields["Private_Dirty"]) / mib,
     )
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants alive now (from each process's parent in
+    ``/proc/PID/stat``), ``pid`` first."""
+    parents: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as stat:
+                ppid = int(stat.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        parents.setdefault(ppid, []).append(int(name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += parents.get(current, [])
+    return tree
+
+
+def tree_memory(pid: int) -> tuple[Memory, int]:
+    """The sum of :func:`memory` over :func:`process_tree` (a process that ends meanwhile is
+    left out) and the number of processes summed. PSS adds up to what the tree costs the
+    machine; RSS double-counts what its processes share."""
+    total = [0.0, 0.0, 0.0]
+    count = 0
+    for member in process_tree(pid):
+        try:
+            m = memory(member)
+        except (OSError, KeyError):
+            continue
+        total = [total[0] + m.rss, total[1] + m.pss, total[2] + m.uss]
+        count += 1
+    return Memory(*total), count
+
+
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """:func:`cpu_seconds` of each process of :func:`process_tree` (those that end meanwhile
+    are left out)."""
+    out = {}
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            out[member] = cpu_seconds(member)
+    return out

@@ -72,25 +72,42 @@ def read_wav_levels(path: Path, window_s: float = 0.1) -> tuple[int, np.ndarray]
     return rate, np.sqrt((windows**2).mean(axis=1)) if len(windows) else np.zeros(0)
 
 
-def espeak_file(path: Path, text: str, voice: str | None = None) -> Path | None:
+def espeak_file(
+    path: Path,
+    text: str,
+    voice: str | None = None,
+    *,
+    speed: int | None = None,
+    pitch: int | None = None,
+) -> Path | None:
     """``text`` spoken by espeak-ng into the WAV ``path`` as it writes it (its own rate and
-    level; its default voice unless ``voice``), or None when espeak-ng is not installed."""
+    level; its default voice unless ``voice``; ``speed`` in words per minute, default 175;
+    ``pitch`` 0-99, default 50), or None when espeak-ng is not installed."""
     if shutil.which("espeak-ng") is None:
         return None
-    command = ["espeak-ng", *(["-v", voice] if voice else []), "-w", str(path), text]
+    options = [*(["-v", voice] if voice else [])]
+    options += [*(["-s", str(speed)] if speed else []), *(["-p", str(pitch)] if pitch else [])]
+    command = ["espeak-ng", *options, "-w", str(path), text]
     subprocess.run(command, check=True, capture_output=True, timeout=ESPEAK_TIMEOUT_S)
     return path
 
 
 def espeak(
-    text: str, *, voice: str = "en-us", rate: int = 24_000, level_dbfs: float = -12.0
+    text: str,
+    *,
+    voice: str = "en-us",
+    rate: int = 24_000,
+    level_dbfs: float = -12.0,
+    speed: int | None = None,
+    pitch: int | None = None,
 ) -> np.ndarray | None:
-    """``text`` spoken by espeak-ng at ``rate`` (float; voiced parts at ``level_dbfs``), or
-    None when espeak-ng is not installed."""
+    """``text`` spoken by espeak-ng at ``rate`` (float; voiced parts at ``level_dbfs``;
+    ``speed`` and ``pitch`` as for :func:`espeak_file`), or None when espeak-ng is not
+    installed."""
     import soxr
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = espeak_file(Path(tmp) / "s.wav", text, voice)
+        path = espeak_file(Path(tmp) / "s.wav", text, voice, speed=speed, pitch=pitch)
         if path is None:
             return None
         with wave.open(str(path)) as w:

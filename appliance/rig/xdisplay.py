@@ -30,6 +30,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+SETTLE_S = 1.5
+"""A window whose view is built in steps counts as settled after this long without a frame."""
+SETTLED_TOLERANCE = 8
+"""How far (per colour byte) a pixel may be from the settled view and still count as it."""
+SETTLED_DIFFERENT = 0.01
+"""The share of pixels that may differ from the settled view (a caret, an antialiased edge)."""
+
 
 class NoVirtualDisplay(Exception):
     """Xvfb is not installed or did not start."""
@@ -211,8 +218,8 @@ class XWatcher:
                     raise
                 self.unwatch()
 
-    def coverage(self) -> float:
-        """Fraction (0..1) of the window's pixels that are not black (a sparse grid of them);
+    def pixels(self) -> Any:
+        """A sparse grid of the window's pixels (every 97th, 3 bytes each, a numpy array);
         raises :class:`WindowGone` if the window no longer exists."""
         import numpy as np
         from Xlib import X
@@ -225,8 +232,75 @@ class XWatcher:
         except (self._xlib.error.BadDrawable, self._xlib.error.BadWindow) as exc:
             raise WindowGone(f"window {self.window.id:#x}: {exc}") from None
         data = np.frombuffer(image.data, dtype=np.uint8)
-        pixels = data[: geometry.width * geometry.height * 4].reshape(-1, 4)[::97, :3]
+        return data[: geometry.width * geometry.height * 4].reshape(-1, 4)[::97, :3]
+
+    def coverage(self) -> float:
+        """Fraction (0..1) of the window's pixels that are not black (a sparse grid of them);
+        raises :class:`WindowGone` if the window no longer exists."""
+        pixels = self.pixels()
         return float((pixels.max(axis=1) > 16).mean()) if len(pixels) else 0.0
+
+    def follow_settled(
+        self,
+        size: tuple[int, int],
+        timeout: float,
+        alive: Callable[[], bool] | None = None,
+        settle_s: float = SETTLE_S,
+    ) -> tuple[float, float]:
+        """Like :meth:`follow`, for a window that paints its view in several steps (a blank
+        page first, then the view): its pixels are read on each frame presented until no frame
+        has come for ``settle_s``; returns the ``time.perf_counter`` times it was mapped and
+        of the first frame that showed what then stayed on screen (all but
+        :data:`SETTLED_DIFFERENT` of the pixels within :data:`SETTLED_TOLERANCE` of it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(0.1, deadline - time.monotonic())
+            try:
+                self.find_window(size, left, alive=alive)
+                mapped = time.perf_counter()
+                self.watch()
+                shots = self._until_settled(settle_s, deadline, alive)
+                break
+            except WindowGone:
+                if time.monotonic() > deadline:
+                    raise
+                self.unwatch()
+        final = shots[-1][1].astype(int)
+        for arrived, pixels in shots:
+            off = (abs(pixels.astype(int) - final).max(axis=1) > SETTLED_TOLERANCE).mean()
+            if off <= SETTLED_DIFFERENT:
+                return mapped, arrived
+        raise AssertionError("unreachable: the last frame matches itself")
+
+    def _until_settled(
+        self,
+        settle_s: float,
+        deadline: float,
+        alive: Callable[[], bool] | None,
+    ) -> list[tuple[float, Any]]:
+        """(arrival of the latest frame, pixels read after it) on each new frame, until the
+        window shows something (not all black) and no frame has come for ``settle_s``; before
+        the first frame, the time of reading."""
+        shots: list[tuple[float, Any]] = []
+        read = -1
+        quiet_since = time.perf_counter()
+        while True:
+            with self._changed:
+                count = len(self._frames)
+                last = self._frames[-1][0] if count else None
+            if count != read:
+                pixels = self.pixels()
+                # drawn before the watch began: seen now (as in wait_drawn)
+                shots.append((last if last is not None else time.perf_counter(), pixels))
+                read = count
+                quiet_since = time.perf_counter()
+            elif time.perf_counter() - quiet_since >= settle_s and shots[-1][1].max() > 16:
+                return shots
+            with self._changed:
+                if len(self._frames) == read:
+                    self._changed.wait(0.05)
+            if time.monotonic() > deadline or (alive is not None and not alive()):
+                raise RuntimeError("the window never settled on a drawn view")
 
     def save_png(self, path: str) -> None:
         """The window's pixels as a PNG (for looking at what was measured)."""

@@ -144,3 +144,56 @@ def test_a_window_replaced_during_start_is_followed() -> None:
             if child.stdin is not None:
                 child.stdin.close()
             kill_group(child)
+
+
+IN_STEPS = """
+import select, sys, time
+import pygame
+pygame.display.init()
+surface = pygame.display.set_mode((320, 200))
+while not select.select([sys.stdin], [], [], 0.02)[0]:  # a blank page until "go"
+    surface.fill((255, 255, 255))
+    pygame.display.flip()
+sys.stdin.readline()
+surface.fill((255, 255, 255))
+pygame.draw.circle(surface, (90, 90, 90), (160, 70), 40)  # the view
+pygame.draw.rect(surface, (200, 200, 200), (20, 140, 280, 40))
+pygame.display.flip()
+print("view", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_view_painted_in_steps_counts_from_the_frame_that_stays() -> None:
+    """A browser paints a blank page, then the view: the first frame is the view's, not the
+    blank page's (which the coverage rule of ``follow`` would take)."""
+    with xdisplay.virtual_display(640, 480) as display:
+        child = start_child(display, IN_STEPS)
+        watcher = XWatcher(display)
+        result: list[object] = []
+        try:
+            assert child.stdin is not None and child.stdout is not None
+
+            def follow() -> None:
+                try:
+                    result.append(watcher.follow_settled((320, 200), 20, settle_s=0.5))
+                except Exception as exc:  # reported by the assertion below
+                    result.append(exc)
+
+            thread = threading.Thread(target=follow)
+            thread.start()
+            wait_until(lambda: watcher.frames(0, float("inf")), 20, "blank frames counted")
+            go = time.perf_counter()
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            assert child.stdout.readline().strip() == "view"
+            thread.join(25)
+            assert not thread.is_alive()
+            assert isinstance(result[0], tuple), result
+            mapped, drawn = result[0]
+            assert mapped < go < drawn
+        finally:
+            watcher.close()
+            if child.stdin is not None:
+                child.stdin.close()
+            kill_group(child)

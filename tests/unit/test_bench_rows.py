@@ -57,3 +57,33 @@ def testlabels_row_reads_a_child_before_and_after_loading_the_labels() -> None:
     assert (r["area"], r["unit"]) == ("memory", "KiB")
     assert -1024 < r["value"] < 4096  # a few tables of text: well under 4 MiB
     assert "PSS" in r["note"] and "->" in r["note"]
+
+
+def test_a_process_tree_is_summed_whole() -> None:
+    """A shell with a grandchild in a session of its own (as Chromium's zygote): the tree has
+    all three, and its PSS is the sum of theirs."""
+    import subprocess
+
+    from appliance.rig.process import process_tree, tree_cpu_seconds, tree_memory, wait_until
+
+    shell = subprocess.Popen(
+        ["sh", "-c", "setsid sleep 30 & sleep 30 & wait"], stdin=subprocess.DEVNULL
+    )
+
+    def whole() -> list[int] | None:
+        tree = process_tree(shell.pid)
+        return tree if len(tree) == 3 else None
+
+    try:
+        tree = wait_until(whole, 10, "the shell and its two sleeps")
+        assert tree[0] == shell.pid
+        total, count = tree_memory(shell.pid)
+        assert count == 3
+        parts = [memory(pid).pss for pid in tree]
+        assert abs(total.pss - sum(parts)) < 0.5
+        assert total.pss > max(parts)
+        assert set(tree_cpu_seconds(shell.pid)) == set(tree)
+    finally:
+        for pid in process_tree(shell.pid)[::-1]:
+            os.kill(pid, 15)
+        shell.wait()
