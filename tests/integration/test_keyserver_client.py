@@ -227,16 +227,20 @@ def queued() -> list[Path]:
     return sorted((folder / FOLDER_NAME).glob("*.json"))
 
 
-def one_session(app) -> None:
-    """A session with at least one answer, stopped by a press."""
+def one_session(app, press: bool = True) -> None:
+    """A session with at least one answer, stopped by a press (or left live)."""
     app.ctl("start")
     app.wait_state("listening")
+    answers = sum(1 for e in app.events if e.get("type") == "transcript")
     assert app.ctl("say", text="Hello there", role="user", respond=True)["ok"]
-    app.wait_event(
-        lambda e: e.get("type") == "transcript" and e.get("role") == "assistant", 20, "answer"
+    wait_until(
+        lambda: sum(1 for e in app.events if e.get("type") == "transcript") > answers,
+        20,
+        "an answer",
     )
-    app.ctl("stop")
-    app.wait_state("idle")
+    if press:
+        app.ctl("stop")
+        app.wait_state("idle")
 
 
 def test_a_session_reports_its_usage_with_the_token(guarded_sim, start, keyserver, token_file):
@@ -273,13 +277,15 @@ def test_reports_wait_on_disk_while_the_server_is_down_and_go_after_a_restart(
     wait_until(lambda: "not sent" in first.log(), 15, "a failed send")
     (waiting,) = queued()
     assert os.stat(waiting).st_mode & 0o777 == 0o600
-    kept = json.loads(waiting.read_text())
-    assert first.stop() == 0  # a restart (the report was on disk before it was sent)
-    assert queued() == [waiting]
+    one_session(first, press=False)
+    assert first.stop() == 0  # stopped while live: its report is on disk before the exit
+    kept = [json.loads(path.read_text()) for path in queued()]
+    assert [r["stop_reason"] for r in kept] == ["press", "shutdown"]
     start(reporting_config(guarded_sim, f"{keyserver.url}/usage", token_file))
-    wait_until(lambda: keyserver.seen("/usage"), 15, "the report after the restart")
-    (delivered,) = keyserver.seen("/usage")
-    assert delivered["body"] == kept and delivered["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    wait_until(lambda: len(keyserver.seen("/usage")) == 2, 15, "the reports after the restart")
+    delivered = keyserver.seen("/usage")
+    assert [d["body"] for d in delivered] == kept  # oldest first
+    assert all(d["headers"]["Authorization"] == f"Bearer {TOKEN}" for d in delivered)
     wait_until(lambda: not queued(), 10, "the queue emptied")
 
 
