@@ -218,19 +218,17 @@ def read_token(config: AppConfig, environ: dict[str, str] | None = None) -> str 
 
 
 def has_token(config: AppConfig, environ: dict[str, str] | None = None) -> bool:
-    """A token is configured: a ``token_file``, or a credential that is not empty (the file
-    is not read)."""
+    """A token is configured: a ``token_file`` (usable or not: its errors are said when it is
+    used), or a credential that holds one (not only the unit's default, a lone newline)."""
     prov = config.realtime.provisioning
     if prov is None:
         return False
     if prov.token_file is not None:
         return True
-    environ = dict(os.environ) if environ is None else environ
-    folder = environ.get("CREDENTIALS_DIRECTORY")
     try:
-        return bool(folder) and (Path(folder) / TOKEN_CREDENTIAL).stat().st_size > 0
-    except OSError:
-        return False
+        return read_token(config, environ) is not None
+    except KeySourceError:
+        return True  # a credential that is there but wrong: said at the next request
 
 
 def with_token(headers: dict[str, str], token: str | None) -> dict[str, str]:

@@ -66,8 +66,9 @@ def test_the_token_comes_from_the_credential_and_an_empty_one_is_none(tmp_path: 
     config = provisioned(tmp_path)
     environ = {"CREDENTIALS_DIRECTORY": str(tmp_path)}
     assert read_token(config, environ) is None and not has_token(config, environ)
-    (tmp_path / "provisioning.token").write_text("")  # the unit's SetCredential= default
-    assert read_token(config, environ) is None and not has_token(config, environ)
+    for default in ("", "\n"):  # the unit's SetCredential= default is a lone newline
+        (tmp_path / "provisioning.token").write_text(default)
+        assert read_token(config, environ) is None and not has_token(config, environ)
     (tmp_path / "provisioning.token").write_text(TOKEN)
     assert read_token(config, environ) == TOKEN and has_token(config, environ)
     assert read_token(validate({}), environ) is None  # no provisioning: no token
