@@ -164,6 +164,21 @@ def test_a_spent_budget_shows_the_daily_limit_and_asks_no_more_before_retry_afte
     assert TOKEN not in app.log()
 
 
+def test_the_token_comes_from_the_systemd_credential(sim, start, keyserver, tmp_path):
+    credentials = tmp_path / "credentials"  # what systemd's LoadCredential= makes
+    credentials.mkdir(mode=0o700)
+    (credentials / "provisioning.token").write_text(TOKEN)
+    config = session_config(sim, "ga")
+    config["realtime"]["provisioning"] = {"url": f"{keyserver.url}/key", "timeout_s": 5}
+    keyserver.refuse(429, "fleet_cap", "the fleet spent today's budget", retry_after="600")
+    app = start(config, env={"CREDENTIALS_DIRECTORY": str(credentials)})
+    status = press_to_error(app)
+    (request,) = keyserver.seen("/key")
+    assert request["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    assert told(status["last_error"])[1] == Labels("en")["limit_reached"]
+    assert TOKEN not in app.log()
+
+
 def test_a_rate_limit_shows_busy_and_waits_for_its_retry_after(sim, start, keyserver, token_file):
     keyserver.refuse(429, "rate_limited", "too many keys", retry_after="2")
     app = start(refused_config(sim, keyserver, token_file))
