@@ -223,6 +223,6 @@ class UsageReporter:
         """The wait after a send that failed (the report is kept)."""
         self.failures += 1
         base = min(MAX_BACKOFF_S, INITIAL_BACKOFF_S * 2 ** min(self.failures - 1, 20))
-        wait = base * (0.8 + 0.4 * self._rand())
+        wait = min(MAX_BACKOFF_S, base * (0.8 + 0.4 * self._rand()))  # jitter: not all at once
         log.warning("usage report %s not sent: %s; trying again in %s", name, why, duration(wait))
         return wait

@@ -317,3 +317,25 @@ def test_without_a_writable_state_directory_reports_wait_in_memory(tmp_path: Pat
     assert len(said) == 1 and "in memory only" in said[0]
     queue.remove(names[0])
     assert queue.names() == names[1:]
+
+
+def test_a_report_at_the_size_limit_is_read(tmp_path: Path) -> None:
+    folder = tmp_path / "usage"
+    folder.mkdir()
+    name = f"0000000001-{report(1)['report_id']}.json"
+    text = json.dumps(report(1))
+    (folder / name).write_text(text + " " * (usage_module.MAX_REPORT_BYTES - len(text)))
+    assert (folder / name).stat().st_size == usage_module.MAX_REPORT_BYTES
+    assert ReportQueue(folder).read(name) == report(1)
+
+
+def test_failed_sends_back_off_up_to_a_bound() -> None:
+    from appliance.realtime.reporter import INITIAL_BACKOFF_S, MAX_BACKOFF_S, UsageReporter
+
+    reporter = UsageReporter(validate({}), Tally, ReportQueue(None), rand=lambda: 0.5)
+    waits = [reporter._failed("r", "down") for _ in range(12)]
+    assert waits[:3] == [INITIAL_BACKOFF_S, 2 * INITIAL_BACKOFF_S, 4 * INITIAL_BACKOFF_S]
+    assert waits[-1] == MAX_BACKOFF_S and max(waits) == MAX_BACKOFF_S
+    ceiling = UsageReporter(validate({}), Tally, ReportQueue(None), rand=lambda: 1.0)
+    ceiling.failures = 10**6  # however long the server has been down
+    assert ceiling._failed("r", "down") == MAX_BACKOFF_S
