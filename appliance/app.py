@@ -39,6 +39,7 @@ from appliance.hub import Hub
 from appliance.notify import Notifier
 from appliance.realtime.keys import key_source_configured, key_source_description, safe_url
 from appliance.realtime.link import Link
+from appliance.realtime.reporter import UsageReporter
 from appliance.volumecontrol import VolumeControl
 
 log = logging.getLogger("appliance")
@@ -109,6 +110,9 @@ class Appliance:
             show_captions=self._show_captions,
         )
         self.cues = cues.load_cues(config.audio.cues)
+        self.usage = UsageReporter(config, self.link.take_usage)
+        """Usage reports to the key server, one per session (``realtime.provisioning``)."""
+        self.bus.listen(self.usage.on_event)
         self.hooks = HookRunner(config.hooks)
         self.bus.listen(self.hooks.dispatch)
         self.notifier = Notifier()
@@ -152,6 +156,7 @@ class Appliance:
         elif rt.auto_fetch_ephemeral_key:
             self._spawn(self.link.prefetch())
         self._spawn(self._announce_ready())
+        self._spawn(self.usage.run())
         watchdog = self._spawn(self._watchdog())
         log.info(
             "ready: %s, key source: %s, dialect %s, model %s",
@@ -164,6 +169,7 @@ class Appliance:
         self._notify("stopping")
         self.handle(state.Stop(state.StopReason.SHUTDOWN))
         await self.link.wait_closed(STOP_TIMEOUT_S)
+        await self.usage.aclose()  # the last session's report is on disk before the exit
         watchdog.cancel()
         await self.control.close()
         if self.exporter is not None:
@@ -382,6 +388,7 @@ class Appliance:
         old_volume = self.config.audio.volume
         self.config = new
         self.hooks.update(new.hooks)
+        self.usage.configure(new)
         if new.audio.volume != old_volume:
             self.volume.reloaded(new.audio.volume)
         sent = False

@@ -56,6 +56,7 @@ EN: dict[str, str] = {
     "volume": "Volume",
     "limit_reached": "Daily limit reached; back tomorrow",
     "device_removed": "This device was removed from the key server",
+    "busy": "Busy; try again in a moment",
     # the setup screen
     "setup_title": "Setup needed: no key for the voice service",
     "setup_no_key_source": "No key source: neither a provisioning URL nor an API key is configured",
@@ -105,6 +106,7 @@ DE: dict[str, str] = {
     "volume": "Lautstärke",
     "limit_reached": "Tageslimit erreicht; morgen geht es weiter",
     "device_removed": "Dieses Gerät wurde vom Schlüsselserver entfernt",
+    "busy": "Ausgelastet; gleich noch einmal versuchen",
     "setup_title": "Einrichtung nötig: kein Schlüssel für den Sprachdienst",
     "setup_no_key_source": "Keine Schlüsselquelle: weder eine Provisioning-URL noch ein "
     "API-Schlüssel ist eingerichtet",
@@ -154,6 +156,7 @@ FR: dict[str, str] = {
     "volume": "Volume",
     "limit_reached": "Limite du jour atteinte ; à demain",
     "device_removed": "Cet appareil a été retiré du serveur de clés",
+    "busy": "Occupé ; réessayez dans un instant",
     "setup_title": "Configuration requise : aucune clé pour le service vocal",
     "setup_no_key_source": "Aucune source de clé : ni URL de provisionnement ni clé d’API "
     "configurée",
@@ -203,6 +206,7 @@ ES: dict[str, str] = {
     "volume": "Volumen",
     "limit_reached": "Límite diario alcanzado; vuelva mañana",
     "device_removed": "Este dispositivo fue retirado del servidor de claves",
+    "busy": "Ocupado; inténtelo de nuevo en un momento",
     "setup_title": "Configuración necesaria: no hay clave para el servicio de voz",
     "setup_no_key_source": "Sin fuente de claves: no hay URL de aprovisionamiento ni clave de "
     "API configurada",
@@ -314,6 +318,12 @@ class _Keep(dict):
 _CAUSES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (key, re.compile(pattern, re.IGNORECASE))
     for key, pattern in (
+        # a key server's refusals, as appliance/realtime/keys.py words them (first: the
+        # server's own message, quoted in them, may hold any of the words below)
+        ("limit_reached", r"^provisioning URL .*? refused a key: limit reached"),
+        ("busy", r"^provisioning URL .*? refused a key: too many requests"),
+        ("device_removed", r"^provisioning URL .*? refused the device token"),
+        ("error_provisioning", r"^(cannot read )?the provisioning token (file|credential)"),
         (
             "error_no_key",
             r"no key source|no API key|API key (credential|file .*) is empty|"

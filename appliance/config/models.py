@@ -128,11 +128,28 @@ class ProvisioningConfig(Model):
     )
     body: dict[str, Any] | str | None = Field(None, description="JSON object or text body.")
     timeout_s: Float = Field(10.0, gt=0, le=120)
+    token_file: UsablePath | None = Field(
+        None,
+        description="A file holding this device's key-server token (mode 0600), sent as "
+        "Authorization: Bearer; else the systemd credential provisioning.token.",
+    )
+    usage_url: str | None = Field(
+        None,
+        description="Where session usage is reported (with the token): default the URL with "
+        '/key replaced by /usage; "off": no reports.',
+    )
 
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
         return _check_url(value, ("https?",), "https://keys.example.com/realtime")
+
+    @field_validator("usage_url")
+    @classmethod
+    def _check_usage_url(cls, value: str | None) -> str | None:
+        if value is None or value == "off":
+            return value
+        return _check_url(value, ("https?",), 'https://keys.example.com/usage, or "off"')
 
 
 class TurnDetection(Model):

@@ -8,6 +8,14 @@ session (the static ``realtime.ephemeral_key`` once, then ``realtime.provisionin
 ``openai.key_file`` or the systemd credential ``openai.key``) is the session's policy, in
 :meth:`appliance.realtime.session.Session.key_plan`; this module only does the requests.
 
+A key server (``appliance keyserver``) knows each device by a token: ``realtime.provisioning.
+token_file`` or the systemd credential ``provisioning.token`` (:func:`read_token`), sent as
+``Authorization: Bearer`` with each key request and usage report, read at each request (a new
+token needs no reload), never in the configuration. Its refusals are not retried on their own
+(:func:`key_server_refusal`): a 429 waits for its ``Retry-After`` (at most a day; a press before
+then is told the refusal again without a request), a 401 for a revoked or unknown token until
+the next press.
+
 Errors are :class:`KeySourceError` (a :class:`~appliance.realtime.session.SessionError`, so
 the session's recovery policy decides whether to retry) with a message that names the source,
 the HTTP status and a short, redacted excerpt of the body; never the key or the provisioning
@@ -16,12 +24,15 @@ headers.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
+import math
 import os
 import re
 import stat
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +54,16 @@ from appliance.redaction import REDACTOR
 log = logging.getLogger(__name__)
 
 CREDENTIAL_NAME = "openai.key"
+TOKEN_CREDENTIAL = "provisioning.token"
+"""The systemd credential holding the device's key-server token (when no ``token_file``)."""
+LIMIT_CODES = frozenset({"daily_sessions", "daily_minutes", "daily_tokens", "fleet_cap"})
+"""A key server's 429 codes for a spent budget: shown as "Daily limit reached"."""
+REMOVED_CODES = frozenset({"unknown_token", "revoked"})
+"""A key server's 401 codes: the device was removed (or never enrolled)."""
+MAX_RETRY_AFTER_S = 86_400.0
+"""The longest ``Retry-After`` obeyed: a day (a larger or far-future one counts as this)."""
+DEFAULT_RETRY_AFTER_S = 60.0
+"""The wait after a 429 that gives no usable ``Retry-After``."""
 
 
 class KeySourceError(SessionError):
@@ -145,6 +166,177 @@ def read_api_key(config: AppConfig, environ: dict[str, str] | None = None) -> st
     return value
 
 
+_DEVICE_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
+"""A device token: one word of printable ASCII (it goes into an HTTP header)."""
+_loose_tokens_said: set[Path] = set()
+
+
+def read_token(config: AppConfig, environ: dict[str, str] | None = None) -> str | None:
+    """The device's key-server token: ``realtime.provisioning.token_file``, else the systemd
+    credential ``provisioning.token`` (an empty credential, the unit's default when
+    ``/etc/appliance/provisioning.token`` is missing, is no token); ``None`` without either.
+    Raises :class:`KeySourceError` (not retried) for a token file that is missing, unreadable,
+    empty or not one token."""
+    prov = config.realtime.provisioning
+    if prov is None:
+        return None
+    environ = dict(os.environ) if environ is None else environ
+    path, from_credential = prov.token_file, False
+    if path is None:
+        folder = environ.get("CREDENTIALS_DIRECTORY")
+        if not folder:
+            return None
+        path, from_credential = Path(folder) / TOKEN_CREDENTIAL, True
+        if not path.exists():
+            return None
+    what = "the provisioning token credential" if from_credential else "the provisioning token file"
+    try:
+        raw = read_small(path, KEY_FILE_LIMIT, what)
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise KeySourceError(
+            f"{what} {path} does not exist: put the device's token from the key server "
+            "(appliance keyserver device add) in it, mode 0600"
+        ) from None
+    except FileRefused as exc:
+        raise KeySourceError(f"{what} {path} {exc.reason}") from None
+    except OSError as exc:
+        raise KeySourceError(f"cannot read {what} {path}: {exc.strerror}") from None
+    value = raw.decode("ascii", "replace").strip()
+    if not value and from_credential:
+        return None
+    if not value:
+        raise KeySourceError(f"{what} {path} is empty")
+    if not _DEVICE_TOKEN.fullmatch(value):
+        raise KeySourceError(f"{what} {path} does not hold one token (printable ASCII, no spaces)")
+    REDACTOR.add(value)
+    loose = not from_credential and mode & (stat.S_IRWXG | stat.S_IRWXO)
+    if loose and path not in _loose_tokens_said:
+        _loose_tokens_said.add(path)
+        log.warning("%s %s is readable by others; run: chmod 600 %s", what, path, path)
+    return value
+
+
+def has_token(config: AppConfig, environ: dict[str, str] | None = None) -> bool:
+    """A token is configured: a ``token_file`` (usable or not: its errors are said when it is
+    used), or a credential that holds one (not only the unit's default, a lone newline)."""
+    prov = config.realtime.provisioning
+    if prov is None:
+        return False
+    if prov.token_file is not None:
+        return True
+    try:
+        return read_token(config, environ) is not None
+    except KeySourceError:
+        return True  # a credential that is there but wrong: said at the next request
+
+
+def with_token(headers: dict[str, str], token: str | None) -> dict[str, str]:
+    """``headers`` with ``Authorization: Bearer token`` (replacing a configured one)."""
+    if token is None:
+        return headers
+    kept = {name: value for name, value in headers.items() if name.lower() != "authorization"}
+    return {**kept, "Authorization": f"Bearer {token}"}
+
+
+# --- a key server's refusals --------------------------------------------------------------------
+
+
+def retry_after_s(header: str | None, now: float) -> float:
+    """The seconds a ``Retry-After`` header asks to wait (a number of seconds, or an HTTP
+    date; ``now`` is the wall clock), within 0 and :data:`MAX_RETRY_AFTER_S`; missing or
+    unreadable: :data:`DEFAULT_RETRY_AFTER_S`."""
+    text = (header or "").strip()
+    if re.fullmatch(r"\d{1,12}", text):
+        seconds = float(text)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return DEFAULT_RETRY_AFTER_S
+        if when is None or when.tzinfo is None:
+            return DEFAULT_RETRY_AFTER_S
+        seconds = when.timestamp() - now
+    if not math.isfinite(seconds):
+        return DEFAULT_RETRY_AFTER_S
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
+
+
+def refusal_reason(body: bytes) -> tuple[str | None, str]:
+    """The ``code`` and ``message`` of a key server's ``{"error": {"code", "message"}}``
+    reply (a code is a short word; anything else is no code), the message redacted and short."""
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return None, excerpt(body, 80)
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict):
+        return None, excerpt(body, 80)
+    code = error.get("code")
+    if not isinstance(code, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", code):
+        code = None
+    message = error.get("message")
+    return code, excerpt(message if isinstance(message, str) else "", 80)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A key server's refusal: ``cause`` (safe to show) and, for a 429, the seconds to wait
+    before asking again (``wait_s``). The causes start the way :data:`appliance.labels.
+    _CAUSES` knows them: "refused a key: limit reached" (a spent budget), "refused a key: too
+    many requests", "refused the device token"."""
+
+    cause: str
+    wait_s: float | None = None
+
+    def error(self) -> KeySourceError:
+        """The failure to report now (not retried: see the module's docstring)."""
+        if self.wait_s is None:
+            return KeySourceError(self.cause)
+        return KeySourceError(f"{self.cause}; asking again in {duration(self.wait_s)}")
+
+
+def key_server_refusal(
+    where: str, status: int, body: bytes, retry_after: str | None, sent_token: bool
+) -> Refusal | None:
+    """The key server's refusal in a reply: a 429, or a 401 with a device code (``None`` for
+    any other reply)."""
+    code, message = refusal_reason(body)
+    detail = f"{code}: {message}" if code and message else code or message or f"HTTP {status}"
+    if status == 429:
+        what = "limit reached" if code in LIMIT_CODES else "too many requests"
+        wait = retry_after_s(retry_after, time.time())
+        return Refusal(f"{where} refused a key: {what} ({detail})", wait)
+    if status == 401 and code in REMOVED_CODES:
+        fix = (
+            "this device was removed from the key server (revoked, or its token is unknown); "
+            "enrol it again and put its new token in realtime.provisioning.token_file"
+            if sent_token
+            else "no device token was sent; put the device's token in "
+            "realtime.provisioning.token_file or the credential provisioning.token"
+        )
+        return Refusal(f"{where} refused the device token ({detail}): {fix}")
+    return None
+
+
+@dataclass(frozen=True)
+class Hold:
+    """No key is asked for before ``until`` (monotonic seconds): the key server said 429.
+    ``cause`` says why, to the press that comes before then."""
+
+    until: float
+    cause: str
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` for people: "45 s", "12 min", "3.5 h"."""
+    if seconds < 120:
+        return f"{math.ceil(seconds)} s"
+    if seconds < 7200:
+        return f"{math.ceil(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def key_source_configured(config: AppConfig, environ: dict[str, str] | None = None) -> bool:
     """Some key source is configured (static key, provisioning URL or API key)."""
     rt = config.realtime
@@ -169,6 +361,9 @@ class KeyFetcher:
 
     def __init__(self, config: AppConfig) -> None:
         self.config = config
+        self.hold: Hold | None = None
+        """A key server's 429: no request before its ``Retry-After`` (a new fetcher, made
+        at a reload, asks again at once)."""
         rt = config.realtime
         if rt.ephemeral_key:
             REDACTOR.add(rt.ephemeral_key.get_secret_value())
@@ -190,13 +385,26 @@ class KeyFetcher:
         prov = self.config.realtime.provisioning
         assert prov is not None
         where = f"provisioning URL {safe_url(prov.url)}"
+        hold = self.hold
+        if hold is not None and hold.until > time.monotonic():
+            left = duration(hold.until - time.monotonic())
+            raise KeySourceError(f"{hold.cause}; not asked again before its Retry-After ({left})")
+        self.hold = None
+        token = read_token(self.config)
         headers = {name: value.get_secret_value() for name, value in prov.headers.items()}
-        kwargs: dict[str, Any] = {"headers": headers}
+        kwargs: dict[str, Any] = {"headers": with_token(headers, token)}
         if isinstance(prov.body, dict):
             kwargs["json"] = prov.body
         elif isinstance(prov.body, str):
             kwargs["data"] = prov.body
-        status, body, where = await _request(prov.method, prov.url, prov.timeout_s, where, **kwargs)
+        status, body, where, retry_after = await request(
+            prov.method, prov.url, prov.timeout_s, where, **kwargs
+        )
+        refused = key_server_refusal(where, status, body, retry_after, token is not None)
+        if refused is not None:
+            if refused.wait_s is not None:
+                self.hold = Hold(time.monotonic() + refused.wait_s, refused.cause)
+            raise refused.error()
         if not 200 <= status < 300:
             raise KeySourceError(
                 f"{where} answered HTTP {status}: {excerpt(body)}",
@@ -222,7 +430,7 @@ class KeyFetcher:
         except ValueError as exc:
             raise KeySourceError(str(exc)) from None
         headers = {"Authorization": f"Bearer {api_key}"}
-        status, body, where = await _request(
+        status, body, where, _retry = await request(
             "POST", url, 15.0, where, headers=headers, json=body_json
         )
         if not 200 <= status < 300:
@@ -258,10 +466,10 @@ def _now() -> float:
     return time.time()
 
 
-async def _request(
+async def request(
     method: str, url: str, timeout_s: float, where: str, **kwargs: Any
-) -> tuple[int, bytes, str]:
-    """(status, body, where) of one request; ``where`` names the final URL too when a
+) -> tuple[int, bytes, str, str | None]:
+    """(status, body, where, Retry-After) of one request; ``where`` names the final URL too when a
     same-origin redirect was followed. Any other redirect is refused (see
     :func:`appliance.httpclient.request`): a fatal error, not retried, since asking again gets
     the same answer. The whole body is read, however it arrives (in several TCP segments,
@@ -283,7 +491,7 @@ async def _request(
                         f"{where}: the reply is larger than {limit // 1024} KiB; is the URL right?",
                         retryable=True,
                     )
-                return resp.status, body, where
+                return resp.status, body, where, resp.headers.get("Retry-After")
     except httpclient.RedirectRefused as exc:
         raise KeySourceError(str(exc), retryable=False) from None
     except TimeoutError:

@@ -68,6 +68,7 @@ from appliance.realtime.session import (
     StopPlayback,
     UseKey,
 )
+from appliance.realtime.usage import Tally
 from appliance.redaction import REDACTOR
 
 log = logging.getLogger("appliance")
@@ -216,6 +217,10 @@ class Link:
     def last_error(self) -> str | None:
         """The cause of the current trouble, or ``None`` once the session is live again."""
         return self.session.last_error if self.session is not None else self._last_error
+
+    def take_usage(self) -> Tally:
+        """The current session's usage since the last call (empty without a session)."""
+        return self.session.take_usage() if self.session is not None else Tally()
 
     @property
     def connected(self) -> bool:

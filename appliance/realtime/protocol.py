@@ -22,6 +22,7 @@ from typing import Any
 
 from appliance.config import SessionConfig
 from appliance.realtime.dialects import Dialect
+from appliance.realtime.usage import TokenUsage
 
 TRANSCRIPT_MAX_CHARS = 65_536
 """Longest transcript kept (in the ``transcript`` event for the hooks and the socket, and in
@@ -113,6 +114,8 @@ class ResponseStarted:
 class ResponseDone:
     response_id: str | None
     status: str | None
+    usage: TokenUsage | None = None
+    """The response's tokens (its ``usage``), for the key server's usage report."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,11 @@ class Protocol:
             self.response_active = False
             response = _object(message.get("response"))
             out: list[ServerMessage] = [
-                ResponseDone(_text(response.get("id")), _text(response.get("status")))
+                ResponseDone(
+                    _text(response.get("id")),
+                    _text(response.get("status")),
+                    TokenUsage.parse(response.get("usage")),
+                )
             ]
             output = response.get("output")
             calls = tuple(

@@ -61,6 +61,7 @@ from appliance.realtime.protocol import (
     Transcript,
     TranscriptDelta,
 )
+from appliance.realtime.usage import Tally
 from appliance.redaction import REDACTOR
 from appliance.state import StopReason
 
@@ -426,6 +427,8 @@ class Session:
         self._conn: _Connection | None = None
         self.hangup = HangUp(config.realtime.idle_stop_s, config.realtime.max_session_s)
         self._countdown: int | None = None  # the countdown last fed to the state machine
+        self.tally = Tally()
+        """The usage of the responses since the last :meth:`take_usage` (usage reports)."""
 
     # --- which dialect, which key -------------------------------------------------------------
 
@@ -602,7 +605,14 @@ class Session:
             return [event, *self._caption(message.role, message.item_id, message.text, final=True)]
         if isinstance(message, FunctionCalls):
             return [self._run_functions(message)]
+        if isinstance(message, ResponseDone):
+            self.tally = self.tally.add(message.usage)
         return []
+
+    def take_usage(self) -> Tally:
+        """The usage counted since the last call (a session's end: its usage report)."""
+        tally, self.tally = self.tally, Tally()
+        return tally
 
     def _caption(self, role: str, item_id: str | None, text: str, *, final: bool) -> list[Action]:
         """The captions' share of a transcript (nothing with ``display.captions = "off"``)."""

@@ -39,6 +39,15 @@ BYTES_PER_MS = 48  # 24 kHz, 16-bit mono
 DEFAULT_ANSWER = "This is the simulator answering."
 MAX_BUFFER_BYTES = 15 * 1024 * 1024
 MIN_COMMIT_MS = 100
+USAGE = {
+    "total_tokens": 60,
+    "input_tokens": 20,
+    "output_tokens": 40,
+    "input_token_details": {"audio_tokens": 15, "text_tokens": 5, "cached_tokens": 3},
+    "output_token_details": {"audio_tokens": 30, "text_tokens": 10},
+}
+"""The ``usage`` of every finished or cancelled response (the service's shape, with its
+audio, text and cached shares), for the usage reports' sums."""
 
 
 @dataclass(frozen=True)
@@ -834,9 +843,7 @@ class SimSession:
             "output": output or [],
             "conversation_id": None if response.out_of_band else self.conversation_id,
             "metadata": response.metadata,
-            "usage": None
-            if status == "in_progress"
-            else {"total_tokens": 60, "input_tokens": 20, "output_tokens": 40},
+            "usage": None if status == "in_progress" else dict(USAGE),
         }
         if self.dialect == "ga":
             body["output_modalities"] = ["audio"] if response.audio else ["text"]

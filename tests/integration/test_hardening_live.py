@@ -150,7 +150,7 @@ KEY_REPLY = json.dumps({"value": "ek_" + "k" * 40, "expires_at": 1}).encode()
 @pytest.mark.parametrize("mode", ["split", "chunked"])
 def test_a_reply_in_pieces_is_read_whole(mode: str) -> None:
     with split_server(lambda: KEY_REPLY, mode) as server:
-        status, body, _ = asyncio.run(keys._request("POST", url(server), 5, "provisioning URL"))
+        status, body, _, _ = asyncio.run(keys.request("POST", url(server), 5, "provisioning URL"))
     assert (status, body) == (200, KEY_REPLY)
     assert keys.parse_provisioned(body) == ("ek_" + "k" * 40, "ga")
 
@@ -159,13 +159,13 @@ def test_a_reply_in_pieces_is_read_whole(mode: str) -> None:
 def test_a_reply_larger_than_64_kib_is_a_clear_error(mode: str) -> None:
     exactly = b'"' + b"k" * (64 * 1024 - 2) + b'"'
     with split_server(lambda: exactly, mode) as server:
-        status, body, _ = asyncio.run(keys._request("GET", url(server), 5, "provisioning URL"))
+        status, body, _, _ = asyncio.run(keys.request("GET", url(server), 5, "provisioning URL"))
     assert (status, body) == (200, exactly)  # 64 KiB is still fine
     with (
         split_server(lambda: exactly + b" ", mode) as server,
         pytest.raises(keys.KeySourceError, match="larger than 64 KiB") as error,
     ):
-        asyncio.run(keys._request("GET", url(server), 5, "provisioning URL"))
+        asyncio.run(keys.request("GET", url(server), 5, "provisioning URL"))
     assert str(error.value).startswith("provisioning URL")
 
 

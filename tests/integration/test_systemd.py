@@ -138,7 +138,12 @@ def test_unit_has_the_service_contract() -> None:
         "Service.ConfigurationDirectory": ["appliance"],
         "Service.StateDirectory": ["appliance"],
         "Service.RuntimeDirectory": ["appliance"],
-        "Service.LoadCredential": ["openai.key:/etc/appliance/openai.key"],
+        "Service.LoadCredential": [
+            "openai.key:/etc/appliance/openai.key",
+            "provisioning.token:/etc/appliance/provisioning.token",
+        ],
+        # a missing token file is no failure: the empty default is used (systemd.exec(5))
+        "Service.SetCredential": ["provisioning.token:\\n"],
         "Service.StandardOutput": ["journal"],
         "Service.DevicePolicy": ["closed"],
         "Service.ProtectSystem": ["strict"],
@@ -172,10 +177,10 @@ def test_control_socket_default_is_in_the_runtime_directory() -> None:
 
 
 def test_credential_name_matches_the_key_reader() -> None:
-    from appliance.realtime.keys import CREDENTIAL_NAME
+    from appliance.realtime.keys import CREDENTIAL_NAME, TOKEN_CREDENTIAL
 
-    credential = unit_settings(UNIT.read_text())["Service.LoadCredential"][0]
-    assert credential.split(":")[0] == CREDENTIAL_NAME
+    credentials = unit_settings(UNIT.read_text())["Service.LoadCredential"]
+    assert [c.split(":")[0] for c in credentials] == [CREDENTIAL_NAME, TOKEN_CREDENTIAL]
 
 
 @pytest.fixture
