@@ -344,6 +344,40 @@ MATRIX = [
         "the volume plays as set; the next restart uses the file's value (the log names "
         "`sudo appliance config set audio.volume N`)",
     ),
+    Fault(
+        "keyserver_limit",
+        "the key server refuses: a daily budget or the fleet's cap spent (HTTP 429)",
+        "error (the screen: “Daily limit reached; back tomorrow”)",
+        "refused a key: limit reached",
+        "refused a key: limit reached",
+        "not retried; no request before its `Retry-After` (at most a day; a press is told "
+        "again); a reload asks at once",
+    ),
+    Fault(
+        "keyserver_busy",
+        "the key server refuses: too many keys a minute (HTTP 429 `rate_limited`)",
+        "error (the screen: “Busy; try again in a moment”)",
+        "too many requests",
+        "too many requests",
+        "the next press after its `Retry-After` asks again",
+    ),
+    Fault(
+        "keyserver_revoked",
+        "the device's token is revoked or unknown (HTTP 401)",
+        "error (the screen: “This device was removed from the key server”)",
+        "refused the device token",
+        "refused the device token",
+        "not retried; each press asks once (enrol the device again: `device rotate`)",
+    ),
+    Fault(
+        "usage_down",
+        "the key server's usage URL does not answer",
+        "nothing on screen",
+        "",
+        "not sent",
+        "the report waits on disk (state directory, `usage/`), retried with backoff, "
+        "delivered after a restart too",
+    ),
 ]
 
 BY_KEY = {row.key: row for row in MATRIX}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fault_matrix import row
 from rig import SIM_API_KEY, cli, session_config
 
 from appliance.config import validate
@@ -142,8 +143,9 @@ def press_to_error(app, timeout: float = 15) -> dict[str, Any]:
     return status
 
 
+@row("keyserver_limit")
 def test_a_spent_budget_shows_the_daily_limit_and_asks_no_more_before_retry_after(
-    sim, start, keyserver, token_file
+    fault, sim, start, keyserver, token_file
 ):
     keyserver.refuse(429, "daily_sessions", "50 sessions a day", retry_after="3600")
     app = start(refused_config(sim, keyserver, token_file))
@@ -153,6 +155,7 @@ def test_a_spent_budget_shows_the_daily_limit_and_asks_no_more_before_retry_afte
     assert told(status["last_error"]) == ["Error", Labels("en")["limit_reached"]]
     assert told(status["last_error"], "de")[1] == "Tageslimit erreicht; morgen geht es weiter"
     assert "daily_sessions" in status["last_error"] and "60 min" in status["last_error"]
+    assert fault.shown in status["last_error"] and fault.log in app.log()
     assert not any(e.get("state") == "reconnecting" for e in app.events)  # not retried
     for _ in range(3):  # presses before the Retry-After: told again, nothing asked
         again = press_to_error(app)
@@ -179,11 +182,15 @@ def test_the_token_comes_from_the_systemd_credential(sim, start, keyserver, tmp_
     assert TOKEN not in app.log()
 
 
-def test_a_rate_limit_shows_busy_and_waits_for_its_retry_after(sim, start, keyserver, token_file):
+@row("keyserver_busy")
+def test_a_rate_limit_shows_busy_and_waits_for_its_retry_after(
+    fault, sim, start, keyserver, token_file
+):
     keyserver.refuse(429, "rate_limited", "too many keys", retry_after="2")
     app = start(refused_config(sim, keyserver, token_file))
     status = press_to_error(app)
     assert told(status["last_error"], "fr")[1] == Labels("fr")["busy"]
+    assert fault.shown in status["last_error"] and fault.log in app.log()
     first = keyserver.seen("/key")[0]["at"]
     press_to_error(app)
     assert len(keyserver.seen("/key")) == 1  # within the Retry-After: no request
@@ -196,8 +203,9 @@ def test_a_rate_limit_shows_busy_and_waits_for_its_retry_after(sim, start, keyse
     assert keyserver.seen("/key")[1]["at"] - first >= 1.9  # not before its Retry-After
 
 
+@row("keyserver_revoked")
 def test_a_removed_device_is_told_and_not_retried_and_its_token_stays_secret(
-    sim, start, keyserver, token_file
+    fault, sim, start, keyserver, token_file
 ):
     keyserver.refuse(401, "revoked", f"the token {TOKEN} was revoked")
     app = start(refused_config(sim, keyserver, token_file))
@@ -205,6 +213,7 @@ def test_a_removed_device_is_told_and_not_retried_and_its_token_stays_secret(
     assert not any(e.get("state") == "reconnecting" for e in app.events)
     assert told(status["last_error"], "es")[1] == Labels("es")["device_removed"]
     assert told(status["last_error"])[1] == "This device was removed from the key server"
+    assert fault.shown in status["last_error"] and fault.log in app.log()
     assert len(keyserver.seen("/key")) == 1  # not retried on its own
     press_to_error(app)  # a press asks once more
     assert len(keyserver.seen("/key")) == 2
@@ -281,15 +290,16 @@ def test_a_session_reports_its_usage_with_the_token(guarded_sim, start, keyserve
     assert TOKEN not in app.log()
 
 
+@row("usage_down")
 def test_reports_wait_on_disk_while_the_server_is_down_and_go_after_a_restart(
-    guarded_sim, start, keyserver, token_file
+    fault, guarded_sim, start, keyserver, token_file
 ):
     with socket.socket() as probe:  # a port where nothing listens
         probe.bind(("127.0.0.1", 0))
         down = f"http://127.0.0.1:{probe.getsockname()[1]}/usage"
     first = start(reporting_config(guarded_sim, down, token_file))
     one_session(first)
-    wait_until(lambda: "not sent" in first.log(), 15, "a failed send")
+    wait_until(lambda: fault.log in first.log(), 15, "a failed send")
     (waiting,) = queued()
     assert os.stat(waiting).st_mode & 0o777 == 0o600
     one_session(first, press=False)
