@@ -53,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         problems = exc.problems
         if len(problems) > 1:
-            head = f"{len(problems)} problems"
-            print(f"error: {head}" + "".join(f"\n  - {p}" for p in problems), file=sys.stderr)
+            print(f"error: {exc}" + "".join(f"\n  - {p}" for p in problems), file=sys.stderr)
         else:
             print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -184,7 +183,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = _config(args)
     problems = cfgmod.problems(config)
     if problems:
-        raise ConfigError("; ".join(problems), problems)
+        raise ConfigError(problems[0] if len(problems) == 1 else "problems", problems)
     setup_logging(args.log_level)
     from appliance.keyserver.serve import serve
 
@@ -192,10 +191,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    config = cfgmod.load(args.file)
+    try:
+        config = cfgmod.load(args.file)
+    except ConfigError as exc:
+        raise ConfigError(f"{args.file}: {exc}", exc.problems) from None
     problems = cfgmod.problems(config)
     if problems:
-        raise ConfigError(f"{args.file}: " + "; ".join(problems), problems)
+        many = f"{len(problems)} problems" if len(problems) > 1 else problems[0]
+        raise ConfigError(f"{args.file}: {many}", problems)
     print(f"{args.file}: valid")
     return EXIT_OK
 

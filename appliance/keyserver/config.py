@@ -234,8 +234,12 @@ def parse(text: str, base: Path) -> KeyServerConfig:
         config = KeyServerConfig.model_validate(data)
     except ValidationError as exc:
         problems = describe_errors(exc.errors(), text, root=KeyServerConfig)
-        raise ConfigError("; ".join(problems), problems) from None
+        raise ConfigError(_head(problems), problems) from None
     return _resolve(config, base)
+
+
+def _head(problems: list[str]) -> str:
+    return problems[0] if len(problems) == 1 else f"{len(problems)} problems"
 
 
 def _resolve(config: KeyServerConfig, base: Path) -> KeyServerConfig:
