@@ -43,6 +43,17 @@ def test_defaults_put_the_database_beside_the_config() -> None:
     )
 
 
+def test_the_sample_config_is_valid_and_lists_every_field() -> None:
+    sample = Path(__file__).resolve().parents[2] / "assets" / "keyserver.sample.toml"
+    text = sample.read_text()
+    config = cfg.parse(text, sample.parent)
+    assert config.session_for("default")["model"] == "gpt-realtime"
+    for section in ("keyserver", "upstream", "database", "limits", "prices"):
+        model = type(getattr(config, section))
+        for name in model.model_fields:
+            assert f"{name} =" in text, f"{section}.{name} is not in the sample"
+
+
 def test_unknown_field_is_named_with_a_suggestion_and_its_line() -> None:
     found = problems_of("[limits]\nkeys_per_minute = 5\nsesions_per_day = 3\n")
     assert found == [
