@@ -184,9 +184,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problems = cfgmod.problems(config)
     if problems:
         raise ConfigError(problems[0] if len(problems) == 1 else "problems", problems)
-    setup_logging(args.log_level)
-    from appliance.keyserver.serve import serve
+    from appliance.keyserver.serve import serve  # the server extra's imports, first
 
+    setup_logging(args.log_level)
     return asyncio.run(serve(config, args.listen))
 
 

@@ -204,6 +204,10 @@ class Store:
         with contextlib.suppress(Exception):
             conn.close()
 
+    def _lost(self, conn: Any) -> bool:
+        """Whether ``conn`` can no longer be used (PostgreSQL went away)."""
+        return self.dialect == "postgresql" and bool(conn.broken or conn.closed)
+
     def close(self) -> None:
         """Close every connection (of every thread)."""
         with self._lock:
@@ -241,9 +245,12 @@ class Store:
                 with self._transaction(conn) as tx:
                     return work(tx)
             except self._errors as exc:
-                if conn is not None:
+                # a lock or statement timeout leaves the connection usable: no retry, which
+                # would only wait as long again; a lost connection is replaced
+                lost = conn is not None and self._lost(conn)
+                if lost:
                     self._drop(conn)
-                if fresh or attempt == 2:
+                if fresh or not lost or attempt == 2:
                     raise StoreUnavailable(_plain(exc)) from None
         raise AssertionError("unreachable")
 

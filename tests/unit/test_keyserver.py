@@ -330,3 +330,36 @@ def test_mint_request_and_reply_shapes() -> None:
     assert parse_reply({"client_secret": {"value": "ek_2", "expires_at": 6}}).expires_at == 6
     with pytest.raises(UpstreamError, match="holds no key"):
         parse_reply({"status": "ok"})
+
+
+# ---- the extra -------------------------------------------------------------------------------
+
+
+def test_the_kiosk_imports_nothing_of_the_key_server() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, appliance.cli, appliance.app; "
+        "print([m for m in sys.modules if m.split('.')[0] == 'psycopg'"
+        " or m.startswith('appliance.keyserver')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_serve_without_the_extra_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from appliance.keyserver import cli
+
+    (tmp_path / "k.toml").write_text("")
+    for name in [m for m in sys.modules if m.startswith("appliance.keyserver.")]:
+        if name.split(".")[-1] in ("serve", "web", "metrics"):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)
+    assert cli.main(["serve", "--config", str(tmp_path / "k.toml")]) == 1
+    assert "pip install 'appliance[server]'" in capsys.readouterr().err
