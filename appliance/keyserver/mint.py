@@ -70,6 +70,17 @@ def parse_reply(data: Any) -> Minted:
     return Minted(value, int(expires))
 
 
+async def _read_bounded(stream: aiohttp.StreamReader) -> bytes:
+    """The whole reply, or :class:`UpstreamError` once it passes :data:`MAX_REPLY_BYTES`."""
+    chunks, size = [], 0
+    async for chunk in stream.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise UpstreamError(FAILED, "the upstream reply is too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class Minter:
     """Mints keys over one HTTP connection pool. Use :meth:`close` at the end."""
 
@@ -94,9 +105,9 @@ class Minter:
         url = self.upstream.api_base + path
         try:
             async with self._client().post(url, json=body, headers=self._headers) as reply:
-                raw = await reply.content.read(MAX_REPLY_BYTES + 1)
                 if reply.status >= 400:
                     raise UpstreamError(FAILED, f"the upstream answered HTTP {reply.status}")
+                raw = await _read_bounded(reply.content)
         except TimeoutError:
             raise UpstreamError(
                 TIMEOUT, f"the upstream did not answer within {self.upstream.timeout:g} s"
@@ -105,8 +116,6 @@ class Minter:
             raise UpstreamError(
                 FAILED, f"the upstream cannot be reached ({type(exc).__name__})"
             ) from None
-        if len(raw) > MAX_REPLY_BYTES:
-            raise UpstreamError(FAILED, "the upstream reply is too large")
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError):

@@ -457,3 +457,19 @@ def test_tls_from_certificate_files(tmp_path: Path, sim: Sim, servers: list) -> 
     )
     with urllib.request.urlopen(req, context=context, timeout=10) as resp:
         assert json.loads(resp.read())["value"].startswith("ek_")
+
+
+def test_upstream_reply_size_limit(tmp_path: Path, sim: Sim, servers: list) -> None:
+    from appliance.keyserver.mint import MAX_REPLY_BYTES
+
+    server, token, _ = setup(tmp_path, sim, servers, limits={"keys_per_minute": 0})
+    head = '{"value": "ek_big", "expires_at": 1, "pad": "'
+    at_limit = head + "x" * (MAX_REPLY_BYTES - len(head) - 2) + '"}'
+    assert len(at_limit) == MAX_REPLY_BYTES
+    sim.script({"fault": "http", "path": CLIENT_SECRETS, "status": 200, "body": at_limit})
+    assert server.key(token).json == {"value": "ek_big", "expires_at": 1}
+    over = at_limit[:-2] + 'x"}'
+    sim.script({"fault": "http", "path": CLIENT_SECRETS, "status": 200, "body": over})
+    refused = server.key(token)
+    assert (refused.status, refused.code) == (502, "upstream_error")
+    assert "too large" in refused.json["error"]["message"]

@@ -249,6 +249,18 @@ def test_a_report_is_stored_once(store: Store) -> None:
     assert (line.reports, line.seconds, line.input_audio) == (1, 30.0, 80)
 
 
+def test_reports_at_the_limits_are_taken() -> None:
+    body = report(
+        session_seconds=usage.MAX_SESSION_SECONDS,
+        tokens_in=usage.MAX_TOKENS,
+        responses=usage.MAX_RESPONSES,
+        started_at="2026-01-30T12:00:00Z",
+    )
+    parsed = usage.parse_report(body, NOON)
+    assert (parsed.session_seconds, parsed.usage.input_tokens) == (86400.0, 10**9)
+    assert usage.parse_report(report(started_at="2026-03-02T12:00:00Z"), NOON)  # a day ahead
+
+
 @pytest.mark.parametrize(
     ("body", "says"),
     [
