@@ -106,17 +106,20 @@ def request(
 
 
 class KeyServerProcess:
-    """``appliance keyserver serve --config CONFIG --listen 127.0.0.1:0`` running.
+    """``appliance keyserver serve --config CONFIG --listen 127.0.0.1:0`` running (``python``:
+    the interpreter's command, e.g. with a wrapper script that is given ``-m appliance ...``).
 
     Its standard error (the log and the JSON access log) is kept in :attr:`output` (drained by
     a thread; bounded).
     """
 
-    def __init__(self, config: Path, *extra: str, timeout: float = 60.0) -> None:
+    def __init__(
+        self, config: Path, *extra: str, timeout: float = 60.0, python: list[str] | None = None
+    ) -> None:
         self.config = config
         self.proc = subprocess.Popen(
             [
-                sys.executable,
+                *(python or [sys.executable]),
                 "-m",
                 "appliance",
                 "keyserver",

@@ -174,3 +174,43 @@ def test_migrate_is_versioned_on_postgres(tmp_path: Path, database: str) -> None
     assert "applied 1:" in first.stdout and "schema version 1" in first.stdout
     again = cli(config, "migrate")
     assert "applied" not in again.stdout and again.returncode == 0
+
+
+MDWE_WRAPPER = """
+import ctypes, mmap, runpy, sys
+if ctypes.CDLL(None, use_errno=True).prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE
+    sys.exit("prctl(PR_SET_MDWE) refused")
+try:
+    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    sys.exit("PR_SET_MDWE is not enforced")
+except PermissionError:
+    pass
+assert sys.argv[1:3] == ["-m", "appliance"]
+sys.argv = ["appliance", *sys.argv[3:]]
+runpy.run_module("appliance", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_server_runs_without_writable_executable_memory(
+    tmp_path: Path, sim: Sim, database: str
+) -> None:
+    """The unit's MemoryDenyWriteExecute=yes: aiohttp, psycopg's binary wheel and
+    prometheus-client need no writable and executable memory."""
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(66, 0, 0, 0, 0) < 0:
+        pytest.skip("kernel without PR_SET_MDWE (Linux >= 6.3)")
+    import sys
+
+    wrapper = tmp_path / "mdwe.py"
+    wrapper.write_text(MDWE_WRAPPER)
+    config = write_config(tmp_path, sim.url, database=database)
+    assert cli(config, "migrate").returncode == 0
+    token = enrol(config, "kiosk1")
+    server = KeyServerProcess(config, python=[sys.executable, str(wrapper)])
+    try:
+        assert server.key(token).status == 200
+        assert "PR_SET_MDWE" not in "".join(server.output)
+        assert request(f"{server.url}/metrics", method="GET").status == 200
+    finally:
+        stop_all([server])
