@@ -207,7 +207,8 @@ def _show(where: str, value: Any) -> str:
         return "a table"
     if isinstance(value, list | tuple):
         return "a list"
-    if any(word in where.lower() for word in _SECRET_WORDS):
+    # the key server's section is named [keyserver]: its name alone is not a secret's
+    if any(word in where.lower().removeprefix("keyserver.") for word in _SECRET_WORDS):
         return REDACTED
     text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
     text = REDACTOR(text)

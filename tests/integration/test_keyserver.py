@@ -473,3 +473,16 @@ def test_upstream_reply_size_limit(tmp_path: Path, sim: Sim, servers: list) -> N
     refused = server.key(token)
     assert (refused.status, refused.code) == (502, "upstream_error")
     assert "too large" in refused.json["error"]["message"]
+
+
+def test_backoff_counts_per_client_behind_a_trusted_proxy(
+    tmp_path: Path, sim: Sim, servers: list
+) -> None:
+    server, token, _ = setup(
+        tmp_path, sim, servers, keyserver={"bad_token_limit": 2, "trusted_proxies": ["127.0.0.1"]}
+    )
+    attacker = {"X-Forwarded-For": "198.51.100.1, 203.0.113.9"}  # the proxy adds the last one
+    assert [server.key("wrong", headers=attacker).code for _ in range(2)] == ["unknown_token"] * 2
+    assert server.key(token, headers=attacker).status == 429
+    assert server.key(token, headers={"X-Forwarded-For": "203.0.113.10"}).status == 200
+    assert server.key(token).status == 200  # the proxy itself is not blocked

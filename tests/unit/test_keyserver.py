@@ -67,7 +67,7 @@ def test_bad_values_are_named() -> None:
         'tls_cert = "c.pem"\n[upstream]\napi = "v2"\nexpires_after = 5\n'
     )
     text = "\n".join(found)
-    assert "keyserver.listen: '8787' is not HOST:PORT" in text
+    assert "keyserver.listen: '8787' is not HOST:PORT (e.g. 127.0.0.1:8787) (got '8787')" in text
     assert "keyserver.cors_origins" in text and "without a path" in text
     assert problems_of('[keyserver]\ntls_cert = "c.pem"\n') == [
         "keyserver: tls_cert and tls_key go together; set both or neither [line 1]"
@@ -225,10 +225,14 @@ def test_minutes_tokens_and_fleet_budgets(store: Store) -> None:
     assert limits.take(store, other, rules, NOON) is None
     usage.record(store, other, usage.parse_report(report(), NOON), NOON)
     assert limits.take(store, other, rules, NOON).code == limits.DAILY_TOKENS
-    fleet = cfg.Limits(keys_per_minute=0, minutes_per_day=0, fleet_sessions_per_day=3)
+    tokens_cap = cfg.Limits(keys_per_minute=0, minutes_per_day=0, fleet_tokens_per_day=600)
+    assert limits.take(store, other, tokens_cap, NOON) is None  # the fleet used 3 x 150
+    usage.record(store, dev, usage.parse_report(report(), NOON), NOON)
+    assert limits.take(store, other, tokens_cap, NOON).code == limits.FLEET_CAP
+    fleet = cfg.Limits(keys_per_minute=0, minutes_per_day=0, fleet_sessions_per_day=4)
     third = device_id(store, "c")
     codes = [limits.take(store, third, fleet, NOON) for _ in range(4)]
-    # the fleet's day counts only keys taken with the fleet cap on: 3 here
+    # the fleet's day counts only keys taken with a fleet cap on: 1 above, 3 here
     assert [c.code if c else None for c in codes] == [None, None, None, limits.FLEET_CAP]
 
 
