@@ -163,6 +163,9 @@ class Limits(Model):
     tokens_per_day: int = Field(
         0, ge=0, description="Input + output tokens per device per day (0: no limit)."
     )
+    reports_per_day: int = Field(
+        2000, ge=1, le=1000000, description="Usage reports per device per day (a bound on storage)."
+    )
     fleet_sessions_per_day: int = Field(0, ge=0, description="Keys per day, all devices.")
     fleet_tokens_per_day: int = Field(0, ge=0, description="Tokens per day, all devices.")
 

@@ -43,7 +43,7 @@ class Metrics:
         )
         self.usage_reports = Counter(
             "keyserver_usage_reports",
-            "Usage reports, by result (stored, duplicate, bad).",
+            "Usage reports, by result (stored, duplicate, bad, refused).",
             ["result"],
             registry=r,
         )

@@ -65,6 +65,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 sessions BIGINT NOT NULL DEFAULT 0,
                 seconds {real} NOT NULL DEFAULT 0,
                 tokens BIGINT NOT NULL DEFAULT 0,
+                reports BIGINT NOT NULL DEFAULT 0,
                 PRIMARY KEY (device_id, day)
             )""",
             """CREATE TABLE fleet_days (

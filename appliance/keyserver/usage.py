@@ -113,8 +113,13 @@ def parse_report(body: bytes, now: float) -> Report:
     return report
 
 
-def record(store: Store, device_id: int, report: Report, now: float) -> bool:
-    """Store ``report``; False when it was already stored (a replay)."""
+class TooManyReports(Exception):
+    """The device sent ``limits.reports_per_day`` reports for that day already."""
+
+
+def record(store: Store, device_id: int, report: Report, now: float, per_day: int = 2000) -> bool:
+    """Store ``report``; False when it was already stored (a replay);
+    :class:`TooManyReports` when the day has ``per_day`` reports of the device already."""
     day = report.started_at[:10]
     use = report.usage
     tokens = use.input_tokens + use.output_tokens
@@ -150,11 +155,14 @@ def record(store: Store, device_id: int, report: Report, now: float) -> bool:
             "INSERT INTO device_days (device_id, day) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (device_id, day),
         )
-        tx.run(
-            "UPDATE device_days SET seconds = seconds + ?, tokens = tokens + ?"
-            " WHERE device_id = ? AND day = ?",
-            (report.session_seconds, tokens, device_id, day),
+        counted = tx.one(
+            "UPDATE device_days SET seconds = seconds + ?, tokens = tokens + ?,"
+            " reports = reports + 1 WHERE device_id = ? AND day = ? AND reports < ?"
+            " RETURNING reports",
+            (report.session_seconds, tokens, device_id, day, per_day),
         )
+        if counted is None:
+            raise TooManyReports(day)  # rolls the report back too
         tx.run("INSERT INTO fleet_days (day) VALUES (?) ON CONFLICT DO NOTHING", (day,))
         tx.run("UPDATE fleet_days SET tokens = tokens + ? WHERE day = ?", (tokens, day))
         return True

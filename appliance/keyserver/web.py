@@ -41,6 +41,7 @@ DB_RETRY_AFTER = 5
 MAX_SOURCES = 10000
 """Addresses whose failed tokens are remembered (the oldest are forgotten first)."""
 SOURCE_BACKOFF_MESSAGE = "Too many wrong tokens from this address; wait before trying again."
+REPORTS_MESSAGE = "Too many usage reports for that day from this device."
 CORS_MAX_AGE = 600
 PUBLIC_PATHS = ("/key", "/usage", "/v1/usage")
 
@@ -266,7 +267,14 @@ class KeyServer:
             self.metrics.usage_reports.labels("bad").inc()
             request["code"] = "bad_report"
             return error(400, "bad_report", str(exc))
-        stored = await self.db(usage.record, self.store, found.id, report, time.time())
+        now = time.time()
+        per_day = self.config.limits.reports_per_day
+        try:
+            stored = await self.db(usage.record, self.store, found.id, report, now, per_day)
+        except usage.TooManyReports:
+            self.metrics.usage_reports.labels("refused").inc()
+            request["code"] = limits.RATE_LIMITED
+            return error(429, limits.RATE_LIMITED, REPORTS_MESSAGE, limits.seconds_to_midnight(now))
         self.metrics.usage_reports.labels("stored" if stored else "duplicate").inc()
         if stored:
             self._count_usage(report)

@@ -486,3 +486,14 @@ def test_backoff_counts_per_client_behind_a_trusted_proxy(
     assert server.key(token, headers=attacker).status == 429
     assert server.key(token, headers={"X-Forwarded-For": "203.0.113.10"}).status == 200
     assert server.key(token).status == 200  # the proxy itself is not blocked
+
+
+def test_usage_reports_per_day_are_bounded(tmp_path: Path, sim: Sim, servers: list) -> None:
+    server, token, _ = setup(tmp_path, sim, servers, limits={"reports_per_day": 1})
+    first = report_body()
+    assert request(f"{server.url}/usage", token=token, body=first).json["duplicate"] is False
+    refused = request(f"{server.url}/usage", token=token, body=report_body())
+    assert (refused.status, refused.code) == (429, "rate_limited")
+    assert 0 < int(refused.headers["Retry-After"]) <= 86400
+    replay = request(f"{server.url}/usage", token=token, body=first)
+    assert replay.json == {"ok": True, "duplicate": True}

@@ -244,6 +244,18 @@ def test_giving_back_returns_the_session(store: Store) -> None:
     assert limits.take(store, dev, rules, NOON) is None
 
 
+def test_reports_per_day_are_bounded(store: Store) -> None:
+    dev = device_id(store)
+    for _ in range(3):
+        assert usage.record(store, dev, usage.parse_report(report(), NOON), NOON, per_day=3)
+    with pytest.raises(usage.TooManyReports):
+        usage.record(store, dev, usage.parse_report(report(), NOON), NOON, per_day=3)
+    (line,) = usage.summary(store, cfg.Prices())
+    assert line.reports == 3  # the refused report was not kept
+    later = report(started_at="2026-03-02T01:00:00Z")  # another day has its own count
+    assert usage.record(store, dev, usage.parse_report(later, NOON + 86400), NOON, per_day=3)
+
+
 def test_a_report_is_stored_once(store: Store) -> None:
     dev = device_id(store)
     body = report()
