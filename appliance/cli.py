@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         from appliance.sim import main as sim_main
 
         return sim_main(argv[1:])
+    if argv and argv[0] == "keyserver":  # the key server (appliance[server]) has its own CLI
+        from appliance.keyserver.cli import main as keyserver_main
+
+        return keyserver_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -168,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     devices.set_defaults(func=cmd_devices)
 
     sub.add_parser("sim", help="run the local realtime simulator (see `appliance sim --help`)")
+    sub.add_parser("keyserver", help="the key server (see `appliance keyserver --help`)")
     return parser
 
 

@@ -38,9 +38,9 @@ def _loc_name(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class that holds the last element of ``loc``."""
-    model: Any = AppConfig
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel] = AppConfig) -> type[BaseModel] | None:
+    """The model class that holds the last element of ``loc`` (in ``root``'s tree)."""
+    model: Any = root
     for item in loc[:-1]:
         if isinstance(item, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
             continue
@@ -87,8 +87,11 @@ _MISMATCHES = {
 problem, and said once ("must be text or a whole number") when it has not."""
 
 
-def describe_errors(errors: list[Any], text: str | None) -> list[str]:
-    """One line per problem, with union branches' type mismatches folded."""
+def describe_errors(
+    errors: list[Any], text: str | None, root: type[BaseModel] = AppConfig
+) -> list[str]:
+    """One line per problem, with union branches' type mismatches folded (``root``: the
+    model that was validated, for the names an unknown field is matched against)."""
     located = []
     for err in errors:
         loc = _field_path(tuple(err["loc"]), keep_last=err["type"] == "extra_forbidden")
@@ -102,12 +105,12 @@ def describe_errors(errors: list[Any], text: str | None) -> list[str]:
     mismatches: dict[str, list[Any]] = {}
     for where, err in located:
         if err["type"] not in _MISMATCHES:
-            out.append(_describe(err, text))
+            out.append(_describe(err, text, root))
         elif not explained(where):
             mismatches.setdefault(where, []).append(err)
     for where, group in mismatches.items():
         if len(group) == 1:
-            out.append(_describe(group[0], text))
+            out.append(_describe(group[0], text, root))
             continue
         nouns = []
         for err in group:
@@ -121,7 +124,7 @@ def describe_errors(errors: list[Any], text: str | None) -> list[str]:
     return out
 
 
-def _describe(err: Any, text: str | None) -> str:
+def _describe(err: Any, text: str | None, root: type[BaseModel] = AppConfig) -> str:
     kind = err["type"]
     loc = _field_path(tuple(err["loc"]), keep_last=kind == "extra_forbidden")
     if kind == "missing" and loc and isinstance(loc[-1], str):  # pydantic names its alias
@@ -129,7 +132,7 @@ def _describe(err: Any, text: str | None) -> str:
     where = _loc_name(loc) or "(top level)"
     value = err.get("input")
     if kind == "extra_forbidden":
-        model = _model_at(loc)
+        model = _model_at(loc, root)
         names = sorted(model.model_fields) if model else []
         close = difflib.get_close_matches(str(loc[-1]), names, n=1)
         fix = f"did you mean {close[0]!r}?" if close else "remove it"
@@ -204,7 +207,8 @@ def _show(where: str, value: Any) -> str:
         return "a table"
     if isinstance(value, list | tuple):
         return "a list"
-    if any(word in where.lower() for word in _SECRET_WORDS):
+    # the key server's section is named [keyserver]: its name alone is not a secret's
+    if any(word in where.lower().removeprefix("keyserver.") for word in _SECRET_WORDS):
         return REDACTED
     text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
     text = REDACTOR(text)

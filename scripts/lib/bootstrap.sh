@@ -8,7 +8,7 @@
 #      apt-get when running as root (otherwise prints the exact sudo command and exits 1);
 #   2. creates the virtualenv .venv/ at the repository root if it is missing, and rebuilds it
 #      when it was made at another path or with another Python (it is never committed);
-#   3. runs `pip install -e '.[dev]'` when pyproject.toml or the checkout's path changed since
+#   3. runs `pip install -e '.[dev,server]'` when pyproject.toml or the checkout's path changed since
 #      the last install (a stamp file inside .venv/ remembers both), so re-runs take a
 #      fraction of a second;
 #   4. fails if `appliance` is then imported from anywhere but this checkout.
@@ -188,10 +188,10 @@ appliance_check_venv() {
         echo "installing the appliance and its Python dependencies into .venv" >&2
         log="$(mktemp)"
         if ! (cd "$APPLIANCE_ROOT" && "$APPLIANCE_VENV/bin/python" -m pip install \
-            --disable-pip-version-check -q -e '.[dev]') >"$log" 2>&1; then
+            --disable-pip-version-check -q -e '.[dev,server]') >"$log" 2>&1; then
             cat "$log" >&2
             rm -f "$log"
-            appliance_die "pip install -e '.[dev]' failed (output above)"
+            appliance_die "pip install -e '.[dev,server]' failed (output above)"
         fi
         rm -f "$log"
         echo "$want" >"$stamp"
