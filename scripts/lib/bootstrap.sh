@@ -45,8 +45,9 @@ case "$(uname -m)" in
 esac
 # Installed when we can (root), never required: a virtual X display for windowed runs, and
 # the screen's font (DejaVu: every letter of the shipped languages; pygame's bundled font is the
-# fallback, and the tests check both).
-APPLIANCE_APT_OPTIONAL=(xvfb fonts-dejavu-core)
+# fallback, and the tests check both). The boot test bed (appliance/rig/nspawn.py): containers
+# (systemd-nspawn), their cached Debian root (debootstrap) and SSH to them (openssh-client).
+APPLIANCE_APT_OPTIONAL=(xvfb fonts-dejavu-core systemd-container debootstrap openssh-client)
 
 appliance_die() {
     echo "error: $*" >&2

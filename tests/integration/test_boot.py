@@ -1,0 +1,188 @@
+"""The unit booted for real: a Debian 12 container under systemd-nspawn (appliance/rig/nspawn.py).
+
+The appliance is installed into the booted container with ``scripts/install-pi`` from this
+checkout, headless (no display, no sound card, no GPIO), its API key the simulator's, as a
+systemd credential; the simulator runs on this machine's loopback, which the container shares.
+The container is then rebooted: the unit comes up at boot by itself.
+
+A drop-in sets ``WatchdogSec=5`` (the shipped unit says 30 s) so that the watchdog test takes
+seconds. The tests run in order on one container; the reboot is the last.
+
+Skipped where containers cannot boot (not root, no systemd-nspawn or debootstrap: see
+``nspawn.unavailable()``). The first run builds the cached root and the wheel house (minutes);
+later runs reuse them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rig import SIM_API_KEY
+
+from appliance.rig import nspawn
+from appliance.rig.process import wait_until
+from appliance.rig.sim import Sim
+
+pytestmark = [
+    pytest.mark.boot,
+    # The first test carries the setup: building the cached root and the wheel house on a
+    # fresh machine (each step bounded by the rig's own limits).
+    pytest.mark.timeout(2400),
+]
+
+WATCHDOG_S = 5
+"""The test's WatchdogSec (drop-in), instead of the unit's 30 s."""
+UP_S = 60.0
+"""The service started (or restarted) and idle."""
+NEW_MODEL = "gpt-realtime-mini"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Sim]:
+    server = Sim("--api-key", SIM_API_KEY)
+    yield server
+    server.stop()
+
+
+def _config(sim: Sim) -> str:
+    return f"""\
+[openai]
+api_base = "{sim.url}"
+
+[realtime]
+auto_start = false
+
+[display]
+mode = "none"
+
+[audio]
+backend = "none"
+
+[gpio]
+enabled = false
+"""
+
+
+@pytest.fixture(scope="module")
+def container(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[nspawn.Container]:
+    reason = nspawn.unavailable()
+    if reason:
+        pytest.skip(f"no systemd-nspawn containers here: {reason}")
+    workdir = tmp_path_factory.mktemp("boot")
+    with nspawn.booted(workdir, "appliance-boot") as box:
+        etc = box.root / "etc" / "appliance"
+        etc.mkdir(mode=0o750)
+        (etc / "config.toml").write_text(_config(sim))
+        (etc / "openai.key").write_text(SIM_API_KEY + "\n")
+        (etc / "openai.key").chmod(0o600)
+        box.install = nspawn.install_appliance(box)  # type: ignore[attr-defined]
+        dropin = box.root / "etc" / "systemd" / "system" / "appliance.service.d"
+        dropin.mkdir(parents=True)
+        (dropin / "test-watchdog.conf").write_text(f"[Service]\nWatchdogSec={WATCHDOG_S}\n")
+        box.reboot()
+        yield box
+
+
+def show(box: nspawn.Container, *names: str) -> dict[str, str]:
+    out = box.run(["systemctl", "show", "appliance", *(f"--property={n}" for n in names)])
+    return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+
+
+def status(box: nspawn.Container) -> dict[str, Any]:
+    return json.loads(box.run(["appliance", "status"]).stdout)
+
+
+def journal(box: nspawn.Container) -> str:
+    return box.run(["journalctl", "-u", "appliance", "-b", "--no-pager", "-o", "cat"]).stdout
+
+
+def wait_idle(box: nspawn.Container) -> dict[str, Any]:
+    def idle() -> dict[str, Any] | None:
+        if show(box, "ActiveState")["ActiveState"] != "active":
+            return None
+        result = box.run(["appliance", "status"], check=False)
+        if result.returncode != 0:
+            return None
+        reply = json.loads(result.stdout)
+        return reply if reply.get("state") == "idle" else None
+
+    return wait_until(idle, UP_S, "the appliance active and idle", poll=0.5)
+
+
+def test_installed_by_install_pi_and_started_at_boot_with_no_press(
+    container: nspawn.Container,
+) -> None:
+    # install-pi saw a running systemd: it reloaded it and enabled the unit, started nothing.
+    err = container.install.stderr  # type: ignore[attr-defined]
+    assert "systemctl daemon-reload" in err and "systemd is not running" not in err, err
+    assert container.run(["systemctl", "is-enabled", "appliance"]).stdout.strip() == "enabled"
+    # Nobody started it: after the reboot it came up by itself, at boot.
+    reply = wait_idle(container)
+    assert reply["session_id"] is None  # auto_start is off: no session without a press
+    props = show(container, "NRestarts", "UnitFileState")
+    assert props == {"NRestarts": "0", "UnitFileState": "enabled"}, props
+
+
+def test_notify_reaches_ready_and_the_journal_has_its_log(container: nspawn.Container) -> None:
+    wait_idle(container)
+    props = show(container, "Type", "ActiveState", "SubState", "StatusText", "WatchdogUSec")
+    # A Type=notify service is "active" only once it has said READY=1.
+    assert props["Type"] == "notify"
+    assert (props["ActiveState"], props["SubState"]) == ("active", "running"), props
+    assert "idle" in props["StatusText"], props
+    assert props["WatchdogUSec"] == f"{WATCHDOG_S}s", props
+    log = journal(container)
+    assert "ready: " in log and "key source" in log, log[-3000:]
+    assert SIM_API_KEY not in log
+
+
+def test_a_session_reaches_the_simulator_on_the_hosts_loopback(
+    container: nspawn.Container, sim: Sim
+) -> None:
+    wait_idle(container)
+    container.run(["appliance", "start"])
+    wait_until(lambda: sim.state()["sessions_open"] >= 1, UP_S, "a session at the simulator")
+    wait_until(lambda: status(container)["state"] == "listening", UP_S, "state listening")
+    container.run(["appliance", "stop"])
+    wait_idle(container)
+
+
+def test_the_watchdog_restarts_a_stopped_process(container: nspawn.Container) -> None:
+    wait_idle(container)
+    before = show(container, "MainPID", "NRestarts")
+    container.run(["kill", "-STOP", before["MainPID"]])
+
+    def restarted() -> bool:
+        now = show(container, "MainPID", "NRestarts", "ActiveState")
+        return now["MainPID"] not in ("0", before["MainPID"]) and now["ActiveState"] == "active"
+
+    # WatchdogSec, then SIGABRT (and SIGKILL after TimeoutStopSec at worst), RestartSec=5.
+    wait_until(restarted, 20 + WATCHDOG_S + 5 + UP_S, "a restart by the watchdog", poll=0.5)
+    assert int(show(container, "NRestarts")["NRestarts"]) == int(before["NRestarts"]) + 1
+    assert "Watchdog timeout" in journal(container)
+    wait_idle(container)
+
+
+def test_reload_applies_a_changed_config(container: nspawn.Container) -> None:
+    wait_idle(container)
+    pid = show(container, "MainPID")["MainPID"]
+    assert status(container)["model"] != NEW_MODEL
+    container.run(["appliance", "config", "set", "realtime.config.model", NEW_MODEL])
+    assert status(container)["model"] != NEW_MODEL  # the file changed, the service not yet
+    container.run(["systemctl", "reload", "appliance"])
+    wait_until(lambda: status(container)["model"] == NEW_MODEL, UP_S, "the new model live")
+    assert show(container, "MainPID")["MainPID"] == pid  # reloaded, not restarted
+
+
+def test_a_reboot_brings_it_back(container: nspawn.Container) -> None:
+    wait_idle(container)
+    before = show(container, "InvocationID")["InvocationID"]
+    leader = container.leader
+    container.reboot()
+    assert container.leader != leader
+    reply = wait_idle(container)
+    assert show(container, "InvocationID")["InvocationID"] != before
+    assert reply["model"] == NEW_MODEL  # the changed file outlived the reboot
