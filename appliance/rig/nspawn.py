@@ -62,7 +62,7 @@ from pathlib import Path
 from appliance.rig.process import ROOT, poll_until
 
 ARCH = "amd64"
-BASE_RECIPE = 1
+BASE_RECIPE = 2
 """Bump when the way the cached root is made changes: it is then rebuilt."""
 BASE_PACKAGES = (
     "systemd",
@@ -201,10 +201,12 @@ def base_root(cache: Path | None = None, *, rebuild: bool = False) -> Path:
 
 
 def _customise(root: Path) -> None:
-    """What every container shares: no host keys (each gets its own), no apt timers, root's
-    SSH directory, an empty machine id (a new one at each first boot)."""
+    """What every container shares: no host keys and sshd off (:func:`boot_hosts` gives each
+    host its own key and address, then enables it), no apt timers, root's SSH directory, an
+    empty machine id (a new one at each first boot)."""
     for key in (root / "etc" / "ssh").glob("ssh_host_*"):
         key.unlink()
+    _sh(["systemctl", f"--root={root}", "--quiet", "disable", "ssh.service"], 60, "disable ssh")
     systemd = root / "etc" / "systemd" / "system"
     for unit in MASKED_UNITS:
         link = systemd / unit
@@ -641,6 +643,7 @@ def _prepare_ssh(root: Path, address: str, port: int, public_key: str) -> tuple[
     authorized.parent.mkdir(mode=0o700, exist_ok=True)
     authorized.write_text(public_key)
     authorized.chmod(0o600)
+    _sh(["systemctl", f"--root={root}", "--quiet", "enable", "ssh.service"], 60, "enable ssh")
     kind, value = (ssh / "ssh_host_ed25519_key.pub").read_text().split()[:2]
     return kind, value
 

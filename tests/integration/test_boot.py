@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -66,8 +67,17 @@ enabled = false
 """
 
 
+@dataclass
+class Installed:
+    box: nspawn.Container
+    said: str
+    """What install-pi wrote to stderr."""
+    active_before_boot: str
+    """``systemctl is-active appliance`` after install-pi, before the reboot."""
+
+
 @pytest.fixture(scope="module")
-def container(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[nspawn.Container]:
+def installed(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     reason = nspawn.unavailable()
     if reason:
         pytest.skip(f"no systemd-nspawn containers here: {reason}")
@@ -78,12 +88,18 @@ def container(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ns
         (etc / "config.toml").write_text(_config(sim))
         (etc / "openai.key").write_text(SIM_API_KEY + "\n")
         (etc / "openai.key").chmod(0o600)
-        box.install = nspawn.install_appliance(box)  # type: ignore[attr-defined]
+        said = nspawn.install_appliance(box).stderr
+        active = box.run(["systemctl", "is-active", "appliance"], check=False).stdout.strip()
         dropin = box.root / "etc" / "systemd" / "system" / "appliance.service.d"
         dropin.mkdir(parents=True)
         (dropin / "test-watchdog.conf").write_text(f"[Service]\nWatchdogSec={WATCHDOG_S}\n")
         box.reboot()
-        yield box
+        yield Installed(box, said, active)
+
+
+@pytest.fixture
+def container(installed: Installed) -> nspawn.Container:
+    return installed.box
 
 
 def show(box: nspawn.Container, *names: str) -> dict[str, str]:
@@ -112,12 +128,11 @@ def wait_idle(box: nspawn.Container) -> dict[str, Any]:
     return wait_until(idle, UP_S, "the appliance active and idle", poll=0.5)
 
 
-def test_installed_by_install_pi_and_started_at_boot_with_no_press(
-    container: nspawn.Container,
-) -> None:
+def test_installed_by_install_pi_and_started_at_boot_with_no_press(installed: Installed) -> None:
+    container, err = installed.box, installed.said
     # install-pi saw a running systemd: it reloaded it and enabled the unit, started nothing.
-    err = container.install.stderr  # type: ignore[attr-defined]
     assert "systemctl daemon-reload" in err and "systemd is not running" not in err, err
+    assert installed.active_before_boot == "inactive"
     assert container.run(["systemctl", "is-enabled", "appliance"]).stdout.strip() == "enabled"
     # Nobody started it: after the reboot it came up by itself, at boot.
     reply = wait_idle(container)
