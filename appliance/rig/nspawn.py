@@ -39,8 +39,9 @@ a container (``pip wheel``, from the package index) and cached next to the root,
 
 The cache: ``APPLIANCE_NSPAWN_CACHE``, default ``$XDG_CACHE_HOME/appliance-nspawn`` or
 ``/var/cache/appliance-nspawn``; in it ``amd64/base`` (the root, about 650 MB; rebuilt when
-:data:`BASE_RECIPE` or the package list changes), ``amd64/debs``, ``amd64/wheels/KEY`` and
-``amd64/run/NAME`` (the containers' copies, removed after use). Needs root.
+:data:`BASE_RECIPE` or the package list changes), ``amd64/debs``, ``amd64/wheels/KEY`` (KEY:
+the run-time and build requirements) and ``amd64/run/NAME`` (the containers' copies, removed
+after use). Needs root.
 """
 
 from __future__ import annotations
@@ -48,12 +49,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import time
+import tomllib
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -89,6 +93,8 @@ RUN_TIMEOUT_S = 120.0
 """Default limit of one command run inside."""
 WHEELS_TIMEOUT_S = 1800.0
 """Building the wheel house (PyAudio is compiled)."""
+WHEELS_KEEP_DAYS = 14
+"""Wheel houses of other dependency lists (other checkouts) unused this long are removed."""
 SSH_PORT_FIRST = 2200
 SSH_PORTS = 100
 """Each host's sshd listens on the first free port from SSH_PORT_FIRST on its own address."""
@@ -365,7 +371,10 @@ class Container:
 
     def system_state(self) -> str:
         """``systemctl is-system-running`` inside (``offline`` until its manager answers)."""
-        result = self.run(["systemctl", "is-system-running"], check=False, timeout=10)
+        try:
+            result = self.run(["systemctl", "is-system-running"], check=False, timeout=10)
+        except subprocess.TimeoutExpired:  # a busy machine: ask again
+            return "offline"
         return result.stdout.strip() or "offline"
 
     def wait_running(self, timeout: float = BOOT_TIMEOUT_S) -> None:
@@ -472,8 +481,12 @@ def _unmount(path: Path) -> None:
 
 
 def wheels_dir(cache: Path | None = None, source: Path = ROOT) -> Path:
-    """The wheel house for this checkout's dependencies (keyed by ``pyproject.toml``)."""
-    key = hashlib.sha256((source / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    """The wheel house for this checkout's dependencies: keyed by ``pyproject.toml``'s
+    run-time and build requirements (not its extras: a checkout that only adds a dev tool
+    shares it)."""
+    project = tomllib.loads((source / "pyproject.toml").read_text())
+    wanted = [project["project"].get("dependencies", []), project["build-system"]["requires"]]
+    key = hashlib.sha256(json.dumps(wanted).encode()).hexdigest()[:16]
     return (cache or cache_dir()) / ARCH / "wheels" / key
 
 
@@ -500,12 +513,18 @@ def ensure_wheels(container: Container, source_inside: str, cache: Path | None =
     """Build the wheel house inside ``container`` (which must have it bound at WHEELS_INSIDE:
     :func:`booted` does) unless it is cached; returns its path on this machine."""
     wheels = wheels_dir(cache)
+    complete = wheels / ".complete"
     with _locked(wheels.parent / "build.lock"):
-        if (wheels / ".complete").is_file():
+        for other in wheels.parent.iterdir():  # other checkouts' wheel houses, long unused
+            mark = other / ".complete"
+            age = time.time() - (mark.stat().st_mtime if mark.exists() else 0)
+            if other.is_dir() and other != wheels and age > WHEELS_KEEP_DAYS * 86400:
+                shutil.rmtree(other)
+        if complete.is_file():
+            complete.touch()
             return wheels
-        for old in wheels.parent.iterdir():  # other keys: stale
-            if old.is_dir():
-                shutil.rmtree(old)
+        if wheels.exists():  # an interrupted build
+            shutil.rmtree(wheels)
         wheels.mkdir(parents=True)
         inside = f"{WHEELS_INSIDE}/{wheels.name}"
         script = (
@@ -515,7 +534,7 @@ def ensure_wheels(container: Container, source_inside: str, cache: Path | None =
             "rm -rf /var/tmp/wheel-builder"
         )
         container.run(script, timeout=WHEELS_TIMEOUT_S, env=_passed_env())
-        (wheels / ".complete").write_text("")
+        complete.write_text("")
     return wheels
 
 
@@ -684,11 +703,13 @@ def boot_hosts(
         for host in hosts:
             host.container.wait_running()
         for host in hosts:
-            _wait_ssh(host)
+            wait_ssh(host)
         yield hosts
 
 
-def _wait_ssh(host: SshHost, timeout: float = 60.0) -> None:
+def wait_ssh(host: SshHost, timeout: float = 60.0) -> None:
+    """Until ``ssh HOST true`` succeeds (after a boot or a reboot)."""
+
     def answers() -> bool:
         try:
             return host.ssh("true", timeout=15, check=False).returncode == 0
@@ -710,4 +731,5 @@ __all__ = [
     "cache_dir",
     "install_appliance",
     "unavailable",
+    "wait_ssh",
 ]

@@ -16,8 +16,12 @@ later runs reuse them.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -201,3 +205,62 @@ def test_a_reboot_brings_it_back(container: nspawn.Container) -> None:
     reply = wait_idle(container)
     assert show(container, "InvocationID")["InvocationID"] != before
     assert reply["model"] == NEW_MODEL  # the changed file outlived the reboot
+
+
+# --- the rig's SSH hosts (what the Ansible tests use) ----------------------------------------
+
+
+def test_boot_hosts_each_with_its_own_sshd_host_key_and_address(tmp_path: Path) -> None:
+    reason = nspawn.unavailable()
+    if reason:
+        pytest.skip(f"no systemd-nspawn containers here: {reason}")
+    with nspawn.boot_hosts(2, tmp_path) as hosts:
+        # Strict host key checking against the rig's known_hosts: each host's own key.
+        names = [host.ssh("hostname").stdout.strip() for host in hosts]
+        assert names == [host.name for host in hosts]
+        assert len({(host.address, host.port) for host in hosts}) == 2
+        keys = (tmp_path / "known_hosts").read_text().splitlines()
+        assert len({line.split()[-1] for line in keys}) == 2
+        for host in hosts:
+            assert host.ssh("systemctl", "is-system-running").stdout.strip() == "running"
+        # Only the rig's key gets in.
+        other = tmp_path / "other"
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True
+        )
+        args = hosts[0].ssh_args()
+        args[args.index(str(hosts[0].key))] = str(other)
+        refused = subprocess.run([*args, "true"], capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 255 and "Permission denied" in refused.stderr
+        # A reboot keeps the host's address, key and files.
+        hosts[1].ssh("touch", "/root/kept")
+        hosts[1].container.reboot()
+        nspawn.wait_ssh(hosts[1])
+        hosts[1].ssh("test", "-f", "/root/kept")
+        leaders = [host.container.leader for host in hosts]
+        roots = [host.container.root for host in hosts]
+    # Everything it started is gone: the containers' processes and their copies of the root.
+    for pid in leaders:
+        assert not Path(f"/proc/{pid}").exists()
+    for root in roots:
+        assert not root.exists()
+        assert str(root) not in Path("/proc/self/mounts").read_text()
+
+
+@pytest.mark.parametrize("n", [0, nspawn.MAX_HOSTS + 1])
+def test_boot_hosts_refuses_a_count_out_of_range(n: int, tmp_path: Path) -> None:
+    limit = f"1 to {nspawn.MAX_HOSTS}"
+    with pytest.raises(ValueError, match=limit), nspawn.boot_hosts(n, tmp_path):
+        pass
+
+
+def test_unavailable_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reason the boot tests are skipped with, where containers cannot boot."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "need root" in (nspawn.unavailable() or "")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    real_which = shutil.which
+    monkeypatch.setattr(
+        shutil, "which", lambda name: None if name == "systemd-nspawn" else real_which(name)
+    )
+    assert "apt-get install systemd-container" in (nspawn.unavailable() or "")
