@@ -17,7 +17,7 @@ Hosts to SSH to (the Ansible tests)::
     reason = nspawn.unavailable()          # None, or why containers cannot boot here
     with nspawn.boot_hosts(3, workdir) as hosts:
         for host in hosts:
-            host.name, host.address, host.port   # "appliance-test-0", "127.0.0.2", 2200
+            host.name, host.address, host.port   # "appliance-test-0-3fa9c1", "127.0.0.2", 2200
             host.user                            # "root" (key only; no password)
             host.key, host.known_hosts           # the rig's private key, the hosts' keys
             host.ssh("systemctl", "is-active", "ssh")   # ssh with those options
@@ -27,7 +27,8 @@ Hosts to SSH to (the Ansible tests)::
             host.container.reboot()              # and wait until it is up again
 
 Each host has its own host key (made by the rig before the first boot, listed in
-``known_hosts``) and one authorized key, the rig's, made in ``workdir``. All hosts are booted
+``known_hosts``), one authorized key, the rig's, made in ``workdir``, and its name as its
+hostname; up to :data:`MAX_HOSTS` at once. All hosts are booted
 at once and waited for together; :func:`boot_hosts` stops them all on exit.
 
 One container without SSH: ``with booted(workdir, "name") as container: ...``.
@@ -35,7 +36,13 @@ One container without SSH: ``with booted(workdir, "name") as container: ...``.
 The appliance from this checkout: :func:`install_appliance` runs ``scripts/install-pi``
 inside a booted container. Its Python dependencies come from a wheel house built once inside
 a container (``pip wheel``, from the package index) and cached next to the root, keyed by
-``pyproject.toml``: later installs need no network.
+``pyproject.toml``'s requirements: later installs need no network. Every container sees the
+wheel houses at ``/var/cache/appliance-wheels``; something else that runs install-pi there
+(a playbook over SSH) gets the same offline install with this environment::
+
+    source = nspawn.copy_checkout(host.container)          # /usr/src/appliance inside
+    env = nspawn.offline_pip_env(nspawn.ensure_wheels(host.container, source))
+    # {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/var/cache/appliance-wheels/KEY", ...}
 
 The cache: ``APPLIANCE_NSPAWN_CACHE``, default ``$XDG_CACHE_HOME/appliance-nspawn`` or
 ``/var/cache/appliance-nspawn``; in it ``amd64/base`` (the root, about 650 MB; rebuilt when
@@ -538,18 +545,23 @@ def ensure_wheels(container: Container, source_inside: str, cache: Path | None =
     return wheels
 
 
+def offline_pip_env(wheels: Path) -> dict[str, str]:
+    """The environment under which pip, inside any container of this rig, installs from the
+    wheel house ``wheels`` (:func:`ensure_wheels`) without the network."""
+    return {
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": f"{WHEELS_INSIDE}/{wheels.name}",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+
+
 def install_appliance(
     container: Container, *args: str, cache: Path | None = None, source: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
     """``scripts/install-pi ARGS`` from a copy of this checkout inside the booted container,
     with its Python packages from the wheel house (no network once it is cached)."""
     source_inside = copy_checkout(container, source)
-    wheels = ensure_wheels(container, source_inside, cache)
-    env = {
-        "PIP_NO_INDEX": "1",
-        "PIP_FIND_LINKS": f"{WHEELS_INSIDE}/{wheels.name}",
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-    }
+    env = offline_pip_env(ensure_wheels(container, source_inside, cache))
     return container.run(
         [f"{source_inside}/scripts/install-pi", *args], timeout=WHEELS_TIMEOUT_S, env=env
     )
@@ -729,7 +741,10 @@ __all__ = [
     "boot_hosts",
     "booted",
     "cache_dir",
+    "copy_checkout",
+    "ensure_wheels",
     "install_appliance",
+    "offline_pip_env",
     "unavailable",
     "wait_ssh",
 ]
