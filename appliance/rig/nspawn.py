@@ -45,8 +45,8 @@ wheel houses at ``/var/cache/appliance-wheels``; something else that runs instal
     # {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/var/cache/appliance-wheels/KEY", ...}
 
 The cache: ``APPLIANCE_NSPAWN_CACHE``, default ``$XDG_CACHE_HOME/appliance-nspawn`` or
-``/var/cache/appliance-nspawn``; in it ``amd64/base`` (the root, about 650 MB; rebuilt when
-:data:`BASE_RECIPE` or the package list changes), ``amd64/debs``, ``amd64/wheels/KEY`` (KEY:
+``/var/cache/appliance-nspawn``; in it ``amd64/base-KEY`` (the root, about 650 MB; KEY:
+:data:`BASE_RECIPE` and the package list), ``amd64/debs``, ``amd64/wheels/KEY`` (KEY:
 the run-time and build requirements) and ``amd64/run/NAME`` (the containers' copies, removed
 after use). Needs root.
 """
@@ -100,8 +100,8 @@ RUN_TIMEOUT_S = 120.0
 """Default limit of one command run inside."""
 WHEELS_TIMEOUT_S = 1800.0
 """Building the wheel house (PyAudio is compiled)."""
-WHEELS_KEEP_DAYS = 14
-"""Wheel houses of other dependency lists (other checkouts) unused this long are removed."""
+CACHE_KEEP_DAYS = 14
+"""Roots and wheel houses of other recipes (other checkouts) unused this long are removed."""
 SSH_PORT_FIRST = 2200
 SSH_PORTS = 100
 """Each host's sshd listens on the first free port from SSH_PORT_FIRST on its own address."""
@@ -187,14 +187,19 @@ def _sh(args: Sequence[str], timeout: float, what: str, **kwargs) -> str:
 
 
 def base_root(cache: Path | None = None, *, rebuild: bool = False) -> Path:
-    """The cached root, made with debootstrap when missing or made by another recipe."""
+    """The cached root of this recipe, ``amd64/base-KEY``, made with debootstrap when missing.
+    Roots of other recipes (another checkout's package list) are left to the containers that
+    may run on them, and removed once unused for :data:`CACHE_KEEP_DAYS`."""
     cache = (cache or cache_dir()) / ARCH
-    base, key_file = cache / "base", cache / "base" / ".nspawn-base"
     key = base_key()
+    base = cache / f"base-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    key_file = base / ".nspawn-base"
     with _locked(cache / "base.lock"):
+        _prune(cache.glob("base-*"), base, ".nspawn-base")
         if not rebuild and key_file.is_file() and key_file.read_text().strip() == key:
+            key_file.touch()  # in use
             return base
-        new = cache / "base.new"
+        new = base.with_name(base.name + ".new")
         for old in (base, new):
             if old.exists():
                 shutil.rmtree(old)
@@ -207,10 +212,20 @@ def base_root(cache: Path | None = None, *, rebuild: bool = False) -> Path:
             "debootstrap",
         )  # fmt: skip
         _customise(new)
-        key_file_new = new / ".nspawn-base"
-        key_file_new.write_text(key + "\n")
+        (new / ".nspawn-base").write_text(key + "\n")
         new.rename(base)
         return base
+
+
+def _prune(dirs: Iterator[Path], keep: Path, mark: str) -> None:
+    """Remove the directories among ``dirs`` but ``keep`` whose ``mark`` file (touched at
+    each use) is older than CACHE_KEEP_DAYS, or missing and the directory that old."""
+    for other in dirs:
+        if other == keep or not other.is_dir():
+            continue
+        stamp = other / mark if (other / mark).exists() else other
+        if time.time() - stamp.stat().st_mtime > CACHE_KEEP_DAYS * 86400:
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def _customise(root: Path) -> None:
@@ -522,11 +537,7 @@ def ensure_wheels(container: Container, source_inside: str, cache: Path | None =
     wheels = wheels_dir(cache)
     complete = wheels / ".complete"
     with _locked(wheels.parent / "build.lock"):
-        for other in wheels.parent.iterdir():  # other checkouts' wheel houses, long unused
-            mark = other / ".complete"
-            age = time.time() - (mark.stat().st_mtime if mark.exists() else 0)
-            if other.is_dir() and other != wheels and age > WHEELS_KEEP_DAYS * 86400:
-                shutil.rmtree(other)
+        _prune(wheels.parent.iterdir(), wheels, ".complete")  # other checkouts', long unused
         if complete.is_file():
             complete.touch()
             return wheels
