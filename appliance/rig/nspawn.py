@@ -301,6 +301,8 @@ class Container:
     leader: int = 0
     """The container's init, as this machine sees it (0: not running)."""
     boots: int = 0
+    stopped: int | None = None
+    """systemd-nspawn's exit status after :meth:`stop` (0: a clean poweroff; None: killed)."""
     _nspawn: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -449,13 +451,14 @@ class Container:
         """A clean poweroff (SIGRTMIN+3 to its init), SIGKILL after STOP_TIMEOUT_S; returns
         systemd-nspawn's exit status (None if it had to be killed)."""
         if not self.alive():
-            return self._nspawn.returncode if self._nspawn else None
+            self.stopped = self._nspawn.returncode if self._nspawn else None
+            return self.stopped
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.leader, signal.SIGRTMIN + 3)
-        code = self._wait_exit(STOP_TIMEOUT_S)
-        if code is None:
+        self.stopped = self._wait_exit(STOP_TIMEOUT_S)
+        if self.stopped is None:
             self.kill()
-        return code
+        return self.stopped
 
     def kill(self) -> None:
         """SIGKILL to its init (the whole PID namespace goes with it), then to nspawn."""

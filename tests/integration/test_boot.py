@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,12 +241,37 @@ def test_boot_hosts_each_with_its_own_sshd_host_key_and_address(tmp_path: Path) 
         hosts[1].ssh("test", "-f", "/root/kept")
         leaders = [host.container.leader for host in hosts]
         roots = [host.container.root for host in hosts]
-    # Everything it started is gone: the containers' processes and their copies of the root.
+    # Everything it started is gone: a clean poweroff each, no process, no copy of the root.
+    assert [host.container.stopped for host in hosts] == [0, 0]
     for pid in leaders:
         assert not Path(f"/proc/{pid}").exists()
     for root in roots:
         assert not root.exists()
         assert str(root) not in Path("/proc/self/mounts").read_text()
+
+
+def test_a_boot_that_never_finishes_fails_at_its_deadline(tmp_path: Path) -> None:
+    reason = nspawn.unavailable()
+    if reason:
+        pytest.skip(f"no systemd-nspawn containers here: {reason}")
+
+    def hang(root: Path) -> None:  # multi-user.target waits for a job that never ends
+        units = root / "etc" / "systemd" / "system"
+        (units / "hang.service").write_text(
+            "[Service]\nType=oneshot\nExecStart=/bin/sleep infinity\n"
+            "[Install]\nWantedBy=multi-user.target\n"
+        )
+        (units / "multi-user.target.wants" / "hang.service").symlink_to("../hang.service")
+
+    with nspawn.booted(tmp_path, "appliance-hang", prepare=hang, wait=False) as box:
+        started = time.monotonic()
+        late = re.escape("not up within 5 s (state starting)")
+        with pytest.raises(nspawn.BootFailed, match=late):
+            box.wait_running(timeout=5)
+        assert 5 <= time.monotonic() - started < 5 + 15
+        leader = box.leader
+    assert box.stopped == 0  # the poweroff stops the hanging job too
+    assert not Path(f"/proc/{leader}").exists()
 
 
 @pytest.mark.parametrize("n", [0, nspawn.MAX_HOSTS + 1])
