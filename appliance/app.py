@@ -209,6 +209,7 @@ class Appliance:
         deadline = time.monotonic() + SCREEN_READY_TIMEOUT_S
         while not self.hub.screen_ready.is_set() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)  # a thread-side Event: polled, so shutdown never waits
+        self._notify("status", self.shown.state)  # `systemctl status` shows idle from the start
         self._notify("ready")
 
     async def _watchdog(self) -> None:

@@ -49,8 +49,11 @@ esac
 # tests (tests/integration/test_metrics_prometheus.py; they skip without them): 27 MB to
 # download, about a minute to install. The tests run their own (appliance.rig.prometheus, on
 # loopback ports): the services the packages start where systemd runs (ports 9090 and 9100 on
-# every address) are stopped and disabled again when this script installed them.
-APPLIANCE_APT_OPTIONAL=(xvfb fonts-dejavu-core prometheus prometheus-node-exporter)
+# every address) are stopped and disabled again when this script installed them. The boot
+# test bed (appliance/rig/nspawn.py): containers (systemd-nspawn), their cached Debian root
+# (debootstrap) and SSH to them (openssh-client).
+APPLIANCE_APT_OPTIONAL=(xvfb fonts-dejavu-core prometheus prometheus-node-exporter
+    systemd-container debootstrap openssh-client)
 APPLIANCE_TEST_ONLY_SERVICES=(prometheus prometheus-node-exporter)
 
 appliance_die() {

@@ -221,6 +221,12 @@ def test_sysusers_and_tmpfiles_create_the_user_and_config_dir(sysroot: Path) -> 
         for line in (sysroot / "etc/group").read_text().splitlines()
     }
     assert {"appliance", "gpio", "audio"} <= set(groups)
+    # Every supplementary group of the unit exists (else it fails at start: 216/GROUP), also
+    # on a root without udev (its render and input groups).
+    unit = UNIT.read_text()
+    wanted = re.search(r"^SupplementaryGroups=(.*)$", unit, re.M)
+    assert wanted is not None
+    assert set(wanted.group(1).split()) <= set(groups)
     config_dir = (sysroot / "etc/appliance").stat()
     assert config_dir.st_mode & 0o777 == 0o750
     assert (config_dir.st_uid, config_dir.st_gid) == (0, groups["appliance"])

@@ -129,6 +129,8 @@ error = [["{hook}"]]
             proc.wait()
     wait_until(lambda: "STOPPING=1" in systemd.messages, 5, "STOPPING=1")
     ready = systemd.messages.index("READY=1")
+    # The state is in `systemctl status` from the start, not only after a first change.
+    assert systemd.messages.index("STATUS=idle") < ready
     assert systemd.messages.index("STATUS=connecting") > ready
     assert systemd.messages.index("STOPPING=1") > systemd.messages.index("STATUS=error")
     assert "Traceback" not in log_file.read_text()
