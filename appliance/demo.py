@@ -5,6 +5,11 @@ auto-start, a function tool), generates a short spoken question (espeak-ng when 
 a speech-like signal) and runs ``appliance run`` with it as the microphone; everything played
 goes to ``demo-out.wav``. With a display it opens a window; without one it runs headless. It
 prints the events (state changes, transcripts, function calls) as they happen.
+
+With ``--keyserver`` the keys come from a key server between the two (``appliance keyserver``
+with a temporary config and SQLite, one device enrolled with ``device add``, its token in a
+0600 file the appliance reads): after the answer the session is stopped, its usage report
+reaches the key server, and ``appliance keyserver usage`` is printed.
 """
 
 from __future__ import annotations
@@ -24,11 +29,17 @@ import tomli_w
 
 from appliance.audio.wav import write_wav
 from appliance.cli import format_event
-from appliance.rig.process import ApplianceFailedToStart, ApplianceProcess
+from appliance.rig.keyserver import KeyServerProcess, enrol, write_config
+from appliance.rig.keyserver import cli as keyserver_cli
+from appliance.rig.process import ApplianceFailedToStart, ApplianceProcess, poll_until
 from appliance.rig.sim import SimProcess
 from appliance.rig.speech import write_speech_wav
 
 QUESTION = "Hello! What is the weather like in Paris today?"
+DEVICE = "demo-kiosk"
+"""The device the demo enrols on its key server."""
+USAGE_TIMEOUT_S = 20.0
+"""How long the demo waits for the session's usage report to reach the key server."""
 
 
 def make_question_wav(path: Path) -> str:
@@ -51,11 +62,11 @@ def make_question_wav(path: Path) -> str:
     return "a synthetic speech-like signal"
 
 
-def demo_config(sim_url: str, socket: Path, display: str) -> dict:
+def demo_config(sim_url: str, socket: Path, display: str, provisioning: dict | None = None) -> dict:
     return {
         "openai": {"api_base": sim_url, "dialect": "auto"},
         "realtime": {
-            "provisioning": {"url": f"{sim_url}/provision", "timeout_s": 5},
+            "provisioning": provisioning or {"url": f"{sim_url}/provision", "timeout_s": 5},
             "config": {
                 "model": "gpt-realtime-2",
                 "instructions": "You are a friendly museum guide. Be brief.",
@@ -98,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--headless", action="store_true", help="no window even with a display")
     parser.add_argument("--out", type=Path, default=Path("demo-out.wav"), help="played audio")
     parser.add_argument("--timeout", type=float, default=45.0, help="give up after (seconds)")
+    parser.add_argument(
+        "--keyserver", action="store_true", help="keys from a local key server, usage shown"
+    )
     args = parser.parse_args(argv)
     display = "none" if args.headless or not _has_display() else "window"
 
@@ -113,9 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"microphone: {question.name} ({make_question_wav(question)}): {QUESTION!r}")
     print(f"speaker:    {args.out}")
     print(f"screen:     {'a window' if display == 'window' else 'none (headless)'}")
+    keyserver = None
+    provisioning = None
+    if args.keyserver:
+        try:
+            keyserver, provisioning = _start_keyserver(work / "keyserver", sim_url)
+        except RuntimeError as exc:
+            print(exc, file=sys.stderr)
+            sim.stop()
+            return 1
     socket = work / "control.sock"
     config = work / "config.toml"
-    config.write_text(tomli_w.dumps(demo_config(sim_url, socket, display)))
+    config.write_text(tomli_w.dumps(demo_config(sim_url, socket, display, provisioning)))
     log_path = work / "appliance.log"
     try:
         app = ApplianceProcess(
@@ -127,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ApplianceFailedToStart as exc:
         print(exc, file=sys.stderr)
+        if keyserver is not None:
+            keyserver.stop()
         sim.stop()
         return 1
     answered = threading.Event()
@@ -144,12 +169,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         app.request({"cmd": "start"})
         done = answered.wait(args.timeout)
+        if keyserver is not None and done:
+            app.request({"cmd": "stop"})
+            if not _show_usage(keyserver):
+                return 1
         if display == "window" and done:
             print("\nThe window stays open: click the buttons, Ctrl-C to quit.")
             with _suppress_interrupt():
                 app.proc.wait()
     finally:
         app.stop(10)
+        if keyserver is not None:
+            keyserver.stop()
         sim.stop()
     if not answered.is_set():
         print("\nno answer came; the appliance log:\n" + log_path.read_text(), file=sys.stderr)
@@ -157,6 +188,37 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nDone: the model's answer is in {args.out} (play it with `aplay {args.out}`).")
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _start_keyserver(folder: Path, sim_url: str) -> tuple[KeyServerProcess, dict]:
+    """The key server minting from the simulator, one device enrolled; it and the appliance's
+    ``realtime.provisioning`` (its URL and the token file)."""
+    config = write_config(folder, sim_url)
+    migrated = keyserver_cli(config, "migrate")
+    if migrated.returncode != 0:
+        raise RuntimeError(f"appliance keyserver migrate failed: {migrated.stderr}")
+    token_file = folder / "provisioning.token"
+    token_file.touch(mode=0o600)
+    token_file.write_text(enrol(config, DEVICE) + "\n")
+    server = KeyServerProcess(config)
+    print(f"key server: {server.url} (device {DEVICE}, token in {token_file.name}, mode 0600)")
+    return server, {"url": f"{server.url}/key", "token_file": str(token_file), "timeout_s": 5}
+
+
+def _show_usage(server: KeyServerProcess) -> bool:
+    """Wait for the session's usage report on the key server, then print ``usage``."""
+    reported = poll_until(
+        lambda: any(e["path"] == "/usage" and e["status"] == 200 for e in server.access_log()),
+        USAGE_TIMEOUT_S,
+        0.1,
+    )
+    if not reported:
+        print("\nthe usage report did not reach the key server:", file=sys.stderr)
+        print("".join(server.output), file=sys.stderr)
+        return False
+    print("\n$ appliance keyserver usage")
+    print(keyserver_cli(server.config, "usage").stdout.rstrip())
+    return True
 
 
 def _follow_events(socket: Path, answered: threading.Event) -> None:

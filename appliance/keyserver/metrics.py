@@ -21,48 +21,51 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.keys_minted = Counter(
-            "keyserver_keys_minted", "Ephemeral keys handed to devices.", ["group"], registry=r
+            "appliance_keyserver_keys_minted",
+            "Ephemeral keys handed to devices.",
+            ["group"],
+            registry=r,
         )
         self.refusals = Counter(
-            "keyserver_refusals",
+            "appliance_keyserver_refusals",
             "Requests refused, by reason (the error code of the 401 or 429).",
             ["reason"],
             registry=r,
         )
         self.upstream_seconds = Histogram(
-            "keyserver_upstream_seconds",
+            "appliance_keyserver_upstream_seconds",
             "Time the upstream took to mint a key.",
             buckets=UPSTREAM_BUCKETS,
             registry=r,
         )
         self.upstream_errors = Counter(
-            "keyserver_upstream_errors",
+            "appliance_keyserver_upstream_errors",
             "Mint requests that failed upstream (upstream_error: 502, upstream_timeout: 504).",
             ["code"],
             registry=r,
         )
         self.usage_reports = Counter(
-            "keyserver_usage_reports",
+            "appliance_keyserver_usage_reports",
             "Usage reports, by result (stored, duplicate, bad, refused).",
             ["result"],
             registry=r,
         )
         self.usage_tokens = Counter(
-            "keyserver_usage_tokens",
+            "appliance_keyserver_usage_tokens",
             "Tokens the devices reported, by kind.",
             ["kind"],
             registry=r,
         )
         self.usage_seconds = Counter(
-            "keyserver_usage_session_seconds", "Session seconds reported.", registry=r
+            "appliance_keyserver_usage_session_seconds", "Session seconds reported.", registry=r
         )
         self.database_errors = Counter(
-            "keyserver_database_errors",
+            "appliance_keyserver_database_errors",
             "Requests that failed because the database was unavailable.",
             registry=r,
         )
         self.in_flight = Gauge(
-            "keyserver_requests_in_flight", "Requests being handled.", registry=r
+            "appliance_keyserver_requests_in_flight", "Requests being handled.", registry=r
         )
 
     def render(self) -> bytes:

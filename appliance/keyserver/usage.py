@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -188,6 +188,9 @@ class Line:
     output_audio: int
     output_text: int
     cost: float = 0.0
+    stops: dict[str, int] = field(default_factory=dict)
+    """Reports by the session's ``stop_reason`` (press, idle, max, error, reconnect,
+    shutdown)."""
 
 
 def cost(line: Line, prices: Prices) -> float:
@@ -241,8 +244,18 @@ def summary(
         Line(r[0], r[1], int(r[2]), int(r[3]), float(r[4]), *(int(x) for x in r[5:10]))
         for r in rows
     ]
+    stops_sql = (
+        "SELECT r.day, d.name, r.stop_reason, count(*) FROM usage_reports r"
+        " JOIN devices d ON d.id = r.device_id"
+        + (" WHERE " + " AND ".join(w.replace("dd.", "r.") for w in where) if where else "")
+        + " GROUP BY r.day, d.name, r.stop_reason"
+    )
+    stops: dict[tuple[str, str], dict[str, int]] = {}
+    for r in store.transact(lambda tx: tx.all(stops_sql, params)):
+        stops.setdefault((r[0], r[1]), {})[r[2]] = int(r[3])
     for line in lines:
         line.cost = cost(line, prices)
+        line.stops = dict(sorted(stops.get((line.day, line.device), {}).items()))
     return lines
 
 

@@ -360,7 +360,9 @@ def test_graceful_stop_finishes_requests_in_flight(tmp_path: Path, sim: Sim, ser
 
     def in_flight() -> bool:
         metrics = request(f"{server.url}/metrics", method="GET").raw.decode()
-        line = next(ln for ln in metrics.splitlines() if ln.startswith("keyserver_requests_in"))
+        line = next(
+            ln for ln in metrics.splitlines() if ln.startswith("appliance_keyserver_requests_in")
+        )
         return float(line.split()[-1]) >= 2  # the key request and this one
 
     wait_until(in_flight, 10, "the key request to be in flight")
@@ -380,13 +382,15 @@ def test_metrics_access_log_and_no_secrets(tmp_path: Path, sim: Sim, servers: li
     request(f"{server.url}/usage", token=token, body=report_body())
     metrics = request(f"{server.url}/metrics", method="GET").raw.decode()
     for line in (
-        'keyserver_keys_minted_total{group="default"} 1.0',
-        'keyserver_refusals_total{reason="unknown_token"} 1.0',
-        'keyserver_usage_reports_total{result="stored"} 1.0',
-        'keyserver_usage_tokens_total{kind="output_audio"} 700.0',
-        "keyserver_upstream_seconds_count 1.0",
+        'appliance_keyserver_keys_minted_total{group="default"} 1.0',
+        'appliance_keyserver_refusals_total{reason="unknown_token"} 1.0',
+        'appliance_keyserver_usage_reports_total{result="stored"} 1.0',
+        'appliance_keyserver_usage_tokens_total{kind="output_audio"} 700.0',
+        "appliance_keyserver_upstream_seconds_count 1.0",
     ):
         assert line in metrics
+    names = {ln.split("{")[0].split()[0] for ln in metrics.splitlines() if ln[:1] not in "#"}
+    assert names and all(n.startswith("appliance_keyserver_") for n in names), names
     wait_until(lambda: len(server.access_log()) >= 4, 10, "the access log")
     entries = server.access_log()
     assert {"method": "POST", "path": "/key", "status": 200, "device": "kiosk1"}.items() <= (

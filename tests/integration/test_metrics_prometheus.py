@@ -1,12 +1,12 @@
 """The device's metrics as a real Prometheus sees them.
 
 A real ``appliance run`` (headless, against the simulator) with both ways out on: the HTTP
-endpoint and the textfile, which a real node_exporter (textfile collector only) serves. A real
-Prometheus (Debian's package) on a loopback port scrapes both, and a stand-in for the key
-server's ``/metrics``: a static exposition with the names the key server exports, served by
-:class:`~appliance.rig.httpserver.LocalHTTPServer` until the key server itself is part of this
-tree. The appliance runs one session; PromQL through the HTTP API then returns the expected
-series, and every panel query of ``deploy/grafana/appliance-fleet.json`` returns data.
+endpoint and the textfile, which a real node_exporter (textfile collector only) serves, and
+its keys from a real key server (``appliance keyserver serve``, SQLite, minting from the
+simulator) with its device token, to which it reports its usage. A real Prometheus (Debian's
+package) on a loopback port scrapes the three, the key server's ``/metrics`` included. The
+appliance runs one session; PromQL through the HTTP API then returns the expected series, and
+every panel query of ``deploy/grafana/appliance-fleet.json`` returns data from these processes.
 
 Grafana itself is not in Debian's archive, so the dashboard is checked through its queries.
 """
@@ -16,16 +16,16 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rig import session_config
 
-from appliance.exporter import CONTENT_TYPE, package_version
+from appliance.exporter import package_version
 from appliance.metrics import Metrics, Readings
-from appliance.rig.httpserver import LocalHTTPServer
+from appliance.rig.keyserver import KeyServerProcess, cli, enrol, request, write_config
+from appliance.rig.process import wait_until
 from appliance.rig.prometheus import (
     NODE_EXPORTER,
     PROMETHEUS,
@@ -50,34 +50,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "appliance-fleet.json"
 SCRAPE_EXAMPLE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 WAIT_S = 30.0
-
-KEYSERVER_EXPOSITION = """\
-# HELP appliance_keyserver_keys_minted_total Session keys minted.
-# TYPE appliance_keyserver_keys_minted_total counter
-appliance_keyserver_keys_minted_total 12
-# HELP appliance_keyserver_refusals_total Key requests refused, by reason.
-# TYPE appliance_keyserver_refusals_total counter
-appliance_keyserver_refusals_total{reason="rate_limit"} 2
-appliance_keyserver_refusals_total{reason="daily_budget"} 1
-# HELP appliance_keyserver_usage_tokens_total Tokens the devices reported.
-# TYPE appliance_keyserver_usage_tokens_total counter
-appliance_keyserver_usage_tokens_total 3400
-"""
-"""What the key server's ``/metrics`` holds, by the names the dashboard queries (a stand-in
-until the key server is merged; then the test scrapes the real one)."""
-
-
-class KeyServerMetrics(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = KEYSERVER_EXPOSITION.encode()
-        self.send_response(200 if self.path == "/metrics" else 404)
-        self.send_header("Content-Type", CONTENT_TYPE)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 def panel_queries(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
@@ -117,34 +89,60 @@ def test_every_metric_the_appliance_can_write_passes_promtool():
     ), "promtool's lint would tell"
 
 
+def assistant_lines(app: Any) -> int:
+    """The appliance's answers so far (transcript events of the assistant)."""
+    return sum(1 for e in app.events if e.get("type") == "transcript" and e["role"] == "assistant")
+
+
+def empty_panels(prom: Prometheus) -> list[str]:
+    """The dashboard's panel queries that return no data (or NaN) now."""
+    empty = []
+    for title, expr in panel_queries(json.loads(DASHBOARD.read_text())):
+        result = prom.query(expr)
+        values = [float(s["value"][1]) for s in result]
+        if not result or any(math.isnan(v) for v in values):
+            empty.append(f"{title}: {expr} -> {result}")
+    return empty
+
+
 def test_prometheus_scrapes_a_device_that_ran_a_session(sim, start, tmp_path):
+    ks_config = write_config(tmp_path / "ks", sim.url)
+    assert cli(ks_config, "migrate").returncode == 0
+    token_file = tmp_path / "provisioning.token"
+    token_file.write_text(enrol(ks_config, "lobby-1") + "\n")
+    token_file.chmod(0o600)
     textdir = tmp_path / "textfile"
     textdir.mkdir()
     port = free_port()
-    app = start(
-        session_config(
-            sim,
-            "ga",
-            metrics={
-                "listen": f"127.0.0.1:{port}",
-                "textfile": str(textdir / "appliance.prom"),
-                "textfile_interval_s": 1,
-            },
-        )
+    config = session_config(
+        sim,
+        "ga",
+        metrics={
+            "listen": f"127.0.0.1:{port}",
+            "textfile": str(textdir / "appliance.prom"),
+            "textfile_interval_s": 1,
+        },
     )
     endpoint = f"127.0.0.1:{port}"
     with (
-        LocalHTTPServer(KeyServerMetrics) as keyserver,
+        KeyServerProcess(ks_config) as keyserver,
         NodeExporter(textdir, tmp_path / "node-exporter.log") as node,
         Prometheus(
             tmp_path / "prometheus",
             {
                 "appliance": [endpoint],
                 "node": [node.address],
-                "appliance-keyserver": [f"{keyserver.host}:{keyserver.port}"],
+                "appliance-keyserver": [keyserver.url.removeprefix("http://")],
             },
         ) as prom,
     ):
+        config["realtime"]["provisioning"] = {
+            "url": f"{keyserver.url}/key",
+            "token_file": str(token_file),
+            "timeout_s": 5,
+        }
+        app = start(config)
+        assert request(f"{keyserver.url}/key", token="aks_0000000000000000_wrong").status == 401
         # every target up, and the device's counters seen at 0 before the session
         prom.wait_for("count(up == 1) == 3", "the three targets up")
         prom.wait_for(
@@ -162,6 +160,9 @@ def test_prometheus_scrapes_a_device_that_ran_a_session(sim, start, tmp_path):
         app.wait_state("listening")
         sim.script({"fault": "error", "fatal": False, "code": "rate_limited", "message": "slow"})
         app.wait_event(lambda e: e["type"] == "error" and e.get("code"), 15, "the server error")
+        answers = assistant_lines(app)
+        assert app.ctl("say", text="And the weather?", role="user", respond=True)["ok"]
+        wait_until(lambda: assistant_lines(app) > answers, 20, "an answer (a usage to report)")
         assert app.cli("stop").returncode == 0
         app.wait_state("idle")
 
@@ -197,15 +198,31 @@ def test_prometheus_scrapes_a_device_that_ran_a_session(sim, start, tmp_path):
         assert errors["server"] == 1 and errors["network"] == 1, errors
         assert sum(errors.values()) == 2, errors
 
-        # every panel of the dashboard has data
-        dashboard = json.loads(DASHBOARD.read_text())
-        empty = []
-        for title, expr in panel_queries(dashboard):
-            result = prom.query(expr)
-            values = [float(s["value"][1]) for s in result]
-            if not result or any(math.isnan(v) for v in values):
-                empty.append(f"{title}: {expr} -> {result}")
-        assert empty == [], "panels without data:\n" + "\n".join(empty)
+        # the key server's own counters: the two keys, the wrong token, the two usage reports
+        ks = 'job="appliance-keyserver"'
+        prom.wait_for(
+            f'sum(appliance_keyserver_usage_reports_total{{{ks},result="stored"}}) == 2',
+            "both sessions' usage reports on the key server",
+        )
+        assert prom.values(f"appliance_keyserver_keys_minted_total{{{ks}}}", by="group") == {
+            "default": 2
+        }
+        assert prom.values(f"appliance_keyserver_refusals_total{{{ks}}}", by="reason") == {
+            "unknown_token": 1
+        }
+        assert prom.values(f"sum(appliance_keyserver_usage_tokens_total{{{ks}}})")[""] > 0
+
+        # every panel of the dashboard has data, from these processes
+        last: list[str] = []
+
+        def all_panels() -> bool:
+            last[:] = empty_panels(prom)
+            return not last
+
+        try:
+            wait_until(all_panels, WAIT_S, "every panel with data")
+        except AssertionError:
+            raise AssertionError("panels without data:\n" + "\n".join(last)) from None
         up = prom.values('sum(up{job="appliance"})')
         textfile_up = prom.values(
             'count(time() - node_textfile_mtime_seconds{file=~".*appliance.prom"} < 120)'

@@ -263,6 +263,7 @@ def test_a_report_is_stored_once(store: Store) -> None:
     assert usage.record(store, dev, usage.parse_report(body, NOON), NOON) is False
     (line,) = usage.summary(store, cfg.Prices())
     assert (line.reports, line.seconds, line.input_audio) == (1, 30.0, 80)
+    assert line.stops == {"idle": 1}
 
 
 def test_reports_at_the_limits_are_taken() -> None:
