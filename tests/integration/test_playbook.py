@@ -70,7 +70,6 @@ def inventory(path: Path, hosts: list[Host], extra: dict[str, dict] | None = Non
     data: dict[str, Any] = {
         "appliances": {
             "vars": {
-                "appliance_serial": 1,
                 "appliance_health_timeout": HEALTH_TIMEOUT_S,
                 "appliance_config": {
                     "realtime": {"config": {"voice": "verse"}},
