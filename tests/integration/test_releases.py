@@ -194,3 +194,14 @@ def test_the_release_tool_refuses_bad_input(tmp_path: Path) -> None:
     assert current(root) == "releases/a"
     assert state(root)["rolled_back_from"] == "b"
     assert "a (current)" in release_tool(root, "list").stdout
+
+
+def test_on_the_live_system_the_switch_and_check_name_no_root() -> None:
+    """Without --root (a device): the release tool is called for / (a dry run here)."""
+    result = run("bash", str(INSTALL), "--dry-run", "--no-apt")
+    lines = result.stderr.splitlines()
+    tool = "/usr/local/lib/appliance/appliance-release"
+    assert any(
+        ln.startswith(f"+ bash {tool} --prefix /opt/appliance switch 0.1.0-") for ln in lines
+    )
+    assert not any("--root" in ln for ln in lines if tool in ln)
