@@ -65,6 +65,16 @@ def hosts() -> Iterator[list[Host]]:
         yield [_as_host(h) for h in booted]
 
 
+def pip_environment() -> dict[str, str]:
+    """This machine's pip settings for install-pi on the hosts: its index, and behind a proxy
+    with its own CA the system bundle (which the rig copies into the roots, as check-pi
+    does)."""
+    out = {k: v for k, v in os.environ.items() if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")}
+    if os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE"):
+        out["PIP_CERT"] = "/etc/ssl/certs/ca-certificates.crt"
+    return out
+
+
 def inventory(path: Path, hosts: list[Host], extra: dict[str, dict] | None = None) -> Path:
     known = path.parent / "known_hosts"
     data: dict[str, Any] = {
@@ -75,6 +85,7 @@ def inventory(path: Path, hosts: list[Host], extra: dict[str, dict] | None = Non
                     "realtime": {"config": {"voice": "verse"}},
                     "display": {"mode": "none"},
                 },
+                "appliance_install_environment": pip_environment(),
                 "ansible_ssh_common_args": (
                     f"-o UserKnownHostsFile={known} -o StrictHostKeyChecking=accept-new"
                 ),
