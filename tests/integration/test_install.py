@@ -167,12 +167,14 @@ def test_install_with_the_virtualenv(tmp_path: Path) -> None:
     venv = root / "opt/appliance/releases" / release / "venv"
     assert (root / "opt/appliance/current/venv").resolve() == venv.resolve()
     scripts = [p for p in (venv / "bin").iterdir() if p.is_file() and not p.is_symlink()]
-    shebangs = {p.name: p.read_bytes().split(b"\n", 1)[0] for p in scripts}
-    python = f"#!/opt/appliance/releases/{release}/venv/bin/python".encode()
-    assert shebangs["appliance"] == python
-    for name, line in shebangs.items():
-        if line.startswith(b"#!"):
-            assert line.startswith(python), name
+    shebangs = {p.name: p.read_bytes().split(b"\n", 2)[:2] for p in scripts}
+    python = f"/opt/appliance/releases/{release}/venv/bin/python".encode()
+    assert shebangs["appliance"][0] == b"#!" + python
+    for name, (line, second) in shebangs.items():
+        if line == b"#!/bin/sh":  # pip's form for a #! path over 127 bytes (a long staging root)
+            assert second.startswith(b"'''exec' " + python), name
+        elif line.startswith(b"#!"):
+            assert line.startswith(b"#!" + python), name
     for name in ("python", "python3"):
         assert os.readlink(venv / "bin" / name) == "/usr/bin/python3"
     cfg = (venv / "pyvenv.cfg").read_text()
