@@ -40,6 +40,7 @@ from appliance.notify import Notifier
 from appliance.realtime.keys import key_source_configured, key_source_description, safe_url
 from appliance.realtime.link import Link
 from appliance.realtime.reporter import UsageReporter
+from appliance.release import read_release, rollback_message
 from appliance.volumecontrol import VolumeControl
 
 log = logging.getLogger("appliance")
@@ -128,6 +129,8 @@ class Appliance:
             )
             self.link.on_key_fetch = self.exporter.metrics.key_fetched
         self.started_at = time.monotonic()
+        self.release = read_release()
+        """The release state (appliance/release.py): which release, rolled back from which."""
         self.stop_reason: state.StopReason | None = None
         """Why the last session stopped (``status``)."""
         self._stopping = asyncio.Event()
@@ -157,6 +160,8 @@ class Appliance:
             self._spawn(self.link.prefetch())
         self._spawn(self._announce_ready())
         self._spawn(self.usage.run())
+        if rolled_back := rollback_message(self.release):
+            log.warning("%s", rolled_back)
         watchdog = self._spawn(self._watchdog())
         log.info(
             "ready: %s, key source: %s, dialect %s, model %s",
@@ -316,6 +321,7 @@ class Appliance:
             "display": dataclasses.asdict(self.hub.display_stats),
             "captions": [dataclasses.asdict(c) for c in self.hub.captions],
             "uptime_s": round(time.monotonic() - self.started_at, 1),
+            "release": self.release,
             "tasks": len(asyncio.all_tasks()),
         }
 

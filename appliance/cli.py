@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     edit = csub.add_parser("edit", help="edit in $EDITOR; saved only if valid")
     config_opt(edit)
     edit.set_defaults(func=cmd_config_edit)
+    diff = csub.add_parser(
+        "diff", help="how a new config file applies: prints none, reload or restart"
+    )
+    diff.add_argument("old", type=Path, help="the running config (missing: restart)")
+    diff.add_argument("new", type=Path)
+    diff.set_defaults(func=cmd_config_diff)
+
     imp = csub.add_parser("import", help="merge a Deep Chat directConnection JSON")
     config_opt(imp)
     imp.add_argument("file", type=Path)
@@ -367,6 +374,24 @@ def cmd_config_edit(args: argparse.Namespace) -> int:
         print("no changes")
         return EXIT_OK
     print(f"saved; {_how_to_apply(old, cfgmod.load(path, environ={}))}")
+    return EXIT_OK
+
+
+def cmd_config_diff(args: argparse.Namespace) -> int:
+    """First line ``none``, ``reload`` or ``restart``; then the changed fields, one a line
+    (names only: secrets are compared, never shown). Deployment tools (the Ansible role)
+    pick their handler from the first line."""
+    new = cfgmod.load(args.new, environ={})
+    old = _previous(args.old) if args.old.exists() else None
+    if old is None:
+        print("restart")
+        print(f"{args.old}: missing or not valid, so everything is new")
+        return EXIT_OK
+    changed = cfgmod.changed_fields(old, new)
+    restart = cfgmod.restart_needed(old, new)
+    print("restart" if restart else "reload" if changed else "none")
+    for name in changed:
+        print(f"{name}{' (restart)' if name in restart else ''}")
     return EXIT_OK
 
 

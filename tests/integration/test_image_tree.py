@@ -119,12 +119,13 @@ def test_an_image_root_is_installed_into_with_its_own_programs(tmp_path: Path) -
         (root / "usr/bin" / program).chmod(0o755)
     result = install("--root", str(root), "--dry-run")
     err = result.stderr
+    venv = f"/opt/appliance/releases/{install('--print-release').stdout.strip()}/venv"
     assert "image root" in err
     assert f"chroot {root} /usr/bin/env -i" in err
     for inside in (
         "apt-get install -y --no-install-recommends",
-        "/usr/bin/python3 -m venv --system-site-packages /opt/appliance/venv",
-        "/opt/appliance/venv/bin/python -m pip install",
+        f"/usr/bin/python3 -m venv --system-site-packages {venv}",
+        f"{venv}/bin/python -m pip install",
         "systemd-sysusers /usr/local/lib/sysusers.d/appliance.conf",
         "systemd-tmpfiles --create /usr/local/lib/tmpfiles.d/appliance.conf",
     ):

@@ -64,7 +64,12 @@ def test_install_into_a_staging_root(tmp_path: Path) -> None:
         assert rel in files, rel
         assert files[rel][0] == mode, rel
     assert (root / UNIT).read_text() == (ROOT / "systemd/appliance.service").read_text()
-    assert os.readlink(root / "usr/local/bin/appliance") == "/opt/appliance/venv/bin/appliance"
+    assert (
+        os.readlink(root / "usr/local/bin/appliance") == "/opt/appliance/current/venv/bin/appliance"
+    )
+    release = install("--print-release").stdout.strip()
+    assert os.readlink(root / "opt/appliance/current") == f"releases/{release}"
+    assert files["usr/local/lib/appliance/appliance-release"][0] == 0o755
     assert os.readlink(root / WANTS) == f"/{UNIT}"  # enabled at boot
     assert (root / "etc/appliance/openai.key").read_bytes() == b""
     assert cfg.load(root / "etc/appliance/config.toml", environ={}) == cfg.AppConfig()
@@ -97,9 +102,10 @@ def test_prefix_is_followed_by_the_unit(tmp_path: Path) -> None:
     root = tmp_path / "stage"
     install("--root", str(root), "--no-venv", "--no-apt", "--prefix", "/srv/kiosk")
     unit = (root / UNIT).read_text()
-    assert "ExecStart=/srv/kiosk/venv/bin/appliance run" in unit
+    assert "ExecStart=/srv/kiosk/current/venv/bin/appliance run" in unit
     assert "/opt/appliance" not in unit
-    assert os.readlink(root / "usr/local/bin/appliance") == "/srv/kiosk/venv/bin/appliance"
+    assert os.readlink(root / "usr/local/bin/appliance") == "/srv/kiosk/current/venv/bin/appliance"
+    assert (root / "srv/kiosk/current").is_symlink()
     assert (root / "srv/kiosk/share/config.sample.toml").exists()
 
 
@@ -157,13 +163,18 @@ def test_install_with_the_virtualenv(tmp_path: Path) -> None:
     """An empty staging root: the virtualenv made here names the device's paths only."""
     root = tmp_path / "stage"
     install("--root", str(root), "--no-apt")
-    venv = root / "opt/appliance/venv"
+    release = install("--print-release").stdout.strip()
+    venv = root / "opt/appliance/releases" / release / "venv"
+    assert (root / "opt/appliance/current/venv").resolve() == venv.resolve()
     scripts = [p for p in (venv / "bin").iterdir() if p.is_file() and not p.is_symlink()]
-    shebangs = {p.name: p.read_bytes().split(b"\n", 1)[0] for p in scripts}
-    assert shebangs["appliance"] == b"#!/opt/appliance/venv/bin/python"
-    for name, line in shebangs.items():
-        if line.startswith(b"#!"):
-            assert line.startswith(b"#!/opt/appliance/venv/bin/python"), name
+    shebangs = {p.name: p.read_bytes().split(b"\n", 2)[:2] for p in scripts}
+    python = f"/opt/appliance/releases/{release}/venv/bin/python".encode()
+    assert shebangs["appliance"][0] == b"#!" + python
+    for name, (line, second) in shebangs.items():
+        if line == b"#!/bin/sh":  # pip's form for a #! path over 127 bytes (a long staging root)
+            assert second.startswith(b"'''exec' " + python), name
+        elif line.startswith(b"#!"):
+            assert line.startswith(b"#!" + python), name
     for name in ("python", "python3"):
         assert os.readlink(venv / "bin" / name) == "/usr/bin/python3"
     cfg = (venv / "pyvenv.cfg").read_text()

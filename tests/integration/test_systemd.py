@@ -22,7 +22,7 @@ UNIT = ROOT / "systemd" / "appliance.service"
 SYSUSERS = ROOT / "systemd" / "appliance.sysusers.conf"
 TMPFILES = ROOT / "systemd" / "appliance.tmpfiles.conf"
 SCORE_FILE = ROOT / "systemd" / "SECURITY_SCORE"
-EXEC_START = "/opt/appliance/venv/bin/appliance"
+EXEC_START = "/opt/appliance/current/venv/bin/appliance"
 
 needs_analyze = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed (apt: systemd)"
