@@ -12,6 +12,7 @@ RESTART_FIELDS = (
     "gpio",
     "control",
     "logging",
+    "wake",
     "realtime.avatar",
     "realtime.buttons",
 )
