@@ -1,0 +1,273 @@
+"""The wake word's pure parts (refractory, pre-roll), its model files and configuration, the
+listener's routing of the microphone, the audio device shared between the listener and a
+session, and the engine itself on espeak-ng's "Okay Nabu"."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.audio.lifecycle import AudioDevice
+from appliance.audio.playback import Playback
+from appliance.audio.wake import (
+    MAX_MANIFEST_BYTES,
+    PRE_ROLL_MS,
+    PreRoll,
+    Refractory,
+    WakeModelError,
+    read_manifest,
+)
+from appliance.config import ConfigError, validate
+from appliance.led import WAKE, pattern_name
+from appliance.state import Machine, Start, WakeListening
+from appliance.wake import WakeListener
+
+BLOCK = 480  # 20 ms of wire audio
+
+
+def block(n: int) -> np.ndarray:
+    return np.full(BLOCK, n, dtype=np.int16)
+
+
+# --- pure parts ---------------------------------------------------------------------------------
+
+
+def test_refractory_lets_one_detection_through_per_period() -> None:
+    r = Refractory(2.0)
+    assert r.allow(10.0)
+    assert not r.allow(10.1) and not r.allow(11.99)
+    assert r.allow(12.0) and not r.allow(13.0)
+    assert Refractory(0.0).allow(1.0) and Refractory(0.0).allow(1.0)
+
+
+def test_the_pre_roll_keeps_the_latest_audio_in_order_and_no_more() -> None:
+    roll = PreRoll(3 * BLOCK)
+    for n in range(10):
+        roll.push(block(n))
+    assert roll.samples == 3 * BLOCK
+    assert [int(b[0]) for b in roll.take()] == [7, 8, 9]
+    assert roll.take() == [] and roll.samples == 0
+    roll.push(np.zeros(5 * BLOCK, np.int16))  # one block longer than the bound is kept whole
+    assert roll.samples == 5 * BLOCK
+
+
+# --- model files and configuration ------------------------------------------------------------
+
+
+def manifest(folder: Path, name: str = "hey_bob", **changes) -> Path:
+    (folder / f"{name}.tflite").write_bytes(b"model")
+    data = {
+        "wake_word": "Hey Bob",
+        "model": f"{name}.tflite",
+        "micro": {"probability_cutoff": 0.9, "sliding_window_size": 5},
+        **changes,
+    }
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_custom_manifest_is_read_and_checked(tmp_path: Path) -> None:
+    found = read_manifest(manifest(tmp_path))
+    assert (found.wake_word, found.probability_cutoff, found.tflite.name) == (
+        "Hey Bob",
+        0.9,
+        "hey_bob.tflite",
+    )
+    with pytest.raises(WakeModelError, match=r"names .*gone\.tflite, which does not exist"):
+        read_manifest(manifest(tmp_path, model="gone.tflite"))
+    with pytest.raises(WakeModelError, match="not a microWakeWord manifest"):
+        read_manifest(manifest(tmp_path, micro={}))
+    with pytest.raises(WakeModelError, match="probability_cutoff must be in"):
+        read_manifest(
+            manifest(tmp_path, micro={"probability_cutoff": 1.5, "sliding_window_size": 5})
+        )
+
+
+def test_a_manifest_at_the_size_limit_is_read_and_one_byte_over_is_refused(tmp_path: Path) -> None:
+    path = manifest(tmp_path)
+    text = path.read_text()
+    path.write_text(text + " " * (MAX_MANIFEST_BYTES - len(text)))
+    assert read_manifest(path).wake_word == "Hey Bob"
+    path.write_text(text + " " * (MAX_MANIFEST_BYTES - len(text) + 1))
+    with pytest.raises(WakeModelError, match="over 64 KiB"):
+        read_manifest(path)
+
+
+def test_the_wake_section_is_validated_and_a_missing_model_file_is_named(tmp_path: Path) -> None:
+    config = validate({"wake": {"enabled": True}})
+    assert config.wake.model == "okay_nabu" and config.wake.phrase == "Okay Nabu"
+    assert validate({"wake": {"hint": "Hey Kiosk"}}).wake.phrase == "Hey Kiosk"
+    custom = manifest(tmp_path)
+    assert (
+        validate({"wake": {"model": str(custom.with_suffix(".tflite"))}}).wake.phrase == "Hey Bob"
+    )
+    with pytest.raises(ConfigError, match=r"no such file: .*nowhere\.json"):
+        validate({"wake": {"model": str(tmp_path / "nowhere.json")}})
+    (tmp_path / "lonely.tflite").write_bytes(b"x")  # its manifest is missing
+    with pytest.raises(ConfigError, match=r"no such file: .*lonely\.json"):
+        validate({"wake": {"model": str(tmp_path / "lonely.tflite")}})
+    with pytest.raises(ConfigError, match="okay_nabu, hey_jarvis, alexa, hey_mycroft"):
+        validate({"wake": {"model": "okay_google"}})
+    for bad in (0, 1, 1.5):
+        with pytest.raises(ConfigError, match=r"wake\.sensitivity"):
+            validate({"wake": {"sensitivity": bad}})
+    with pytest.raises(ConfigError, match=r"wake\.refractory_s"):
+        validate({"wake": {"refractory_s": 61}})
+
+
+# --- the state and the LED ----------------------------------------------------------------------
+
+
+def test_the_view_says_when_the_word_is_listened_for_and_the_led_shows_it() -> None:
+    m = Machine()
+    m.handle(WakeListening(True))
+    assert m.view.wake and m.view.state == "idle" and m.view.as_dict()["wake"]
+    assert pattern_name(m.view.state, m.view.countdown_s, m.view.wake) == WAKE
+    m.handle(Start())
+    assert pattern_name(m.view.state, m.view.countdown_s, m.view.wake) == "connecting"
+    m.handle(WakeListening(False))
+    assert not m.view.wake
+
+
+# --- the listener's routing -----------------------------------------------------------------
+
+
+class ScriptedDetector:
+    """Hears the word in the blocks whose first sample is in ``at``."""
+
+    wake_word = "Okay Nabu"
+    last_probability = 0.99
+
+    def __init__(self, *at: int) -> None:
+        self.at = set(at)
+        self.fed: list[int] = []
+
+    def feed(self, block: np.ndarray) -> bool:
+        self.fed.append(int(block[0]))
+        return int(block[0]) in self.at
+
+
+def listener(detector, **kw) -> tuple[WakeListener, list[str]]:
+    heard: list[str] = []
+    now = iter(10.0 * t for t in range(1000))  # detections 10 s apart
+    return (
+        WakeListener(
+            detector,
+            2.0,
+            on_wake=lambda: heard.append("wake"),
+            on_error=heard.append,
+            clock=lambda: next(now),
+            **kw,
+        ),
+        heard,
+    )
+
+
+def test_a_detection_keeps_the_pre_roll_and_what_follows_for_the_session() -> None:
+    detector = ScriptedDetector(40)
+    wake, heard = listener(detector)
+    for n in range(45):
+        wake.capture(block(n), 0.0, session=False)
+    assert heard == ["wake"] and wake.holding
+    assert detector.fed == list(range(41))  # nothing is detected while holding
+    held = [int(b[0]) for b in wake.take_held()]
+    kept = PRE_ROLL_MS // 20
+    assert held == list(range(41 - kept, 45))  # the pre-roll, the detection, what followed
+    assert not wake.holding
+    wake.capture(block(45), 0.0, session=True)  # the session has the microphone now
+    assert wake.take_held() == [] and detector.fed[-1] == 40
+
+
+def test_held_audio_is_dropped_when_no_session_takes_it_and_listening_goes_on() -> None:
+    detector = ScriptedDetector(3, 5)
+    wake, heard = listener(detector)
+    for n in range(5):
+        wake.capture(block(n), 0.0, session=False)
+    wake.release()
+    assert not wake.holding
+    wake.capture(block(5), 0.0, session=False)
+    assert heard == ["wake", "wake"]
+
+
+def test_during_a_session_the_word_counts_only_as_a_barge_in() -> None:
+    barge_in = [False]
+    detector = ScriptedDetector(1, 7)
+    wake, heard = listener(detector, barge_in=lambda: barge_in[0])
+    wake.capture(block(1), 0.0, session=True)
+    assert heard == [] and detector.fed == []  # paused: the model may be playing
+    barge_in[0] = True
+    wake.capture(block(7), 0.0, session=True)
+    assert heard == ["wake"] and not wake.holding
+
+
+# --- the device shared between the listener and a session ---------------------------------------
+
+
+class Backend:
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.capture = None
+
+    def open(self, playback, on_capture, on_error) -> None:
+        self.calls.append("open")
+        self.capture = on_capture
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def test_a_session_takes_the_listening_streams_over_with_the_held_audio() -> None:
+    async def scenario() -> None:
+        backend = Backend()
+        device = AudioDevice(backend)
+        wake, _heard = listener(ScriptedDetector(2))
+        device.listener = wake
+        playback = Playback(max_seconds=1)
+        await device.listen(playback)
+        for n in range(4):
+            backend.capture(block(n), 0.0)
+        sent: list[int] = []
+        held = await device.open(playback, lambda b, t: sent.append(int(b[0])), lambda m: None)
+        assert [int(b[0]) for b in held] == [0, 1, 2, 3] and backend.calls == ["open"]
+        backend.capture(block(4), 0.0)
+        assert sent == [4]  # the same streams, no gap: the session's from the next block
+        await device.close()
+        assert backend.calls == ["open"] and device.is_open  # kept for the listener
+        backend.capture(block(5), 0.0)
+        assert sent == [4]
+        await device.unlisten()
+        assert backend.calls == ["open", "close"] and not device.is_open
+        await device.shutdown()
+
+    asyncio.run(scenario())
+
+
+# --- the engine -----------------------------------------------------------------------------------
+
+
+def test_the_engine_hears_okay_nabu_and_not_other_words() -> None:
+    pytest.importorskip("pymicro_wakeword", reason="pymicro-wakeword is not installed")
+    from appliance.audio.wake import Detector
+    from appliance.rig.speech import espeak
+
+    said = espeak("Okay Nabu", voice="en-us", rate=24_000, level_dbfs=-20.0)
+    if said is None:
+        pytest.skip("espeak-ng is not installed")
+    other = espeak("Where is the bathroom?", voice="en-us", rate=24_000, level_dbfs=-20.0)
+
+    def hears(x: np.ndarray) -> bool:
+        detector = Detector("okay_nabu")
+        x = np.concatenate([x, np.zeros(12_000, np.float32)])
+        pcm = np.round(x * 32767).astype(np.int16)
+        found = any(detector.feed(pcm[i : i + BLOCK]) for i in range(0, len(pcm), BLOCK))
+        detector.close()
+        return found
+
+    assert hears(said) and not hears(other)
