@@ -5,6 +5,11 @@ auto-start, a function tool), generates a short spoken question (espeak-ng when 
 a speech-like signal) and runs ``appliance run`` with it as the microphone; everything played
 goes to ``demo-out.wav``. With a display it opens a window; without one it runs headless. It
 prints the events (state changes, transcripts, function calls) as they happen.
+
+``scripts/demo --wake`` is hands-free on the real audio path instead: the appliance runs on
+PyAudio with a private virtual sound server (:mod:`appliance.rig.sound`) and ``[wake]`` on;
+espeak-ng says "Okay Nabu, what is the weather like in Paris today?" into its virtual
+microphone in one breath, and the speaker is recorded to ``demo-out.wav``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from appliance.rig.sim import SimProcess
 from appliance.rig.speech import write_speech_wav
 
 QUESTION = "Hello! What is the weather like in Paris today?"
+WAKE_QUESTION = "Okay Nabu, what is the weather like in Paris today?"
+NO_ESPEAK = "scripts/demo --wake speaks with espeak-ng: apt-get install espeak-ng"
 
 
 def make_question_wav(path: Path) -> str:
@@ -98,8 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--headless", action="store_true", help="no window even with a display")
     parser.add_argument("--out", type=Path, default=Path("demo-out.wav"), help="played audio")
     parser.add_argument("--timeout", type=float, default=45.0, help="give up after (seconds)")
+    parser.add_argument(
+        "--wake",
+        action="store_true",
+        help="hands-free: say the wake word and the question into a virtual microphone",
+    )
     args = parser.parse_args(argv)
     display = "none" if args.headless or not _has_display() else "window"
+    if args.wake:
+        return run_wake(args, display)
 
     work = Path(tempfile.mkdtemp(prefix="appliance-demo-"))
     try:
@@ -157,6 +171,87 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nDone: the model's answer is in {args.out} (play it with `aplay {args.out}`).")
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def run_wake(args: argparse.Namespace, display: str) -> int:
+    """``--wake``: the appliance listens for "Okay Nabu" on a virtual microphone; the word and
+    the question are said in one breath; the answer is recorded from the virtual speaker."""
+    from appliance.rig.sound import Unavailable, sound_server
+    from appliance.rig.speech import espeak_wav
+
+    if shutil.which("espeak-ng") is None:
+        print(
+            "scripts/demo --wake speaks with espeak-ng: apt-get install espeak-ng", file=sys.stderr
+        )
+        return 1
+    work = Path(tempfile.mkdtemp(prefix="appliance-demo-"))
+    spoken = espeak_wav(work / "said.wav", WAKE_QUESTION, voice="en-us", rate=48_000)
+    try:
+        (work / "sound").mkdir()
+        server_context = sound_server(work / "sound")
+        server = server_context.__enter__()
+    except Unavailable as exc:
+        print(f"scripts/demo --wake needs the virtual sound server: {exc}", file=sys.stderr)
+        return 1
+    sim: SimProcess | None = None
+    app: ApplianceProcess | None = None
+    answered = threading.Event()
+    log_path = work / "appliance.log"
+    try:
+        sim = SimProcess()
+        print(f"simulator:  {sim.url}")
+        print(f"microphone: a virtual one ({server.address}); espeak-ng will say {WAKE_QUESTION!r}")
+        print(f"speaker:    a virtual one, recorded to {args.out}")
+        socket = work / "control.sock"
+        config = demo_config(sim.url, socket, display)
+        config["audio"] = {"backend": "pyaudio", "echo": "half-duplex"}
+        config["wake"] = {"enabled": True, "model": "okay_nabu"}
+        path = work / "config.toml"
+        path.write_text(tomli_w.dumps(config))
+        app = ApplianceProcess(path, log_path, socket=socket, ready_timeout=20, env=server.env())
+        _follow_events(socket, answered)
+        sim.script(
+            {
+                "function_calls": [
+                    {"name": "get_weather", "arguments": json.dumps({"city": "Paris"})}
+                ]
+            },
+            timeout=5,
+        )
+        if not _wait_for_wake(app, 20):
+            print("the appliance did not start listening for the word", file=sys.stderr)
+            return 1
+        print("\nListening for 'Okay Nabu'; saying it now...\n")
+        with server.record() as recorder:
+            server.play(spoken)
+            done = answered.wait(args.timeout)
+            heard = recorder.samples()
+        write_wav(args.out, (np.clip(heard, -1, 1) * 32767).astype(np.int16), recorder.rate)
+        if display == "window" and done:
+            print("\nThe window stays open: say nothing, click the buttons, Ctrl-C to quit.")
+            with _suppress_interrupt():
+                app.proc.wait()
+    except (ApplianceFailedToStart, RuntimeError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        if app is not None:
+            app.stop(10)
+        if sim is not None:
+            sim.stop()
+        server_context.__exit__(None, None, None)
+    if not answered.is_set():
+        print("\nno answer came; the appliance log:\n" + log_path.read_text(), file=sys.stderr)
+        return 1
+    print(f"\nDone: started by the wake word; the answer is in {args.out}.")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _wait_for_wake(app: ApplianceProcess, timeout: float) -> bool:
+    from appliance.rig.process import poll_until
+
+    return bool(poll_until(lambda: app.request({"cmd": "status"}).get("wake"), timeout))
 
 
 def _follow_events(socket: Path, answered: threading.Event) -> None:

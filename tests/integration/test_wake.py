@@ -11,15 +11,18 @@ microphone.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from rig import session_config
 
-from appliance.rig.process import wait_until
+from appliance.rig.process import child_env, wait_until
 from appliance.rig.sound import SoundServer
-from appliance.rig.speech import espeak, write_float_wav
+from appliance.rig.speech import espeak, read_wav_levels, write_float_wav
 
 pytest.importorskip("pyaudio", reason="PyAudio is not installed")
 pytest.importorskip("pymicro_wakeword", reason="pymicro-wakeword is not installed")
@@ -151,3 +154,23 @@ def test_a_question_said_in_one_breath_after_the_word_is_heard_whole(
         total_ms,
     )
     assert "heard" in user["text"]
+
+
+def test_the_wake_demo_starts_by_the_spoken_word_and_records_the_answer(
+    sound_server: SoundServer, tmp_path: Path
+):
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    out = tmp_path / "answer.wav"
+    result = subprocess.run(
+        [sys.executable, "-m", "appliance.demo", "--wake", "--headless", "--out", str(out)],
+        env=child_env(PULSE_SERVER=sound_server.address),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "wake word heard: Okay Nabu" in result.stdout
+    assert "Done: started by the wake word" in result.stdout
+    rate, levels = read_wav_levels(out)
+    assert rate == 48_000 and levels.max() > 0.05  # the answer was played
