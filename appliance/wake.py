@@ -7,7 +7,9 @@ While no session has the microphone it runs each captured block through the
 keeps that pre-roll and everything after it (bounded) for the session that the detection
 starts, which takes it over when it opens the device, so the words said right after the wake
 word reach the model whole. During a session the detector runs only while the model speaks and
-an echo canceller cleans the microphone (a spoken barge-in); otherwise it waits.
+an echo canceller cleans the microphone (a spoken barge-in); otherwise what it hears is
+ignored. It hears every block all the same, so its memory holds no old word when it counts
+again.
 
 The appliance (:mod:`appliance.app`) decides when the device listens (idle or in error, not
 muted) and what a detection does (:meth:`WakeListener.on_wake` is called on the audio thread).
@@ -65,23 +67,25 @@ class WakeListener:
     def capture(self, block: np.ndarray, captured: float, session: bool) -> None:
         """A captured block (the audio thread)."""
         with self._lock:
+            # the detector hears every block, used or not, so that it never judges new audio
+            # with an old word still in its memory (a session's end would start another)
+            heard = self.detector.feed(block)
             if session:
-                if self.barge_in() and self._detect(block):
+                if heard and self.barge_in() and self._allowed():
                     self.on_wake()
                 return
             if self.held is not None:
                 self.held.push(block)
                 return
             self.pre_roll.push(block)
-            if self._detect(block):
+            if heard and self._allowed():
                 self.held = PreRoll(ms_to_samples(HOLD_MAX_S * 1000))
                 for kept in self.pre_roll.take():
                     self.held.push(kept)
                 self.on_wake()
 
-    def _detect(self, block: np.ndarray) -> bool:
-        if not self.detector.feed(block):
-            return False
+    def _allowed(self) -> bool:
+        """A detection counts (outside the refractory period); it is logged."""
         if not self.refractory.allow(self.clock()):
             return False
         self.detections += 1

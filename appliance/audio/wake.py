@@ -181,6 +181,7 @@ class Detector:
         self._features: Any = MicroWakeWordFeatures()
         self._resampler = Resampler(WIRE_RATE, WAKE_RATE, "LQ")
         self.last_probability = 0.0
+        """The probability of the last detection."""
 
     def feed(self, block: np.ndarray) -> bool:
         """Feed one block of wire audio (24 kHz int16); True if the word ended in it."""
@@ -189,9 +190,9 @@ class Detector:
         heard = False
         for features in self._features.process_streaming(pcm):
             probability = self._model.process_streaming_prob(features)
-            if probability is not None:
+            if probability is not None and probability > self.cutoff:
                 self.last_probability = probability
-                heard = heard or probability > self.cutoff
+                heard = True
         return heard
 
     def close(self) -> None:

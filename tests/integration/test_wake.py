@@ -174,3 +174,21 @@ def test_the_wake_demo_starts_by_the_spoken_word_and_records_the_answer(
     assert "Done: started by the wake word" in result.stdout
     rate, levels = read_wav_levels(out)
     assert rate == 48_000 and levels.max() > 0.05  # the answer was played
+
+
+def test_without_echo_cancelling_the_word_is_not_listened_for_while_the_model_speaks(
+    sim, start, sound_server: SoundServer, tmp_path: Path
+):
+    """Half-duplex: the word said (clearly, no echo) over the model's answer does nothing."""
+    sim.script({"answer_seconds": 6})
+    app = start_listening(start, sim, sound_server)
+    word = wav(tmp_path / "word.wav", say("Okay Nabu"))
+    sound_server.play(word)
+    app.wait_state("listening", 20)
+    app.ctl("say", text="Tell me about the museum", role="user", respond=True)
+    app.wait_event(lambda e: e["type"] == "state" and e["state"] == "speaking", 10, "speaking")
+    sound_server.play(word)
+    assert app.ctl("status")["state"] == "speaking"  # the word was said over the answer
+    wait_until(lambda: app.ctl("status")["state"] == "listening", 15, "the answer to end")
+    assert count(app, "wake") == 1 and count(app, "interrupted") == 0
+    assert sim.client_events("response.cancel") == []

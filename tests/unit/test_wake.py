@@ -169,18 +169,18 @@ def listener(detector, **kw) -> tuple[WakeListener, list[str]]:
 
 
 def test_a_detection_keeps_the_pre_roll_and_what_follows_for_the_session() -> None:
-    detector = ScriptedDetector(40)
+    detector = ScriptedDetector(40, 43)
     wake, heard = listener(detector)
     for n in range(45):
         wake.capture(block(n), 0.0, session=False)
-    assert heard == ["wake"] and wake.holding
-    assert detector.fed == list(range(41))  # nothing is detected while holding
+    assert heard == ["wake"] and wake.holding  # a word while holding starts nothing more
+    assert detector.fed == list(range(45))  # it hears everything: no old word in its memory
     held = [int(b[0]) for b in wake.take_held()]
     kept = PRE_ROLL_MS // 20
     assert held == list(range(41 - kept, 45))  # the pre-roll, the detection, what followed
     assert not wake.holding
     wake.capture(block(45), 0.0, session=True)  # the session has the microphone now
-    assert wake.take_held() == [] and detector.fed[-1] == 40
+    assert wake.take_held() == [] and detector.fed[-1] == 45
 
 
 def test_held_audio_is_dropped_when_no_session_takes_it_and_listening_goes_on() -> None:
@@ -199,7 +199,7 @@ def test_during_a_session_the_word_counts_only_as_a_barge_in() -> None:
     detector = ScriptedDetector(1, 7)
     wake, heard = listener(detector, barge_in=lambda: barge_in[0])
     wake.capture(block(1), 0.0, session=True)
-    assert heard == [] and detector.fed == []  # paused: the model may be playing
+    assert heard == [] and detector.fed == [1]  # heard, not acted on: the model may be playing
     barge_in[0] = True
     wake.capture(block(7), 0.0, session=True)
     assert heard == ["wake"] and not wake.holding
