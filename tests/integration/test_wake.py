@@ -192,3 +192,19 @@ def test_without_echo_cancelling_the_word_is_not_listened_for_while_the_model_sp
     wait_until(lambda: app.ctl("status")["state"] == "listening", 15, "the answer to end")
     assert count(app, "wake") == 1 and count(app, "interrupted") == 0
     assert sim.client_events("response.cancel") == []
+
+
+def test_mute_closes_the_microphone_and_the_word_starts_nothing(
+    sim, start, sound_server: SoundServer, tmp_path: Path
+):
+    app = start_listening(start, sim, sound_server)
+    app.ctl("mute")
+    status = wait_until(lambda: (s := app.ctl("status"))["wake"] is False and s, 10, "unlisten")
+    assert status["audio_open"] is False and status["muted"]  # the microphone is closed
+    word = wav(tmp_path / "word.wav", say("Okay Nabu"))
+    sound_server.play(word)
+    app.ctl("unmute")
+    wait_until(lambda: app.ctl("status")["wake"], 10, "the word listened for again")
+    assert count(app, "wake") == 0 and sim.log()["connections"] == []
+    sound_server.play(word)  # the control: unmuted, the same word starts a session
+    app.wait_event(lambda e: e["type"] == "started", 20, "the word to start a session")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -271,3 +273,17 @@ def test_the_engine_hears_okay_nabu_and_not_other_words() -> None:
         return found
 
     assert hears(said) and not hears(other)
+
+
+def test_an_appliance_loads_the_engine_only_when_the_word_is_listened_for() -> None:
+    code = (
+        "import sys\n"
+        "import appliance.app, appliance.cli, appliance.wake, appliance.audio.wake\n"
+        "from appliance.config import validate\n"
+        "validate({'wake': {'enabled': True}})\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pymicro')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
