@@ -79,7 +79,7 @@ class Kiosk:
     ``audio`` adds settings to the ``[audio]`` section (e.g. ``{"echo": "full-duplex"}``),
     ``display`` to ``[display]`` (e.g. ``{"captions": "off"}``);
     ``prefix`` goes before the command and must exec it (the pid stays the appliance's), e.g. a
-    wrapper that moves itself into a cgroup first."""
+    wrapper that moves itself into a cgroup first; ``wake`` turns the wake word on."""
 
     def __init__(
         self,
@@ -90,8 +90,10 @@ class Kiosk:
         audio: Mapping[str, str | int] | None = None,
         display: Mapping[str, str | int] | None = None,
         prefix: Sequence[str] = (),
+        wake: bool = False,
     ) -> None:
         self.rig = rig
+        self.wake = wake
         self.size = size
         self.work = Path(tempfile.mkdtemp(prefix=f"kiosk-{size[0]}x{size[1]}-", dir=rig.work))
         self.socket = self.work / "control.sock"
@@ -146,7 +148,7 @@ class Kiosk:
             f"fps = {fps}\n"
             f"{shown}"
             "[gpio]\n"
-            "enabled = false\n"
+            "enabled = false\n" + ("[wake]\nenabled = true\n" if self.wake else "")
         )
 
     # --- the process -----------------------------------------------------------------------------
