@@ -307,6 +307,8 @@ def run(quick: bool) -> list[Row]:
                             throttled_before.get("nr_throttled", 0.0)
                         )
                     kiosk.ctl("stop")
+                    if word is not None:
+                        kiosk.ctl("mute")  # the streams stay open for the word until muted
                     states.wait("idle", after=session.ended, timeout=30)
                     log = _wait_for_close(kiosk)
                     frames = kiosk.watcher.frames(session.began, session.ended)
