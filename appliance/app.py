@@ -48,6 +48,9 @@ SCREEN_READY_TIMEOUT_S = 10.0
 SNAPSHOT_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 
+WAKE_RETRY_S = 5.0
+"""After the microphone failed or did not open for the wake word, the next try is this late."""
+
 PRESSES = (state.Toggle, state.Mute)
 """Inputs that are the visitor's doing: activity that keeps a session from its idle stop."""
 
@@ -266,8 +269,7 @@ class Appliance:
 
     def _wake_failed(self, message: str) -> None:
         log.error("wake word: the microphone failed: %s", message)
-        self._wake_wanted = None  # the next input opens it again
-        self._spawn(self._listen(False))
+        self._spawn(self._listen(False, retry=True))
 
     def _update_wake(self) -> None:
         """Listen for the word whenever not muted (a session's streams are kept open after it
@@ -289,7 +291,9 @@ class Appliance:
             self._wake_wanted = want
             self._spawn(self._listen(want))
 
-    async def _listen(self, want: bool) -> None:
+    async def _listen(self, want: bool, retry: bool = False) -> None:
+        """Open (or close) the streams for the word; a failure is tried again after
+        :data:`WAKE_RETRY_S` (a device unplugged at idle comes back without a press)."""
         try:
             if want:
                 await self.audio.listen(self.playback)
@@ -297,8 +301,13 @@ class Appliance:
                 await self.audio.unlisten()
         except AudioError as exc:
             log.error("wake word: the microphone did not open: %s", exc)
-            self._wake_wanted = None
+            retry = True
         self.handle(state.WakeListening(self.audio.listening and self.audio.is_open))
+        if retry:
+            self._wake_wanted = True  # no new attempt before the retry
+            await asyncio.sleep(WAKE_RETRY_S)
+            self._wake_wanted = None
+            self._update_wake()
 
     # --- state machine ----------------------------------------------------------------------
 

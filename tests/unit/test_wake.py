@@ -8,11 +8,14 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from appliance import app as app_module
+from appliance.audio.backend import AudioError
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
 from appliance.audio.wake import (
@@ -24,7 +27,9 @@ from appliance.audio.wake import (
     read_manifest,
 )
 from appliance.config import ConfigError, validate
+from appliance.hub import Hub
 from appliance.led import WAKE, pattern_name
+from appliance.rig.process import until
 from appliance.state import Machine, Start, WakeListening
 from appliance.wake import WakeListener
 
@@ -287,3 +292,48 @@ def test_an_appliance_loads_the_engine_only_when_the_word_is_listened_for() -> N
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+class Unpluggable:
+    """A sound card that is not there: every open fails."""
+
+    name = "unplugged"
+
+    def __init__(self) -> None:
+        self.opens: list[float] = []
+
+    def open(self, playback, on_capture, on_error) -> None:
+        self.opens.append(time.monotonic())
+        raise AudioError("no such device")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_microphone_that_does_not_open_for_the_word_is_tried_again_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("pymicro_wakeword", reason="pymicro-wakeword is not installed")
+    monkeypatch.setattr(app_module, "WAKE_RETRY_S", 0.3)
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    backend = Unpluggable()
+
+    async def main() -> None:
+        settings = {
+            "audio": {"backend": "none"},
+            "control": {"socket": str(tmp_path / "control.sock")},
+            "wake": {"enabled": True},
+        }
+        app = app_module.Appliance(validate(settings), Hub(), backend)
+        worker = asyncio.get_running_loop().create_task(app.run())
+        try:
+            await until(lambda: len(backend.opens) >= 3, 10, "two tries again")
+            assert app.machine.view.wake is False and app.machine.view.phase.value == "idle"
+        finally:
+            app.request_stop()
+            await asyncio.wait_for(worker, 10)
+
+    asyncio.run(main())
+    gaps = np.diff(backend.opens)
+    # each failed open is followed by a pause: no loop of opens
+    assert (gaps >= 0.25).all(), gaps
