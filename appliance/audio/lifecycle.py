@@ -148,6 +148,9 @@ class AudioDevice:
         self._session = True
         if not (self.is_open and self.listening):
             self._open(playback, self._capture, self._error)
+        elif self._microphone_only is not None:
+            # the microphone runs alone: the speaker (and the processing) join it
+            self.backend.open(playback, self._capture, self._error)
         return held
 
     def _close_session(self) -> None:
@@ -156,14 +159,30 @@ class AudioDevice:
         self._session = False
         if not self.listening:
             self._close()
+        elif self.is_open and self._microphone_only is not None:
+            self.backend.close_speaker()  # type: ignore[attr-defined]
+
+    @property
+    def _microphone_only(self) -> Any:
+        """The backend's way to run the microphone alone, if it has one (PyAudio)."""
+        return getattr(self.backend, "open_microphone", None)
 
     def _listen(self, playback: Playback) -> None:
         self.listening = True
         if not self.is_open:
             try:
-                self._open(playback, self._capture, self._error)
+                if self._microphone_only is not None:
+                    self._microphone_only(self._capture, self._error)
+                    self.is_open = True
+                    self.opens += 1
+                else:
+                    self._open(playback, self._capture, self._error)
             except BaseException:
                 self.listening = False
+                try:
+                    self.backend.close()
+                except Exception:
+                    log.debug("close after a failed open failed", exc_info=True)
                 raise
 
     def _unlisten(self) -> None:

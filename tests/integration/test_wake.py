@@ -60,15 +60,15 @@ def voiced(x: np.ndarray) -> np.ndarray:
     return level >= VOICED_DBFS
 
 
-def config(sim) -> dict:
+def config(sim, echo: str = "half-duplex") -> dict:
     cfg = session_config(sim, "ga")
-    cfg["audio"] = {"backend": "pyaudio", "echo": "half-duplex"}
+    cfg["audio"] = {"backend": "pyaudio", "echo": echo}
     cfg["wake"] = {"enabled": True, "model": "okay_nabu"}
     return cfg
 
 
-def start_listening(start, sim, sound_server: SoundServer):
-    app = start(config(sim), use_wav=False, env={"PULSE_SERVER": sound_server.address})
+def start_listening(start, sim, sound_server: SoundServer, echo: str = "half-duplex"):
+    app = start(config(sim, echo), use_wav=False, env={"PULSE_SERVER": sound_server.address})
     status = wait_until(lambda: (s := app.ctl("status"))["wake"] and s, 30, "the word listened for")
     assert status["state"] == "idle" and status["audio_open"], status
     return app
@@ -81,7 +81,9 @@ def count(app, kind: str) -> int:
 def test_the_wake_word_starts_a_session_that_answers_and_again_after_a_stop(
     sim, start, sound_server: SoundServer, tmp_path: Path
 ):
-    app = start_listening(start, sim, sound_server)
+    """With the defaults (echo cancelling): at idle the microphone runs alone; a session
+    adds the speaker and the canceller to it, and its end takes them away again."""
+    app = start_listening(start, sim, sound_server, echo="cancel")
     word = wav(tmp_path / "word.wav", say("Okay Nabu"))
     sound_server.play(word)
     app.wait_event(lambda e: e["type"] == "started", 20, "the word to start a session")
@@ -96,6 +98,9 @@ def test_the_wake_word_starts_a_session_that_answers_and_again_after_a_stop(
         lambda e: e["type"] == "state" and e["state"] == "idle" and e["wake"], 15, "back to it"
     )
     assert app.ctl("status")["audio_open"]  # the microphone listens for the word again
+    log = app.log()
+    assert log.count("alone (listening for the wake word)") == 1  # opened once, at start
+    assert log.count("added to the input") == 1 and "audio: closed" in log  # the speaker
     sound_server.play(word)
     app.wait_event(lambda e: count(app, "started") == 2, 20, "the word to start the next one")
     assert count(app, "wake") == 2
