@@ -688,8 +688,8 @@ def _rows(
                 session.idle_cpu,
                 "%",
                 "the whole appliance process while idle with [wake] on (okay_nabu): the "
-                "microphone and the speaker streams open, the detector on every block; 100 = "
-                f"one core; goal <= 3; {setup}",
+                "microphone's stream alone, the detector on every block; 100 = one core; "
+                f"goal <= 3; {setup}",
                 digits=1,
             )
         )
