@@ -20,6 +20,10 @@ the speaker, not just the queue: :meth:`Playback.clear` asks the backend (its
 and what the device held is not counted as played, from PortAudio's ``outputBufferDacTime`` of
 each block, so the truncate reports what reached the DAC.
 
+With the wake word (:meth:`PyAudioBackend.open_microphone`) the input stream runs alone at idle;
+:meth:`PyAudioBackend.open` then adds the output stream and the processing to it, and
+:meth:`PyAudioBackend.close_speaker` takes them away, the input going on throughout.
+
 Underruns and overruns are counted from PortAudio's status flags (``paOutputUnderflow``,
 ``paInputOverflow``; ``StreamStats``) and logged when the streams close.
 

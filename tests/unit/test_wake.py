@@ -17,8 +17,10 @@ import pytest
 from appliance import app as app_module
 from appliance.audio.backend import AudioError
 from appliance.audio.lifecycle import AudioDevice
+from appliance.audio.pcm import ms_to_samples
 from appliance.audio.playback import Playback
 from appliance.audio.wake import (
+    HOLD_MAX_S,
     MAX_MANIFEST_BYTES,
     PRE_ROLL_MS,
     PreRoll,
@@ -337,3 +339,13 @@ def test_a_microphone_that_does_not_open_for_the_word_is_tried_again_later(
     gaps = np.diff(backend.opens)
     # each failed open is followed by a pause: no loop of opens
     assert (gaps >= 0.25).all(), gaps
+
+
+def test_the_audio_held_for_a_session_is_bounded() -> None:
+    wake, heard = listener(ScriptedDetector(0))
+    limit = ms_to_samples(HOLD_MAX_S * 1000) // BLOCK
+    for n in range(limit + 50):  # a session that never comes up
+        wake.capture(block(n), 0.0, session=False)
+    held = wake.take_held()
+    assert heard == ["wake"] and len(held) == limit  # the latest HOLD_MAX_S, no more
+    assert int(held[-1][0]) == limit + 49
