@@ -349,3 +349,49 @@ def test_the_audio_held_for_a_session_is_bounded() -> None:
     held = wake.take_held()
     assert heard == ["wake"] and len(held) == limit  # the latest HOLD_MAX_S, no more
     assert int(held[-1][0]) == limit + 49
+
+
+class MicrophoneFirst(Backend):
+    """A backend that can run the microphone alone (as PyAudio does)."""
+
+    def open_microphone(self, on_capture, on_error) -> None:
+        self.calls.append("microphone")
+        self.capture = on_capture
+
+    def open(self, playback, on_capture, on_error) -> None:
+        self.calls.append("speaker" if "microphone" in self.calls else "open")
+        self.capture = on_capture
+
+    def close_speaker(self) -> None:
+        self.calls.append("close speaker")
+
+
+def test_at_idle_the_microphone_runs_alone_and_a_session_adds_the_speaker() -> None:
+    async def scenario() -> None:
+        backend = MicrophoneFirst()
+        device = AudioDevice(backend)
+        device.listener, _heard = listener(ScriptedDetector())
+        playback = Playback(max_seconds=1)
+        await device.listen(playback)
+        assert backend.calls == ["microphone"] and device.is_open
+        sent: list[int] = []
+        await device.open(playback, lambda b, t: sent.append(int(b[0])), lambda m: None)
+        backend.capture(block(1), 0.0)
+        assert backend.calls == ["microphone", "speaker"] and sent == [1]
+        await device.close()
+        assert backend.calls[-1] == "close speaker" and device.is_open
+        await device.open(playback, lambda b, t: sent.append(int(b[0])), lambda m: None)
+        await device.close()
+        await device.unlisten()
+        assert backend.calls == [
+            "microphone",
+            "speaker",
+            "close speaker",
+            "speaker",
+            "close speaker",
+            "close",
+        ]
+        assert not device.is_open
+        await device.shutdown()
+
+    asyncio.run(scenario())
