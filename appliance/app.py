@@ -15,6 +15,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import importlib
 import logging
 import tempfile
 import threading
@@ -252,6 +253,23 @@ class Appliance:
             "wake word %r (cutoff %.2f, model %s)", detector.wake_word, detector.cutoff, wake.model
         )
         self._update_wake()
+        self._spawn(self._preload())
+
+    async def _preload(self) -> None:
+        """With the wake word on, the libraries a session loads at its start (the HTTP client;
+        with echo cancelling, the canceller) are loaded now, at idle, one after the other on a
+        worker thread: the first session starts without that burst (frames and audio late
+        under a Pi's CPU). Part of what the wake word adds to the idle memory."""
+        from appliance import httpclient
+        from appliance.audio.echo import CANCEL_PACKAGE, cancel_available
+
+        try:
+            await httpclient.aiohttp()
+            if self.config.audio.echo == "cancel" and cancel_available() is None:
+                await asyncio.to_thread(importlib.import_module, f"{CANCEL_PACKAGE}.rtc")
+            log.info("the session's libraries are loaded (the wake word's first session)")
+        except Exception as exc:  # the session loads them itself, and says what failed
+            log.debug("preloading failed: %s", exc)
 
     def _wake_heard(self) -> None:
         """The word was heard: start as a press does; while the model speaks (an echo

@@ -84,6 +84,8 @@ def test_the_wake_word_starts_a_session_that_answers_and_again_after_a_stop(
     """With the defaults (echo cancelling): at idle the microphone runs alone; a session
     adds the speaker and the canceller to it, and its end takes them away again."""
     app = start_listening(start, sim, sound_server, echo="cancel")
+    # loaded at idle, not in the first session's connect
+    wait_until(lambda: "the session's libraries are loaded" in app.log(), 30, "the preload")
     word = wav(tmp_path / "word.wav", say("Okay Nabu"))
     sound_server.play(word)
     app.wait_event(lambda e: e["type"] == "started", 20, "the word to start a session")
