@@ -40,6 +40,9 @@ session that is not up by then gets the latest :data:`HOLD_MAX_S`."""
 MAX_MANIFEST_BYTES = 64 * 1024
 """A custom model's JSON manifest is a few hundred bytes; a larger one is refused."""
 
+MAX_MODEL_BYTES = 16 * 1024 * 1024
+"""A microWakeWord model is some 50-150 KB; a model file over 16 MiB is refused."""
+
 BUNDLED = WAKE_MODELS
 """The models ``pymicro-wakeword`` carries."""
 
@@ -108,6 +111,27 @@ def read_manifest(path: Path) -> Manifest:
     return Manifest(wake_word, tflite, cutoff, window)
 
 
+def check_model(tflite: Path, library: Path) -> None:
+    """Refuse a model file that is too large or that TensorFlow Lite cannot read: loading
+    such a file through ``pymicro-wakeword`` would crash the process (a NULL model)."""
+    import ctypes
+
+    size = tflite.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise WakeModelError(
+            f"wake.model: {tflite} is {size // 2**20} MiB, over the {MAX_MODEL_BYTES // 2**20} "
+            "MiB limit: not a microWakeWord model"
+        )
+    lib = ctypes.CDLL(str(library))
+    lib.TfLiteModelCreateFromFile.argtypes = [ctypes.c_char_p]
+    lib.TfLiteModelCreateFromFile.restype = ctypes.c_void_p
+    lib.TfLiteModelDelete.argtypes = [ctypes.c_void_p]
+    model = lib.TfLiteModelCreateFromFile(str(tflite.resolve()).encode())
+    if not model:
+        raise WakeModelError(f"wake.model: {tflite} is not a TensorFlow Lite model")
+    lib.TfLiteModelDelete(model)
+
+
 class Refractory:
     """Lets a detection through at most once per ``seconds`` (pure: the time is passed in)."""
 
@@ -167,6 +191,7 @@ class Detector:
                 "pymicro-wakeword has no TensorFlow Lite library for this machine "
                 "(wheels exist for x86_64 and aarch64 Linux)"
             )
+        check_model(manifest.tflite, libraries[0])
         self.wake_word = manifest.wake_word
         self.cutoff = manifest.probability_cutoff if cutoff is None else cutoff
         self._model: Any = MicroWakeWord(

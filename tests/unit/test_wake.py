@@ -395,3 +395,22 @@ def test_at_idle_the_microphone_runs_alone_and_a_session_adds_the_speaker() -> N
         await device.shutdown()
 
     asyncio.run(scenario())
+
+
+def test_a_model_file_that_is_not_a_model_or_too_large_is_refused_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("pymicro_wakeword", reason="pymicro-wakeword is not installed")
+    from appliance.audio.wake import MAX_MODEL_BYTES, Detector
+
+    path = manifest(tmp_path)  # its .tflite holds b"model"
+    with pytest.raises(WakeModelError, match=r"hey_bob\.tflite is not a TensorFlow Lite model"):
+        Detector(str(path))
+    with (tmp_path / "hey_bob.tflite").open("wb") as f:
+        f.truncate(MAX_MODEL_BYTES)  # at the limit: read, and found not to be a model
+    with pytest.raises(WakeModelError, match="not a TensorFlow Lite model"):
+        Detector(str(path))
+    with (tmp_path / "hey_bob.tflite").open("wb") as f:
+        f.truncate(MAX_MODEL_BYTES + 1)
+    with pytest.raises(WakeModelError, match="over the 16 MiB limit"):
+        Detector(str(path))
