@@ -15,6 +15,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import importlib
 import logging
 import tempfile
 import threading
@@ -26,7 +27,8 @@ from typing import Any
 from appliance import config as config_module
 from appliance import state
 from appliance.audio import cues
-from appliance.audio.backend import AudioBackend
+from appliance.audio.backend import AudioBackend, AudioError
+from appliance.audio.echo import gated as echo_gated
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
 from appliance.bus import Bus
@@ -48,6 +50,9 @@ log = logging.getLogger("appliance")
 SCREEN_READY_TIMEOUT_S = 10.0
 SNAPSHOT_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
+
+WAKE_RETRY_S = 5.0
+"""After the microphone failed or did not open for the wake word, the next try is this late."""
 
 PRESSES = (state.Toggle, state.Mute)
 """Inputs that are the visitor's doing: activity that keeps a session from its idle stop."""
@@ -138,6 +143,10 @@ class Appliance:
         self._background: set[asyncio.Task[Any]] = set()
         self.running = threading.Event()
         """Set once the worker's loop serves inputs (in-process harnesses wait for it)."""
+        self.wake: Any = None
+        """The wake word's listener (:class:`appliance.wake.WakeListener`) once loaded."""
+        self._wake_wanted: bool | None = None
+        self._wake_barge_in = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -158,6 +167,8 @@ class Appliance:
             self.handle(state.Start())
         elif rt.auto_fetch_ephemeral_key:
             self._spawn(self.link.prefetch())
+        if self.config.wake.enabled:
+            await self._load_wake()
         self._spawn(self._announce_ready())
         self._spawn(self.usage.run())
         if rolled_back := rollback_message(self.release):
@@ -184,6 +195,8 @@ class Appliance:
         await self.volume.aclose()
         for task in list(self._background):
             task.cancel()
+        if self.wake is not None:
+            await self.audio.unlisten()
         await self.audio.shutdown()
         log.info("stopped")
 
@@ -231,6 +244,116 @@ class Appliance:
         task.add_done_callback(self._background.discard)
         return task
 
+    # --- the wake word ------------------------------------------------------------------------
+
+    async def _load_wake(self) -> None:
+        """Load the wake word's model (imported only now, on a worker thread) and listen."""
+        from appliance.audio.wake import Detector, WakeModelError
+        from appliance.wake import WakeListener
+
+        wake = self.config.wake
+        try:
+            detector = await asyncio.to_thread(Detector, wake.model, wake.sensitivity)
+        except (WakeModelError, ImportError, OSError) as exc:
+            log.error("the wake word is off: %s", exc)
+            self.handle(state.Failed(f"wake word: {exc}"))
+            return
+        loop = asyncio.get_running_loop()
+
+        def on_wake() -> None:  # the audio thread
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._wake_heard)
+
+        def on_error(message: str) -> None:  # any thread
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._wake_failed, message)
+
+        self.wake = WakeListener(
+            detector,
+            wake.refractory_s,
+            on_wake=on_wake,
+            on_error=on_error,
+            barge_in=lambda: self._wake_barge_in,
+        )
+        self.audio.listener = self.wake
+        log.info(
+            "wake word %r (cutoff %.2f, model %s)", detector.wake_word, detector.cutoff, wake.model
+        )
+        self._update_wake()
+        self._spawn(self._preload())
+
+    async def _preload(self) -> None:
+        """With the wake word on, the libraries a session loads at its start (the HTTP client;
+        with echo cancelling, the canceller) are loaded now, at idle, one after the other on a
+        worker thread: the first session starts without that burst (frames and audio late
+        under a Pi's CPU). Part of what the wake word adds to the idle memory."""
+        from appliance import httpclient
+        from appliance.audio.echo import CANCEL_PACKAGE, cancel_available
+
+        try:
+            await httpclient.aiohttp()
+            if self.config.audio.echo == "cancel" and cancel_available() is None:
+                await asyncio.to_thread(importlib.import_module, f"{CANCEL_PACKAGE}.rtc")
+            log.info("the session's libraries are loaded (the wake word's first session)")
+        except Exception as exc:  # the session loads them itself, and says what failed
+            log.debug("preloading failed: %s", exc)
+
+    def _wake_heard(self) -> None:
+        """The word was heard: start as a press does; while the model speaks (an echo
+        canceller running), interrupt it."""
+        view = self.machine.view
+        self.bus.emit({"type": "wake", "word": self.wake.detector.wake_word})
+        if view.muted:
+            self.wake.release()
+        elif view.phase in (state.Phase.IDLE, state.Phase.ERROR):
+            self.handle(state.Start())
+        elif view.phase is state.Phase.LIVE and view.speaking:
+            self.handle(state.Toggle())
+        else:
+            self.wake.release()
+
+    def _wake_failed(self, message: str) -> None:
+        log.error("wake word: the microphone failed: %s", message)
+        self._spawn(self._listen(False, retry=True))
+
+    def _update_wake(self) -> None:
+        """Listen for the word whenever not muted (a session's streams are kept open after it
+        for the listener); drop held audio that no session came to take."""
+        wake = self.wake
+        if wake is None:
+            return
+        view = self.machine.view
+        if view.phase is not state.Phase.CONNECTING and wake.holding:
+            wake.release()
+        self._wake_barge_in = (
+            view.phase is state.Phase.LIVE
+            and view.speaking
+            and self.config.audio.echo == "cancel"
+            and not echo_gated(self.config.audio, self.audio.backend)
+        )
+        want = not view.muted
+        if want != self._wake_wanted:
+            self._wake_wanted = want
+            self._spawn(self._listen(want))
+
+    async def _listen(self, want: bool, retry: bool = False) -> None:
+        """Open (or close) the streams for the word; a failure is tried again after
+        :data:`WAKE_RETRY_S` (a device unplugged at idle comes back without a press)."""
+        try:
+            if want:
+                await self.audio.listen(self.playback)
+            else:
+                await self.audio.unlisten()
+        except AudioError as exc:
+            log.error("wake word: the microphone did not open: %s", exc)
+            retry = True
+        self.handle(state.WakeListening(self.audio.listening and self.audio.is_open))
+        if retry:
+            self._wake_wanted = True  # no new attempt before the retry
+            await asyncio.sleep(WAKE_RETRY_S)
+            self._wake_wanted = None
+            self._update_wake()
+
     # --- state machine ----------------------------------------------------------------------
 
     def handle(self, given: state.Input) -> None:
@@ -254,6 +377,7 @@ class Appliance:
                     log.info("session %s (%s)", name, reason)
                     self.stop_reason = reason
                     self.bus.emit({"type": name, "reason": reason})
+        self._update_wake()
         self._show()
 
     def _show_captions(self) -> None:
@@ -309,6 +433,7 @@ class Appliance:
             "last_error": self.link.last_error,
             "notice": view.notice,
             "countdown_s": view.countdown_s,
+            "wake": view.wake,
             "stop_reason": self.stop_reason,
             "session_id": self.link.session_id,
             "audio": self.audio.name,

@@ -539,6 +539,8 @@ def format_event(event: dict[str, Any]) -> str:
         return f"{stamp} interrupted at {event.get('audio_end_ms')} ms"
     if kind == "stopped" and event.get("reason"):
         return f"{stamp} stopped ({event['reason']})"
+    if kind == "wake":
+        return f"{stamp} wake word heard: {event.get('word')}"
     return f"{stamp} {kind}"
 
 

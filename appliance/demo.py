@@ -10,6 +10,11 @@ With ``--keyserver`` the keys come from a key server between the two (``applianc
 with a temporary config and SQLite, one device enrolled with ``device add``, its token in a
 0600 file the appliance reads): after the answer the session is stopped, its usage report
 reaches the key server, and ``appliance keyserver usage`` is printed.
+
+``scripts/demo --wake`` is hands-free on the real audio path instead: the appliance runs on
+PyAudio with a private virtual sound server (:mod:`appliance.rig.sound`) and ``[wake]`` on;
+espeak-ng says "Okay Nabu, what is the weather like in Paris today?" into its virtual
+microphone in one breath, and the speaker is recorded to ``demo-out.wav``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ DEVICE = "demo-kiosk"
 """The device the demo enrols on its key server."""
 USAGE_TIMEOUT_S = 20.0
 """How long the demo waits for the session's usage report to reach the key server."""
+WAKE_QUESTION = "Okay Nabu, what is the weather like in Paris today?"
+NO_ESPEAK = "scripts/demo --wake speaks with espeak-ng: apt-get install espeak-ng"
 
 
 def make_question_wav(path: Path) -> str:
@@ -112,8 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keyserver", action="store_true", help="keys from a local key server, usage shown"
     )
+    parser.add_argument(
+        "--wake",
+        action="store_true",
+        help="hands-free: say the wake word and the question into a virtual microphone",
+    )
     args = parser.parse_args(argv)
     display = "none" if args.headless or not _has_display() else "window"
+    if args.wake:
+        return run_wake(args, display)
 
     work = Path(tempfile.mkdtemp(prefix="appliance-demo-"))
     try:
@@ -219,6 +233,87 @@ def _show_usage(server: KeyServerProcess) -> bool:
     print("\n$ appliance keyserver usage")
     print(keyserver_cli(server.config, "usage").stdout.rstrip())
     return True
+
+
+def run_wake(args: argparse.Namespace, display: str) -> int:
+    """``--wake``: the appliance listens for "Okay Nabu" on a virtual microphone; the word and
+    the question are said in one breath; the answer is recorded from the virtual speaker."""
+    from appliance.rig.sound import Unavailable, sound_server
+    from appliance.rig.speech import espeak_wav
+
+    if shutil.which("espeak-ng") is None:
+        print(
+            "scripts/demo --wake speaks with espeak-ng: apt-get install espeak-ng", file=sys.stderr
+        )
+        return 1
+    work = Path(tempfile.mkdtemp(prefix="appliance-demo-"))
+    spoken = espeak_wav(work / "said.wav", WAKE_QUESTION, voice="en-us", rate=48_000)
+    try:
+        (work / "sound").mkdir()
+        server_context = sound_server(work / "sound")
+        server = server_context.__enter__()
+    except Unavailable as exc:
+        print(f"scripts/demo --wake needs the virtual sound server: {exc}", file=sys.stderr)
+        return 1
+    sim: SimProcess | None = None
+    app: ApplianceProcess | None = None
+    answered = threading.Event()
+    log_path = work / "appliance.log"
+    try:
+        sim = SimProcess()
+        print(f"simulator:  {sim.url}")
+        print(f"microphone: a virtual one ({server.address}); espeak-ng will say {WAKE_QUESTION!r}")
+        print(f"speaker:    a virtual one, recorded to {args.out}")
+        socket = work / "control.sock"
+        config = demo_config(sim.url, socket, display)
+        config["audio"] = {"backend": "pyaudio", "echo": "half-duplex"}
+        config["wake"] = {"enabled": True, "model": "okay_nabu"}
+        path = work / "config.toml"
+        path.write_text(tomli_w.dumps(config))
+        app = ApplianceProcess(path, log_path, socket=socket, ready_timeout=20, env=server.env())
+        _follow_events(socket, answered)
+        sim.script(
+            {
+                "function_calls": [
+                    {"name": "get_weather", "arguments": json.dumps({"city": "Paris"})}
+                ]
+            },
+            timeout=5,
+        )
+        if not _wait_for_wake(app, 20):
+            print("the appliance did not start listening for the word", file=sys.stderr)
+            return 1
+        print("\nListening for 'Okay Nabu'; saying it now...\n")
+        with server.record() as recorder:
+            server.play(spoken)
+            done = answered.wait(args.timeout)
+            heard = recorder.samples()
+        write_wav(args.out, (np.clip(heard, -1, 1) * 32767).astype(np.int16), recorder.rate)
+        if display == "window" and done:
+            print("\nThe window stays open: say nothing, click the buttons, Ctrl-C to quit.")
+            with _suppress_interrupt():
+                app.proc.wait()
+    except (ApplianceFailedToStart, RuntimeError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        if app is not None:
+            app.stop(10)
+        if sim is not None:
+            sim.stop()
+        server_context.__exit__(None, None, None)
+    if not answered.is_set():
+        print("\nno answer came; the appliance log:\n" + log_path.read_text(), file=sys.stderr)
+        return 1
+    print(f"\nDone: started by the wake word; the answer is in {args.out}.")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _wait_for_wake(app: ApplianceProcess, timeout: float) -> bool:
+    from appliance.rig.process import poll_until
+
+    return bool(poll_until(lambda: app.request({"cmd": "status"}).get("wake"), timeout))
 
 
 def _follow_events(socket: Path, answered: threading.Event) -> None:

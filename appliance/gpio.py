@@ -110,7 +110,7 @@ class _LedRenderer:
         while not self._closed:
             self._wake.clear()  # before reading the view: a change after this wakes us
             view = self.hub.view
-            current = pattern_name(view.state, view.countdown_s)
+            current = pattern_name(view.state, view.countdown_s, view.wake)
             now = time.monotonic()
             if current != state:
                 state, started = current, now

@@ -12,6 +12,7 @@ Default patterns (``view.state`` -> pattern)::
     speaking      breathe with the played amplitude
     error         blink at 5 Hz
     countdown     blink at 2 Hz            (the last seconds before an idle stop)
+    wake          a short flash every 2 s  (idle, listening for the wake word)
 
 Any of them can be replaced with ``[gpio.patterns]`` in the configuration. A pattern is one of:
 
@@ -45,7 +46,10 @@ STATES = ("idle", "connecting", "reconnecting", "listening", "muted", "speaking"
 COUNTDOWN = "countdown"
 """The pattern shown instead of the state's while an idle stop is counted down."""
 
-PATTERN_NAMES = (*STATES, COUNTDOWN)
+WAKE = "wake"
+"""The pattern shown instead of ``idle`` while the wake word is listened for."""
+
+PATTERN_NAMES = (*STATES, COUNTDOWN, WAKE)
 """What ``[gpio.patterns]`` may set."""
 
 RENDER_HZ = 50.0
@@ -97,6 +101,7 @@ DEFAULT_PATTERNS: dict[str, Pattern] = {
     "speaking": Breathe(),
     "error": Blink(5.0),
     COUNTDOWN: Blink(2.0),
+    WAKE: Blink(0.5, duty=0.05),
 }
 
 _NAMED: dict[str, Pattern] = {
@@ -176,10 +181,13 @@ def parse_patterns(overrides: Mapping[str, Any] | None) -> dict[str, Pattern]:
     return table
 
 
-def pattern_name(state: str, countdown_s: int | None) -> str:
+def pattern_name(state: str, countdown_s: int | None, wake: bool = False) -> str:
     """Which pattern the LED shows: :data:`COUNTDOWN` while an idle stop is counted down
-    (``countdown_s`` of the view), else the state's."""
-    return COUNTDOWN if countdown_s is not None else state
+    (``countdown_s`` of the view), :data:`WAKE` when idle listening for the wake word, else
+    the state's."""
+    if countdown_s is not None:
+        return COUNTDOWN
+    return WAKE if wake and state == "idle" else state
 
 
 def _is_number(value: Any) -> bool:

@@ -136,6 +136,13 @@ class AudioStopped:
     """The model's audio stopped playing (finished, interrupted or dropped)."""
 
 
+@dataclass(frozen=True)
+class WakeListening:
+    """Whether the microphone listens for the wake word now (``[wake]``, idle or in error)."""
+
+    on: bool
+
+
 Input = (
     Toggle
     | Start
@@ -149,6 +156,7 @@ Input = (
     | Notice
     | AudioStarted
     | AudioStopped
+    | WakeListening
 )
 
 
@@ -198,6 +206,8 @@ class View:
     reconnect_attempt: int = 0
     countdown_s: int | None = None
     """Seconds left before an idle stop, during its last seconds; else ``None``."""
+    wake: bool = False
+    """The microphone listens for the wake word (nothing is sent before it is heard)."""
 
     @property
     def state(self) -> str:
@@ -245,6 +255,7 @@ class View:
             "notice": self.notice,
             "reconnect_attempt": self.reconnect_attempt,
             "countdown_s": self.countdown_s,
+            "wake": self.wake,
             "toggle": self.toggle.value,
             "toggle_loading": self.toggle_loading,
             "microphone": self.microphone.value,
@@ -315,6 +326,8 @@ class Machine:
                     self.view = replace(v, speaking=True)
             case AudioStopped():
                 self.view = replace(v, speaking=False)
+            case WakeListening(on=on):
+                self.view = replace(v, wake=on)
         return effects
 
     def _start(self) -> list[Effect]:

@@ -3,7 +3,8 @@
 A backend owns the device clock. Once :meth:`AudioBackend.open` ed it calls ``on_capture`` with
 blocks of wire-format audio (24 kHz mono int16 ndarray) from its own thread, and pulls blocks to
 play from :class:`~appliance.audio.playback.Playback`. It is opened when a session goes live and
-closed when it ends, so an unplugged device is found again on the next start.
+closed when it ends, so an unplugged device is found again on the next start (with the wake
+word on, the microphone stays open between sessions: :mod:`appliance.audio.lifecycle`).
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ the speaker, not just the queue: :meth:`Playback.clear` asks the backend (its
 and what the device held is not counted as played, from PortAudio's ``outputBufferDacTime`` of
 each block, so the truncate reports what reached the DAC.
 
+With the wake word (:meth:`PyAudioBackend.open_microphone`) the input stream runs alone at idle;
+:meth:`PyAudioBackend.open` then adds the output stream and the processing to it, and
+:meth:`PyAudioBackend.close_speaker` takes them away, the input going on throughout.
+
 Underruns and overruns are counted from PortAudio's status flags (``paOutputUnderflow``,
 ``paInputOverflow``; ``StreamStats``) and logged when the streams close.
 
@@ -262,6 +266,12 @@ class PyAudioBackend:
         # echo cancelling / noise suppression / gain (appliance/audio/echo.py): handed each
         # captured block with its ADC time and each output block with its DAC time
         self.processor: Processor | None = None
+        # the microphone alone (open_microphone: the wake word at idle); open() then adds the
+        # speaker and the processing to the running input, close_speaker() takes them away
+        self.microphone_only = False
+        self._mic_sink: CaptureCallback | None = None
+        self._mic_processor: Processor | None = None
+        self._speaker_closing = False
 
     @property
     def cancelling(self) -> bool:
@@ -279,9 +289,172 @@ class PyAudioBackend:
     def open(
         self, playback: Playback, on_capture: CaptureCallback, on_error: ErrorCallback
     ) -> None:
-        """Open both devices and start streaming. Raises :class:`AudioError` naming the device."""
+        """Open both devices and start streaming. Raises :class:`AudioError` naming the device.
+        With the microphone already running alone (:meth:`open_microphone`), the speaker and
+        the processing are added to it: the input stream goes on, not a sample lost."""
         with self._lifecycle:
+            if self.microphone_only and self._in is not None and not self._pa_stale:
+                self._add_speaker(playback, on_capture, on_error)
+                return
             self._open(playback, on_capture, on_error)
+
+    def open_microphone(self, on_capture: CaptureCallback, on_error: ErrorCallback) -> None:
+        """Start the input stream alone (the wake word at idle: no speaker stream, no echo
+        cancelling while nothing plays). Raises :class:`AudioError` naming the device."""
+        with self._lifecycle:
+            self._close()
+            if self._pa is None or self._pa_stale:
+                self._initialise("a device failed" if self._pa_stale else "first open")
+            try:
+                self._start_microphone(on_capture, on_error)
+            except AudioError as exc:
+                log.info("audio: %s; initialising PortAudio again to look for the devices", exc)
+                self._initialise("a device was missing or did not open")
+                self._start_microphone(on_capture, on_error)
+
+    def close_speaker(self) -> None:
+        """Close the speaker's stream and the processing that :meth:`open` added to the
+        microphone running alone; the microphone goes on."""
+        with self._lifecycle:
+            if not self.microphone_only or self._out is None:
+                return
+            self._mic_processor = None
+            playback, self._playback = self._playback, None
+            if playback is not None:
+                playback.detach(self)
+            busy = self._output_busy.acquire(timeout=2)
+            self._speaker_closing = True
+            restarter, self._restarter = self._restarter, None
+            self._restart.set()
+            if restarter is not None and restarter is not threading.current_thread():
+                restarter.join(timeout=2)
+            stream, self._out = self._out, None
+            try:
+                stream.stop_stream()
+                stream.close()
+            except Exception:
+                self._pa_stale = True
+                log.debug("closing the output stream failed", exc_info=True)
+            if busy:
+                self._output_busy.release()
+            self._log_closed()
+
+    def _start_microphone(self, on_capture: CaptureCallback, on_error: ErrorCallback) -> None:
+        self._closing.clear()
+        self._reported = False
+        self._on_error = on_error
+        self._mic_sink = on_capture
+        self._mic_processor = None
+        assert self._pa is not None
+        try:
+            self.input_device = choose(self._pa, self.config.input_device, "input")
+            in_ch = self._channels(self.input_device, "input")
+            self.input_rate = self.input_device.default_rate
+            capture = CaptureConverter(self.input_rate, in_ch)
+            in_block = max(1, round(self.config.block_ms * self.input_rate / 1000))
+            self._in = self._open_stream(
+                self.input_device,
+                "input",
+                rate=self.input_rate,
+                channels=in_ch,
+                frames_per_buffer=in_block,
+                stream_callback=self._input_callback(capture, self._microphone, None),
+            )
+            self._last_in = time.monotonic()
+            self._in.start_stream()
+        except AudioError:
+            self._close()
+            raise
+        except (OSError, ValueError) as exc:
+            self._close()
+            raise AudioError(f"cannot start the audio input stream: {exc}") from exc
+        self.microphone_only = True
+        self._watchdog = threading.Thread(target=self._watch, name="audio-watchdog", daemon=True)
+        self._watchdog.start()
+        log.info(
+            "audio: input %r at %d Hz x%d in blocks of %d ms, alone (listening for the wake word)",
+            self.input_device.name,
+            self.input_rate,
+            in_ch,
+            self.config.block_ms,
+        )
+
+    def _microphone(self, samples: np.ndarray, captured: float) -> None:
+        """The input callback's sink while the microphone runs alone (the capture thread):
+        the processing :meth:`open` added, if any, then the sink."""
+        processor = self._mic_processor
+        if processor is not None:
+            samples, captured = processor.capture(samples, captured)
+        sink = self._mic_sink
+        if sink is not None and len(samples):
+            sink(samples, captured)
+
+    def _add_speaker(
+        self, playback: Playback, on_capture: CaptureCallback, on_error: ErrorCallback
+    ) -> None:
+        """Open the output stream (and the processing) beside the running microphone."""
+        self._on_error = on_error
+        self._mic_sink = on_capture
+        self._speaker_closing = False
+        assert self._pa is not None
+        self._abort = _abort_function()
+        try:
+            self.output_device = choose(self._pa, self.config.output_device, "output")
+            out_ch = self._channels(self.output_device, "output")
+            self.output_rate = self.output_device.default_rate
+            self._render = render = PlaybackConverter(playback, self.output_rate, out_ch)
+            self.processor = processor = open_processor(self.config, self.processor)
+            if processor is not None:
+                processor.start(self.output_rate, out_ch)
+            self._blocks.clear()
+            self.block_frames = max(1, round(self.config.block_ms * self.output_rate / 1000))
+            period = max(16, round(self.output_latency_ms / 2 * self.output_rate / 1000))
+            self.output_period_frames = period
+            self._out = self._open_stream(
+                self.output_device,
+                "output",
+                rate=self.output_rate,
+                channels=out_ch,
+                frames_per_buffer=period,
+                stream_callback=self._output_callback(render, processor),
+            )
+            self._last_out = time.monotonic()
+            self._out_fresh = True
+            self._out.start_stream()
+            try:
+                self.output_latency_s = float(self._out.get_output_latency())
+            except Exception:
+                self.output_latency_s = 0.0
+        except (AudioError, OSError, ValueError) as exc:
+            out, self._out = self._out, None
+            if out is not None:
+                with contextlib.suppress(Exception):
+                    out.close()
+            if isinstance(exc, AudioError):
+                raise
+            raise AudioError(f"cannot start the audio output stream: {exc}") from exc
+        stats = self.stats
+        self._opened_stats = (
+            stats.output_underflows,
+            stats.output_underflows_playing,
+            stats.input_overflows,
+            stats.flushes,
+        )
+        self._restart.clear()
+        self._restarter = threading.Thread(
+            target=self._restart_output, name="audio-restart", daemon=True
+        )
+        self._restarter.start()
+        self._playback = playback
+        playback.attach(self)
+        self._mic_processor = processor
+        log.info(
+            "audio: output %r at %d Hz x%d added to the input, output buffer %.0f ms",
+            self.output_device.name,
+            self.output_rate,
+            out_ch,
+            self.output_latency_s * 1000,
+        )
 
     def _open(
         self, playback: Playback, on_capture: CaptureCallback, on_error: ErrorCallback
@@ -493,16 +666,21 @@ class PyAudioBackend:
                 log.debug("stream close failed", exc_info=True)
         if busy:
             self._output_busy.release()
+        self.microphone_only = False
+        self._mic_sink = self._mic_processor = None
         if had_streams:
-            under, playing, over, flushes = self._opened_stats
-            log.info(
-                "audio: closed; %d output underruns (%d while playing), %d input overruns, "
-                "%d barge-in flushes",
-                self.stats.output_underflows - under,
-                self.stats.output_underflows_playing - playing,
-                self.stats.input_overflows - over,
-                self.stats.flushes - flushes,
-            )
+            self._log_closed()
+
+    def _log_closed(self) -> None:
+        under, playing, over, flushes = self._opened_stats
+        log.info(
+            "audio: closed; %d output underruns (%d while playing), %d input overruns, "
+            "%d barge-in flushes",
+            self.stats.output_underflows - under,
+            self.stats.output_underflows_playing - playing,
+            self.stats.input_overflows - over,
+            self.stats.flushes - flushes,
+        )
 
     # --- the playback's output device (barge-in) ---------------------------------------------
 
@@ -580,7 +758,7 @@ class PyAudioBackend:
                 finally:
                     self._restart_pending = False
                     self._output_busy.release()  # taken by flush()
-            if self._closing.is_set():
+            if self._closing.is_set() or self._speaker_closing:
                 return
 
     def _device_name(self) -> str:

@@ -80,7 +80,7 @@ class Kiosk:
     ``display`` to ``[display]`` (e.g. ``{"captions": "off"}``); ``cues=False`` turns the sound
     cues off;
     ``prefix`` goes before the command and must exec it (the pid stays the appliance's), e.g. a
-    wrapper that moves itself into a cgroup first."""
+    wrapper that moves itself into a cgroup first; ``wake`` turns the wake word on."""
 
     def __init__(
         self,
@@ -92,8 +92,10 @@ class Kiosk:
         display: Mapping[str, str | int] | None = None,
         cues: bool = True,
         prefix: Sequence[str] = (),
+        wake: bool = False,
     ) -> None:
         self.rig = rig
+        self.wake = wake
         self.size = size
         self.work = Path(tempfile.mkdtemp(prefix=f"kiosk-{size[0]}x{size[1]}-", dir=rig.work))
         self.socket = self.work / "control.sock"
@@ -154,7 +156,7 @@ class Kiosk:
             f"fps = {fps}\n"
             f"{shown}"
             "[gpio]\n"
-            "enabled = false\n"
+            "enabled = false\n" + ("[wake]\nenabled = true\n" if self.wake else "")
         )
 
     # --- the process -----------------------------------------------------------------------------

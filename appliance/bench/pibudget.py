@@ -28,6 +28,10 @@ outside the appliance:
   log's timestamps have 1 ms steps. And, as a check on what was really heard, how many presses
   were followed by silence at the sink (``appliance_out.monitor``, recorded) within 100 ms;
 * the appliance's CPU (all threads) and how often the cgroup throttled it.
+
+With ``pymicro-wakeword`` installed the wake word is on (``[wake]``): the CPU of idle listening
+is measured first, the first session is started by "Okay Nabu" (espeak-ng) into the
+microphone, and every third round stops the session and starts the next by the word again.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ SHARES_V1, WEIGHT_V2 = 262_144, 10_000
 BLOCK_MS = 20
 RATE = 48_000  # the recording of the sink
 SILENT = 1e-4  # -80 dBFS: the flushed output is digital silence (exact zeros)
+IDLE_S, IDLE_QUICK_S = 20.0, 5.0  # idle listening for the wake word, measured before the session
+WAKE_EVERY = 3  # every third round restarts the session by the wake word
 
 
 # --- the CPU limit ---------------------------------------------------------------------------
@@ -257,6 +263,8 @@ class Session:
     lost: list[str] = field(default_factory=list)  # rounds that went wrong, and why
     connected: dict[str, int] = field(default_factory=dict)  # display stats once first listening
     throttled_connected: dict[str, float] = field(default_factory=dict)  # cpu.stat then
+    wake_starts: int = 0  # sessions started by the wake word
+    idle_cpu: float | None = None  # % of one core while idle, listening for the wake word
 
 
 def run(quick: bool) -> list[Row]:
@@ -265,20 +273,27 @@ def run(quick: bool) -> list[Row]:
         if rig.audio != "pyaudio":
             raise RuntimeError("the Pi budget run needs PyAudio on the virtual sound server")
         interruption = _interruption(rig.work / "stop.wav")
+        word = _wake_word(rig.work / "word.wav")
         with CpuLimit() as limit:
             recorder = _sink_recorder()
             try:
-                with Kiosk(rig, SIZE, cues=False, prefix=limit.prefix) as kiosk:
+                with Kiosk(
+                    rig, SIZE, cues=False, prefix=limit.prefix, wake=word is not None
+                ) as kiosk:
                     kiosk.first_frame(timeout=60)
                     kiosk.wait_ready(timeout=60)
                     kiosk.check_x11()
+                    idle_cpu = None
+                    if word is not None:
+                        idle_cpu = _idle_listening(kiosk, IDLE_QUICK_S if quick else IDLE_S)
                     throttled_before = limit.throttling()
                     cpu0 = cpu_seconds(kiosk.pid)
                     states = States(kiosk.socket)
                     before = kiosk.ctl("status")["display"]
                     session = _session(
-                        kiosk, states, recorder, interruption, seconds, limit.throttling
+                        kiosk, states, recorder, interruption, seconds, limit.throttling, word
                     )
+                    session.idle_cpu = idle_cpu
                     cpu = cpu_seconds(kiosk.pid) - cpu0
                     after = kiosk.ctl("status")["display"]
                     paced = {
@@ -294,6 +309,8 @@ def run(quick: bool) -> list[Row]:
                             throttled_before.get("nr_throttled", 0.0)
                         )
                     kiosk.ctl("stop")
+                    if word is not None:
+                        kiosk.ctl("mute")  # the streams stay open for the word until muted
                     states.wait("idle", after=session.ended, timeout=30)
                     log = _wait_for_close(kiosk)
                     frames = kiosk.watcher.frames(session.began, session.ended)
@@ -311,11 +328,12 @@ def _session(
     interruption: Path,
     seconds: float,
     throttling: Callable[[], dict[str, float]] = dict,
+    word: Path | None = None,
 ) -> Session:
     rng = np.random.default_rng(7)
     session = Session(began=time.perf_counter())
     deadline = session.began + seconds
-    kiosk.ctl("start")
+    _start(kiosk, word, session)
     states.wait("listening", after=session.began)
     # the first connect loads the session's libraries (HTTP client, canceller, PortAudio):
     # frames late until here are start-up's, the rest the session's
@@ -325,9 +343,20 @@ def _session(
     while time.perf_counter() < deadline:
         round_ += 1
         asked = time.perf_counter()
+        if word is not None and round_ % WAKE_EVERY == 0 and states.now == "listening":
+            kiosk.ctl("stop")  # the next session is the wake word's
+            try:
+                states.wait("idle", after=asked)
+            except RuntimeError as exc:
+                session.lost.append(f"round {round_}: stop: {exc}")
+            asked = time.perf_counter()
         if states.now != "listening":
-            kiosk.ctl("start")
-            states.wait("listening", after=asked)
+            _start(kiosk, word, session)
+            try:
+                states.wait("listening", after=asked)
+            except RuntimeError as exc:
+                session.lost.append(f"round {round_}: start: {exc}")
+                continue
         kiosk.ctl("say", text="Tell me about this room.", role="user")
         try:
             speaking = states.wait("speaking", after=asked)
@@ -361,6 +390,43 @@ def _session(
         _until(time.perf_counter() + 0.5)  # the device plays out what it holds
     session.ended = time.perf_counter()
     return session
+
+
+def _start(kiosk: Kiosk, word: Path | None, session: Session) -> None:
+    """Start a session: by the wake word into the microphone when it is on, else a press."""
+    if word is None or kiosk.ctl("status")["state"] not in ("idle", "error"):
+        kiosk.ctl("start")
+        return
+    subprocess.run(["paplay", "--device=appliance_mic", str(word)], check=True, timeout=30)
+    session.wake_starts += 1
+
+
+def _wake_word(path: Path) -> Path | None:
+    """ "Okay Nabu" (espeak-ng), or None when the wake word cannot be on here (no
+    pymicro-wakeword or no espeak-ng): the run is then the one without it."""
+    import importlib.util
+
+    if importlib.util.find_spec("pymicro_wakeword") is None:
+        return None
+    from appliance.rig.speech import espeak
+
+    said = espeak("Okay Nabu", voice="en-us", rate=RATE, level_dbfs=-20.0)
+    if said is None:
+        return None
+    from appliance.rig.speech import write_float_wav
+
+    pad = np.zeros(RATE // 4, np.float32)
+    return write_float_wav(path, np.concatenate([pad, said, pad]), RATE)
+
+
+def _idle_listening(kiosk: Kiosk, seconds: float) -> float:
+    """The appliance's CPU (% of one core) while idle, listening for the wake word."""
+    if not poll_until(lambda: kiosk.ctl("status").get("wake"), 30):
+        raise kiosk.failed("the wake word was never listened for")
+    time.sleep(1.0)  # the streams settle
+    cpu0, t0 = cpu_seconds(kiosk.pid), time.perf_counter()
+    time.sleep(seconds)
+    return 100 * (cpu_seconds(kiosk.pid) - cpu0) / (time.perf_counter() - t0)
 
 
 def _interruption(path: Path) -> Path:
@@ -616,6 +682,19 @@ def _rows(
                 digits=2,
             )
         )
+    if session.idle_cpu is not None:
+        rows.append(
+            row(
+                "pibudget",
+                "CPU idle, listening for the wake word",
+                session.idle_cpu,
+                "%",
+                "the whole appliance process while idle with [wake] on (okay_nabu): the "
+                "microphone's stream alone, the detector on every block; 100 = one core; "
+                f"goal <= 3; {setup}",
+                digits=1,
+            )
+        )
     rows.append(
         row(
             "pibudget",
@@ -623,7 +702,8 @@ def _rows(
             float(len(session.presses) + session.speech_cuts),
             "count",
             f"{len(session.presses)} press and {session.speech_cuts} speech barge-ins, "
-            f"{session.answers} answers played to the end"
+            f"{session.answers} answers played to the end; {session.wake_starts} sessions "
+            f"started by the wake word"
             + (f"; went wrong: {'; '.join(session.lost)}" if session.lost else "")
             + f"; {setup}",
         )

@@ -13,6 +13,7 @@ RESTART_FIELDS = (
     "control",
     "logging",
     "metrics",
+    "wake",
     "realtime.avatar",
     "realtime.buttons",
 )

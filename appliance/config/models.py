@@ -753,6 +753,70 @@ class MetricsConfig(Model):
         return self.listen is not None or self.textfile is not None
 
 
+WAKE_MODELS = ("okay_nabu", "hey_jarvis", "alexa", "hey_mycroft")
+"""The microWakeWord models that come with ``pymicro-wakeword``."""
+
+MAX_WAKE_MANIFEST_BYTES = 64 * 1024
+"""A custom wake word model's JSON manifest is a few hundred bytes; a larger file is refused."""
+
+
+class WakeConfig(Model):
+    """``[wake]``: start a session by a spoken word (README, Hands-free)."""
+
+    enabled: Bool = Field(
+        False,
+        description="Listen for the wake word while idle (the microphone is open then; "
+        "nothing leaves the device before the word).",
+    )
+    model: str = Field(
+        "okay_nabu",
+        min_length=1,
+        max_length=4096,
+        description="okay_nabu, hey_jarvis, alexa, hey_mycroft, or the path of a custom "
+        "microWakeWord model: its JSON manifest, or its .tflite with the manifest beside it.",
+    )
+    sensitivity: Float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="The probability cutoff, 0-1: higher means fewer false starts and more "
+        "missed words (default: the model's own, 0.97 for okay_nabu).",
+    )
+    refractory_s: Float = Field(
+        2.0, ge=0, le=60, description="Seconds after a detection during which the word is ignored."
+    )
+    hint: str | None = Field(
+        None,
+        max_length=200,
+        description="The wake phrase as the screen's hint names it (the wake_hint label's "
+        "{phrase}); default: the model's, e.g. Okay Nabu.",
+    )
+
+    @property
+    def phrase(self) -> str:
+        """The wake phrase the screen names: :attr:`hint`, or the model's (from its name)."""
+        if self.hint:
+            return self.hint
+        return Path(self.model).stem.replace("_", " ").title()
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        if value in WAKE_MODELS:
+            return value
+        path = Path(value)
+        if "\x00" in value or path.suffix not in (".json", ".tflite"):
+            raise ValueError(
+                f"must be one of {', '.join(WAKE_MODELS)}, or the path of a microWakeWord "
+                "model's .json manifest (or its .tflite, with the .json beside it)"
+            )
+        manifest = path.with_suffix(".json")
+        for needed in (path, manifest):
+            if not needed.is_file():
+                raise ValueError(f"no such file: {needed}")
+        return value
+
+
 class LoggingConfig(Model):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -767,6 +831,7 @@ class AppConfig(Model):
     hooks: HooksConfig = Field(default_factory=HooksConfig)
     recovery: RecoveryConfig = Field(default_factory=RecoveryConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    wake: WakeConfig = Field(default_factory=WakeConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     _ignored: list[str] = PrivateAttr(default_factory=list)

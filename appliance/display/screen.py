@@ -633,6 +633,8 @@ class Screen:
         """The state caption shown at the top, for people who cannot tell colours apart."""
         if view.state == "reconnecting" and view.reconnect_attempt:
             return self.words.text("reconnecting_attempt", attempt=view.reconnect_attempt)
+        if view.wake and view.state == "idle":
+            return self.words.text("wake_hint", phrase=self.config.wake.phrase)
         if view.state in self.words.table:
             return self.words[view.state]
         return view.state.title()

@@ -552,8 +552,11 @@ class Link:
                 loop.call_soon_threadsafe(self._audio_failed, message, generation)
 
         self.playback.clear()
-        await self.audio.open(self.playback, on_capture, on_error)
-        return loop.create_task(self._send_microphone(session, ws, queue))
+        held = await self.audio.open(self.playback, on_capture, on_error)
+        if held:
+            heard_ms = samples_to_ms(sum(map(len, held)))
+            log.info("sending the %d ms heard from just before the wake word", heard_ms)
+        return loop.create_task(self._send_microphone(session, ws, queue, held))
 
     def _audio_failed(self, message: str, generation: int) -> None:
         current = generation == self._audio_generation and self.audio.is_open
@@ -561,12 +564,28 @@ class Link:
             self._fail(f"audio: {message}")
 
     async def _send_microphone(
-        self, session: Session, ws: Any, queue: asyncio.Queue[tuple[np.ndarray, float]]
+        self,
+        session: Session,
+        ws: Any,
+        queue: asyncio.Queue[tuple[np.ndarray, float]],
+        held: list[np.ndarray] = (),  # type: ignore[assignment]
     ) -> None:
+        """Send the microphone's blocks: first ``held`` (what was said since the wake word,
+        whatever the phase: the session is coming up), then what is captured."""
         tail_s = self.config.audio.echo_tail_ms / 1000
         # echo = "cancel" without a canceller running (not installed) falls back to half-duplex
         half_duplex = echo.gated(self.config.audio, self.audio.backend)
         latencies = self.capture_to_send_ms
+        for block in held:
+            if self.view().muted:
+                break
+            append = session.append(block.astype("<i2").tobytes())
+            if append is None:
+                return
+            try:
+                await ws.send(append.frame)
+            except ConnectionClosed:
+                return
         while True:
             block, captured = await queue.get()
             view = self.view()

@@ -23,7 +23,7 @@ from appliance.sim.config import ServedSession
 from appliance.sim.keys import KeyRefused, KeyStore
 from appliance.sim.schema import Invalid, check
 from appliance.sim.script import Script, parse_command
-from appliance.sim.session import Close, Drop, Out, RawText, SimSession, Stall
+from appliance.sim.session import MAX_HEARD, Close, Drop, Out, RawText, SimSession, Stall
 from appliance.sim.shapes import BETA_SESSIONS_BODY, GA_CLIENT_SECRET_BODY
 
 log = logging.getLogger("appliance.sim")
@@ -84,6 +84,8 @@ class SimLog:
     client_events: list[Any] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     http: list[dict[str, Any]] = field(default_factory=list)
+    heard: list[dict[str, Any]] = field(default_factory=list)
+    """What each committed user turn held (:attr:`SimSession.heard`)."""
 
     def as_json(self) -> dict[str, Any]:
         """The log as a JSON-able dict."""
@@ -92,6 +94,7 @@ class SimLog:
             "client_events": self.client_events,
             "errors": self.errors,
             "http": self.http,
+            "heard": self.heard,
         }
 
     def clear(self) -> None:
@@ -100,6 +103,7 @@ class SimLog:
         self.client_events.clear()
         self.errors.clear()
         self.http.clear()
+        self.heard.clear()
 
 
 class _Connection:
@@ -185,6 +189,10 @@ class _Connection:
                         logged = {"invalid_json": msg.data[:200]}
                     self.sim.log.client_events.append(logged)
                     await self.emit(self.session.receive_text(msg.data))
+                    if self.session.heard:
+                        self.sim.log.heard += self.session.heard
+                        del self.sim.log.heard[:-MAX_HEARD]
+                        self.session.heard.clear()
                     self._ensure_pump()
                 elif msg.type == WSMsgType.BINARY:
                     await self.emit(

@@ -109,6 +109,10 @@ class _Response:
     transcript: str = ""
 
 
+MAX_HEARD = 1000
+"""Committed turns remembered in :attr:`SimSession.heard` (the latest)."""
+
+
 class SimSession:
     """The protocol state of one realtime session (see the module docstring).
 
@@ -150,6 +154,10 @@ class SimSession:
         self._vad_item: str | None = None
         self.audio_sent = False
         self.names = AUDIO_EVENTS[dialect]
+        self.heard: list[dict[str, Any]] = []
+        """What each committed user turn held (``GET /sim/log``'s ``heard``): ``speech_ms``
+        (the VAD's span, as in the transcript), ``voiced_ms`` (its voiced 20 ms frames: a gap
+        or a cut in the audio shows here) and ``audio_ms`` (all audio of the turn)."""
 
     # ---- ids and small builders ---------------------------------------------------------------
 
@@ -356,14 +364,14 @@ class SimSession:
                     outs += self._start_response({})
         return outs
 
-    def _voiced_ms(self) -> int:
+    def _voiced_ms(self, threshold: float = 0.5) -> int:
         usable = len(self._buffer) - len(self._buffer) % FRAME_BYTES
         if usable == 0:
             return 0
         frames = np.frombuffer(bytes(self._buffer[:usable]), dtype="<i2").reshape(
             -1, FRAME_BYTES // 2
         )
-        limit = threshold_dbfs(0.5)
+        limit = threshold_dbfs(threshold)
         return 20 * sum(1 for frame in frames if frame_dbfs(frame) >= limit)
 
     def _on_input_audio_buffer_commit(self, event: dict[str, Any]) -> list[Out]:
@@ -387,6 +395,15 @@ class SimSession:
 
     def _commit(self, item_id: str, speech_ms: int) -> list[Out]:
         previous = self.last_item_id
+        self.heard.append(
+            {
+                "item_id": item_id,
+                "speech_ms": speech_ms,
+                "voiced_ms": self._voiced_ms(self._vad.threshold),
+                "audio_ms": round(len(self._buffer) / BYTES_PER_MS),
+            }
+        )
+        del self.heard[:-MAX_HEARD]
         self._buffer.clear()
         item = {
             "id": item_id,

@@ -12,6 +12,7 @@ from appliance.led import (
     COUNTDOWN,
     DEFAULT_PATTERNS,
     STATES,
+    WAKE,
     Blink,
     Breathe,
     Double,
@@ -36,7 +37,7 @@ def test_every_view_state_has_a_default_pattern() -> None:
         View(phase=Phase.LIVE, speaking=True),
         View(phase=Phase.ERROR),
     ]
-    assert {v.state for v in views} == set(STATES) == set(DEFAULT_PATTERNS) - {COUNTDOWN}
+    assert {v.state for v in views} == set(STATES) == set(DEFAULT_PATTERNS) - {COUNTDOWN, WAKE}
 
 
 def test_the_countdown_before_an_idle_stop_has_its_own_pattern() -> None:
