@@ -28,7 +28,7 @@ from appliance import config as config_module
 from appliance import state
 from appliance.audio import cues
 from appliance.audio.backend import AudioBackend, AudioError
-from appliance.audio.echo import gated as echo_gated
+from appliance.audio.echo import cancelling as echo_cancelling
 from appliance.audio.lifecycle import AudioDevice
 from appliance.audio.playback import Playback
 from appliance.bus import Bus
@@ -147,6 +147,8 @@ class Appliance:
         """The wake word's listener (:class:`appliance.wake.WakeListener`) once loaded."""
         self._wake_wanted: bool | None = None
         self._wake_barge_in = False
+        self._woken = False
+        """The session being started was started by the wake word (for its start cue)."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -306,6 +308,7 @@ class Appliance:
         if view.muted:
             self.wake.release()
         elif view.phase in (state.Phase.IDLE, state.Phase.ERROR):
+            self._woken = True
             self.handle(state.Start())
         elif view.phase is state.Phase.LIVE and view.speaking:
             self.handle(state.Toggle())
@@ -328,8 +331,7 @@ class Appliance:
         self._wake_barge_in = (
             view.phase is state.Phase.LIVE
             and view.speaking
-            and self.config.audio.echo == "cancel"
-            and not echo_gated(self.config.audio, self.audio.backend)
+            and echo_cancelling(self.config.audio, self.audio.backend)
         )
         want = not view.muted
         if want != self._wake_wanted:
@@ -413,6 +415,13 @@ class Appliance:
     def _cue(self, before: state.View, after: state.View) -> None:
         """Play the sound cue of this change of state, if any (not while shutting down)."""
         name = cues.cue_for(before, after)
+        if after.phase is not state.Phase.CONNECTING:
+            woken, self._woken = self._woken, False
+            if name == "start" and woken:
+                # the visitor goes on speaking after the word, and the microphone is not sent
+                # while a cue plays: the first words would be lost under it
+                log.debug("no start cue: the session was started by the wake word")
+                name = None
         samples = self.cues.get(name) if name else None
         if samples is not None and not self._stopping.is_set():
             self._spawn(self.audio.cue(self.playback, samples))

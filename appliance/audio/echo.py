@@ -632,4 +632,11 @@ def gated(config: AudioConfig, backend: Any) -> bool:
     return not getattr(backend, "cancelling", False)
 
 
+def cancelling(config: AudioConfig, backend: Any) -> bool:
+    """True when an echo canceller removes what the speaker plays from the microphone
+    (``echo = "cancel"`` and one running in ``backend``): the model's voice and the sound cues
+    need no muting then."""
+    return config.echo == "cancel" and not gated(config, backend)
+
+
 # --- checking a real device (appliance devices --test-echo) ---------------------------------------

@@ -28,8 +28,6 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-import numpy as np
-
 from appliance.audio.backend import AudioBackend, CaptureCallback, ErrorCallback
 from appliance.audio.playback import Playback
 

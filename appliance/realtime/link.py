@@ -594,7 +594,9 @@ class Link:
             if half_duplex and self.playback.audible_within(tail_s):
                 continue  # the model is talking: never let it hear itself
             if self.playback.cue_within(tail_s):
-                continue  # a sound cue plays (any echo mode): it is not the visitor's speech
+                # a sound cue plays (any echo mode: a canceller still converging at the
+                # session's start would let some through): it is not the visitor's speech
+                continue
             append = session.append(block.astype("<i2").tobytes())
             if append is None:
                 return
