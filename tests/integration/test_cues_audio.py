@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from rig import session_config
 
+from appliance.bench.soak import client_streams
 from appliance.rig.process import wait_until
 from appliance.rig.sound import SoundServer, dominant_frequency, loud_span, pactl
 
@@ -62,6 +63,8 @@ def test_start_and_stop_cues_are_heard(sim, start, sound_server: SoundServer) ->
         cue = heard(recorder, "the stop cue")
     first, second = halves(cue)
     assert first == pytest.approx(880, abs=25) and second == pytest.approx(659, abs=25)
+    # the stop cue played on a stream of its own: closed once played, nothing left at idle
+    wait_until(lambda: not client_streams(app.proc.pid), 5, "no stream left after the cue")
 
 
 def test_error_cue_is_heard_when_the_provisioning_url_is_down(
