@@ -47,6 +47,9 @@ HEALTH_TIMEOUT_S = 60
 """The role's health check: idle within this many seconds after an install or upgrade."""
 NEW_MODEL = "gpt-realtime-mini"
 NAMES = [f"kiosk{i}" for i in range(HOST_COUNT)]
+TOKEN = "fleet-device-token"
+OLD_DROPIN = "etc/systemd/system/appliance.service.d/provisioning-token.conf"
+"""What an older role wrote to load the token a second time; the unit loads it now."""
 
 pytestmark = [
     pytest.mark.boot,
@@ -98,6 +101,7 @@ def inventory(
                     "gpio": {"enabled": False},
                 },
                 "appliance_openai_key": SIM_API_KEY,
+                "appliance_provisioning_token": TOKEN,
                 # No network on the hosts: pip from the wheel house, apt not needed.
                 "appliance_install_environment": nspawn.offline_pip_env(wheels),
                 "appliance_install_apt": False,
@@ -204,6 +208,13 @@ def test_the_playbook_configures_a_fleet_and_stops_at_a_bad_host(
         print(f"playbook run '{step}': {timings[step]} s")
         return outcome
 
+    # kiosk0 has the drop-in an older role wrote for the token.
+    old = hosts[0].container.root / OLD_DROPIN
+    old.parent.mkdir(parents=True)
+    old.write_text(
+        "[Service]\nLoadCredential=provisioning.token:/etc/appliance/provisioning.token\n"
+    )
+
     # Install and configure, over SSH, with nothing from the network.
     code, recap, out = timed_play("install")
     assert code == 0, out
@@ -212,6 +223,14 @@ def test_the_playbook_configures_a_fleet_and_stops_at_a_bad_host(
     assert [status(host)["state"] for host in hosts] == ["idle"] * HOST_COUNT
     assert set(on_hosts(hosts, "systemctl is-enabled appliance").values()) == {"enabled"}
     first = on_hosts(hosts, "readlink /opt/appliance/current")
+    # The token is a credential that the unit loads once (its own LoadCredential=).
+    assert not old.exists()
+    for host in hosts:
+        token = host.container.root / "etc" / "appliance" / "provisioning.token"
+        assert token.read_text() == TOKEN + "\n" and token.stat().st_mode & 0o777 == 0o600
+        creds = host.container.run("systemctl cat appliance").stdout
+        assert creds.count("\nLoadCredential=provisioning.token:") == 1, creds
+    assert TOKEN not in out
     assert len(set(first.values())) == 1 and first["kiosk0"].startswith("releases/0.1.0-"), first
 
     # Again: nothing changes.
