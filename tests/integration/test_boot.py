@@ -143,6 +143,8 @@ def test_installed_by_install_pi_and_started_at_boot_with_no_press(installed: In
     # Nobody started it: after the reboot it came up by itself, at boot.
     reply = wait_idle(container)
     assert reply["session_id"] is None  # auto_start is off: no session without a press
+    # The unit's LoadCredential=provisioning.token: has a default: no token file, it starts.
+    assert not (container.root / "etc" / "appliance" / "provisioning.token").exists()
     props = show(container, "NRestarts", "UnitFileState")
     assert props == {"NRestarts": "0", "UnitFileState": "enabled"}, props
 
@@ -207,6 +209,36 @@ def test_a_reboot_brings_it_back(container: nspawn.Container) -> None:
     reply = wait_idle(container)
     assert show(container, "InvocationID")["InvocationID"] != before
     assert reply["model"] == NEW_MODEL  # the changed file outlived the reboot
+
+
+def test_the_provisioning_token_reaches_the_key_server_as_a_credential(
+    container: nspawn.Container,
+) -> None:
+    """/etc/appliance/provisioning.token, loaded by the unit's own LoadCredential=, is sent as
+    ``Authorization: Bearer`` with the key request: a key server (the simulator, which refuses
+    any other token) hands out a key, and the session opens with it."""
+    wait_idle(container)
+    token = "device-token-" + os.urandom(6).hex()
+    # Its own API key, which the device does not have: only the provisioned key opens a session.
+    keyserver = Sim("--api-key", "sk-not-the-devices", "--provision-token", token)
+    try:
+        etc = container.root / "etc" / "appliance"
+        (etc / "provisioning.token").write_text(token + "\n")
+        (etc / "provisioning.token").chmod(0o600)
+        container.run(["appliance", "config", "set", "openai.api_base", keyserver.url])
+        url = f"{keyserver.url}/provision"
+        container.run(["appliance", "config", "set", "realtime.provisioning.url", url])
+        container.run(["systemctl", "restart", "appliance"])  # credentials are copied at start
+        wait_idle(container)
+        creds = container.run(["systemctl", "cat", "appliance"]).stdout
+        assert creds.count("\nLoadCredential=provisioning.token:") == 1, creds
+        container.run(["appliance", "start"])
+        opened = lambda: keyserver.state()["sessions_open"] >= 1  # noqa: E731
+        wait_until(opened, UP_S, "a session with a provisioned key")
+        container.run(["appliance", "stop"])
+        assert token not in journal(container)
+    finally:
+        keyserver.stop()
 
 
 # --- the rig's SSH hosts (what the Ansible tests use) ----------------------------------------

@@ -18,8 +18,12 @@ UNIT = "usr/local/lib/systemd/system/appliance.service"
 WANTS = "etc/systemd/system/multi-user.target.wants/appliance.service"
 
 
-def install(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "SUDO_USER"}
+def install(
+    *args: str, check: bool = True, sysfs: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SUDO_USER", "APPLIANCE_SYSFS")}
+    if sysfs is not None:
+        env["APPLIANCE_SYSFS"] = str(sysfs)  # the device's /sys, faked
     result = subprocess.run(
         ["bash", str(SCRIPT), *args], capture_output=True, text=True, timeout=300, env=env
     )
@@ -125,6 +129,57 @@ def test_uninstall_keeps_config_and_purge_removes_it(tmp_path: Path) -> None:
     assert not (root / "etc/appliance").exists()
     leftovers = [p for p in root.rglob("*") if p.is_file() or p.is_symlink()]
     assert leftovers == []
+
+
+BACKLIGHT_DROPIN = "etc/systemd/system/appliance.service.d/backlight.conf"
+
+
+def fake_sysfs(base: Path, *names: str) -> Path:
+    """A /sys with a backlight per name, linked from class/backlight as the kernel does."""
+    sysfs = base / "sys"
+    (sysfs / "class" / "backlight").mkdir(parents=True)
+    for name in names:
+        device = sysfs / "devices" / "platform" / name / "backlight" / name
+        device.mkdir(parents=True)
+        (device / "brightness").write_text("255\n")
+        link = sysfs / "class" / "backlight" / name
+        link.symlink_to(f"../../devices/platform/{name}/backlight/{name}")
+    return sysfs
+
+
+@needs_systemctl
+def test_a_backlight_is_made_writable_by_a_drop_in(tmp_path: Path) -> None:
+    """The unit's ProtectKernelTunables=yes makes /sys read-only; install-pi allows each
+    backlight's real directory (readlink -f, named as on the device), once."""
+    root = tmp_path / "stage"
+    sysfs = fake_sysfs(tmp_path, "10-0045", "rpi_backlight")
+    result = install("--root", str(root), "--no-venv", "--no-apt", sysfs=sysfs)
+    dropin = root / BACKLIGHT_DROPIN
+    assert dropin.read_text().splitlines()[1:] == [
+        "[Service]",
+        "ReadWritePaths=-/sys/devices/platform/10-0045/backlight/10-0045",
+        "ReadWritePaths=-/sys/devices/platform/rpi_backlight/backlight/rpi_backlight",
+    ]
+    assert stat.S_IMODE(dropin.stat().st_mode) == 0o644
+    assert "writable by the service" in result.stderr
+    # Again: nothing changes.
+    before = snapshot(root)
+    result = install("--root", str(root), "--no-venv", "--no-apt", sysfs=sysfs)
+    assert f"keeping /{BACKLIGHT_DROPIN}" in result.stderr
+    assert snapshot(root) == before
+    # Removed with the unit.
+    install("--root", str(root), "--uninstall")
+    assert not dropin.exists()
+
+
+@needs_systemctl
+def test_no_backlight_no_drop_in(tmp_path: Path) -> None:
+    empty = fake_sysfs(tmp_path)  # class/backlight exists, empty
+    install("--root", str(tmp_path / "a"), "--no-venv", "--no-apt", sysfs=empty)
+    assert not (tmp_path / "a" / BACKLIGHT_DROPIN).exists()
+    # --root alone looks at the root's /sys (an image being built has none), not this machine's.
+    install("--root", str(tmp_path / "b"), "--no-venv", "--no-apt")
+    assert not (tmp_path / "b" / "etc/systemd/system/appliance.service.d").exists()
 
 
 def test_dry_run_changes_nothing(tmp_path: Path) -> None:
