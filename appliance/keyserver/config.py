@@ -76,6 +76,11 @@ class Server(Model):
         60.0, gt=0, le=86400, description="Seconds over which failed tokens are counted."
     )
     access_log: bool = Field(True, description="One JSON line per request on stderr.")
+    page: str | None = Field(
+        None,
+        max_length=4096,
+        description='HTML file served at GET / ("builtin": the shipped Deep Chat page).',
+    )
 
     @field_validator("listen")
     @classmethod
@@ -252,6 +257,8 @@ def _resolve(config: KeyServerConfig, base: Path) -> KeyServerConfig:
     server = config.keyserver
     server.tls_cert, server.tls_key = absolute(server.tls_cert), absolute(server.tls_key)
     config.upstream.key_file = absolute(config.upstream.key_file)
+    if server.page is not None and server.page != "builtin":
+        server.page = str(base / Path(server.page).expanduser())
     url = config.database.url
     if not url:
         config.database.url = f"sqlite:///{base / DEFAULT_DB_NAME}"
@@ -284,6 +291,13 @@ def problems(config: KeyServerConfig) -> list[str]:
             out.append(f"{field}: {path} does not exist; give the PEM file's path")
     if config.upstream.key_file is not None and not config.upstream.key_file.is_file():
         out.append(f"upstream.key_file: {config.upstream.key_file} does not exist")
+    if config.keyserver.page is not None:
+        from appliance.keyserver import page
+
+        try:
+            page.load(config.keyserver.page)
+        except ConfigError as exc:
+            out.append(str(exc))
     return out
 
 

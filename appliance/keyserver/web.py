@@ -2,7 +2,8 @@
 
 ``POST /key`` (Bearer) -> ``{"value", "expires_at"}`` (``?shape=client_secret``:
 ``{"client_secret": {...}}``); ``POST /usage`` and ``POST /v1/usage`` (Bearer, a usage report)
--> ``{"ok": true, "duplicate": bool}``; ``GET /healthz``; ``GET /metrics``.
+-> ``{"ok": true, "duplicate": bool}``; ``GET /healthz``; ``GET /metrics``; ``GET /`` the
+optional page (:mod:`~appliance.keyserver.page`).
 
 Errors are ``{"error": {"code", "message"}}``: 401 ``unknown_token`` / ``revoked``; 429 with
 ``Retry-After`` for the limits (:mod:`~appliance.keyserver.limits`) and for an address that
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from appliance.keyserver import devices, limits, tokens, usage
+from appliance.keyserver import devices, limits, page, tokens, usage
 from appliance.keyserver.config import KeyServerConfig
 from appliance.keyserver.metrics import Metrics
 from appliance.keyserver.mint import Minter, UpstreamError
@@ -92,6 +93,7 @@ class KeyServer:
         self.failures = SourceFailures(server.bad_token_limit, server.bad_token_window)
         self.origins = set(server.cors_origins)
         self.proxies = {ipaddress.ip_address(a) for a in server.trusted_proxies}
+        self.page = None if server.page is None else page.load(server.page)
 
     async def db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a store call on a database thread."""
@@ -107,6 +109,8 @@ class KeyServer:
         app.router.add_post("/v1/usage", self.usage)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics_page)
+        if self.page is not None:
+            app.router.add_get("/", self.web_page)
         for path in PUBLIC_PATHS:
             app.router.add_route("OPTIONS", path, self.preflight)
         app.on_cleanup.append(self._cleanup)
@@ -299,6 +303,10 @@ class KeyServer:
         except StoreUnavailable:
             return web.json_response({"ok": False, "database": "unavailable"}, status=503)
         return web.json_response({"ok": True, "database": "ok"})
+
+    async def web_page(self, request: web.Request) -> web.Response:
+        assert self.page is not None
+        return web.Response(body=self.page.body, headers=self.page.headers)
 
     async def metrics_page(self, request: web.Request) -> web.Response:
         body = self.metrics.render()

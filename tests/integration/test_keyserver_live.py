@@ -424,6 +424,42 @@ def test_cors_allow_list(tmp_path: Path, sim: Sim, servers: list) -> None:
     )
 
 
+def test_page_is_served_alone_with_its_headers(tmp_path: Path, sim: Sim, servers: list) -> None:
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("<p>hello</p><script>go()</script>")
+    (tmp_path / "site" / "secret.txt").write_text("not served")
+    server, token, _ = setup(tmp_path, sim, servers, keyserver={"page": "site/index.html"})
+    reply = request(f"{server.url}/", method="GET")
+    assert reply.status == 200 and reply.raw == b"<p>hello</p><script>go()</script>"
+    assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    csp = reply.headers["Content-Security-Policy"]
+    assert csp.startswith("default-src 'none'; script-src 'sha256-")
+    for path in ("/secret.txt", "/site/secret.txt", "/index.html", "/..%2fopenai.key"):
+        assert request(f"{server.url}{path}", method="GET").status == 404, path
+    (tmp_path / "site" / "index.html").write_text("changed")  # read once, at start
+    assert request(f"{server.url}/", method="GET").raw.startswith(b"<p>hello</p>")
+    assert server.key(token).status == 200
+
+
+def test_no_page_unless_configured(tmp_path: Path, sim: Sim, servers: list) -> None:
+    server, _, _ = setup(tmp_path, sim, servers)
+    assert request(f"{server.url}/", method="GET").status == 404
+
+
+def test_config_validate_names_a_missing_page(tmp_path: Path) -> None:
+    page = {"keyserver": {"page": "no.html"}}
+    config = write_config(tmp_path, "http://127.0.0.1:9", sections=page)
+    result = subprocess.run(
+        [*_appliance(), "keyserver", "config", "validate", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"keyserver.page: {tmp_path / 'no.html'} does not exist" in result.stderr
+
+
 def test_tls_from_certificate_files(tmp_path: Path, sim: Sim, servers: list) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(

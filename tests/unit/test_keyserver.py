@@ -4,6 +4,7 @@ tokens, limits, usage reports, costs, migrations, the failed-token backoff."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import uuid
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from appliance.config.messages import ConfigError
 from appliance.keyserver import config as cfg
-from appliance.keyserver import devices, limits, tokens, usage
+from appliance.keyserver import devices, limits, page, tokens, usage
 from appliance.keyserver.mint import UpstreamError, parse_reply, request_body
 from appliance.keyserver.store import LATEST, SchemaMismatch, Store
 from appliance.keyserver.web import SourceFailures
@@ -92,6 +93,51 @@ def test_missing_files_and_the_api_key(tmp_path: Path, monkeypatch: pytest.Monke
     (tmp_path / "openai.key").write_text("sk-x\n")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
     assert cfg.read_api_key(parse("", tmp_path)) == "sk-x"
+
+
+def test_page_missing_oversized_or_not_a_file_is_named(tmp_path: Path) -> None:
+    assert parse("", tmp_path).keyserver.page is None  # off by default
+    config = parse('[keyserver]\npage = "index.html"\n', tmp_path)
+    assert cfg.problems(config) == [
+        f'keyserver.page: {tmp_path / "index.html"} does not exist; give an HTML file or "builtin"'
+    ]
+    (tmp_path / "index.html").write_bytes(b"x" * (page.PAGE_LIMIT + 1))
+    assert cfg.problems(config) == [
+        f"keyserver.page: {tmp_path / 'index.html'} is larger than 1 MiB,"
+        " the limit for the key server's page"
+    ]
+    (tmp_path / "index.html").write_bytes(b"x" * page.PAGE_LIMIT)  # at the limit: taken
+    assert cfg.problems(config) == []
+    config = parse(f'[keyserver]\npage = "{tmp_path}"\n', tmp_path)
+    assert cfg.problems(config) == [
+        f"keyserver.page: {tmp_path} is not a regular file (a directory)"
+    ]
+    assert cfg.problems(parse('[keyserver]\npage = "builtin"\n', tmp_path)) == []
+
+
+def test_page_csp_allows_its_own_inline_scripts_and_deep_chat_only() -> None:
+    import base64
+    import hashlib
+
+    html = '<script src="https://x.test/a.js"></script><script>go()</script>'
+    csp = page.content_security_policy(html)
+    digest = base64.b64encode(hashlib.sha256(b"go()").digest()).decode()
+    rules = dict(rule.split(" ", 1) for rule in csp.split("; "))
+    assert rules["script-src"] == f"'sha256-{digest}' {page.DEEP_CHAT_URL}"
+    assert rules["default-src"] == "'none'" and rules["frame-ancestors"] == "'none'"
+    assert "x.test" not in csp and "unsafe-inline" not in rules["script-src"]
+
+
+def test_shipped_page_fetches_a_client_secret_with_the_stored_token() -> None:
+    loaded = page.load(page.BUILTIN)
+    html = loaded.body.decode()
+    assert 'fetch("/key?shape=client_secret"' in html
+    assert '"Bearer " + localStorage.getItem(STORE)' in html
+    assert f'src="{page.DEEP_CHAT_URL}"' in html  # the pinned version the CSP allows
+    assert "realtime: {fetchEphemeralKey}" in html
+    assert not re.search(r"aks_[0-9a-f]{16}_|sk-[A-Za-z0-9]|ek_[A-Za-z0-9]", html)  # no secret
+    assert loaded.headers["X-Content-Type-Options"] == "nosniff"
+    assert "'sha256-" in loaded.headers["Content-Security-Policy"]
 
 
 # ---- tokens ----------------------------------------------------------------------------------
