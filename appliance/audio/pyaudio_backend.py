@@ -433,6 +433,19 @@ class PyAudioBackend:
             if isinstance(exc, AudioError):
                 raise
             raise AudioError(f"cannot start the audio output stream: {exc}") from exc
+        self._output_started(playback)
+        self._mic_processor = processor
+        log.info(
+            "audio: output %r at %d Hz x%d added to the input, output buffer %.0f ms",
+            self.output_device.name,
+            self.output_rate,
+            out_ch,
+            self.output_latency_s * 1000,
+        )
+
+    def _output_started(self, playback: Playback) -> None:
+        """The output stream runs for ``playback``: count its device figures from here, start
+        the thread that restarts it after a flush, and let ``playback`` flush it."""
         stats = self.stats
         self._opened_stats = (
             stats.output_underflows,
@@ -447,14 +460,6 @@ class PyAudioBackend:
         self._restarter.start()
         self._playback = playback
         playback.attach(self)
-        self._mic_processor = processor
-        log.info(
-            "audio: output %r at %d Hz x%d added to the input, output buffer %.0f ms",
-            self.output_device.name,
-            self.output_rate,
-            out_ch,
-            self.output_latency_s * 1000,
-        )
 
     def _open(
         self, playback: Playback, on_capture: CaptureCallback, on_error: ErrorCallback
@@ -545,20 +550,7 @@ class PyAudioBackend:
         except (OSError, ValueError) as exc:  # PortAudio's errors surface as OSError
             self.close()
             raise AudioError(f"cannot start the audio streams: {exc}") from exc
-        stats = self.stats
-        self._opened_stats = (
-            stats.output_underflows,
-            stats.output_underflows_playing,
-            stats.input_overflows,
-            stats.flushes,
-        )
-        self._restart.clear()
-        self._restarter = threading.Thread(
-            target=self._restart_output, name="audio-restart", daemon=True
-        )
-        self._restarter.start()
-        self._playback = playback
-        playback.attach(self)
+        self._output_started(playback)
         self._watchdog = threading.Thread(target=self._watch, name="audio-watchdog", daemon=True)
         self._watchdog.start()
         log.info(

@@ -579,12 +579,7 @@ class Link:
         for block in held:
             if self.view().muted:
                 break
-            append = session.append(block.astype("<i2").tobytes())
-            if append is None:
-                return
-            try:
-                await ws.send(append.frame)
-            except ConnectionClosed:
+            if not await self._send_block(session, ws, block):
                 return
         while True:
             block, captured = await queue.get()
@@ -597,14 +592,22 @@ class Link:
                 # a sound cue plays (any echo mode: a canceller still converging at the
                 # session's start would let some through): it is not the visitor's speech
                 continue
-            append = session.append(block.astype("<i2").tobytes())
-            if append is None:
-                return
-            try:
-                await ws.send(append.frame)
-            except ConnectionClosed:
+            if not await self._send_block(session, ws, block):
                 return
             latencies.append((time.perf_counter() - captured) * 1000)
+
+    @staticmethod
+    async def _send_block(session: Session, ws: Any, block: np.ndarray) -> bool:
+        """Send one microphone block as an ``input_audio_buffer.append``; False when the
+        session or the socket is gone (the pump ends)."""
+        append = session.append(block.astype("<i2").tobytes())
+        if append is None:
+            return False
+        try:
+            await ws.send(append.frame)
+        except ConnectionClosed:
+            return False
+        return True
 
     # --- functions --------------------------------------------------------------------------
 

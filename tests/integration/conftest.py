@@ -22,6 +22,16 @@ def sim() -> Iterator[Sim]:
 
 
 @pytest.fixture
+def servers() -> Iterator[list]:
+    """Key servers (:class:`appliance.rig.keyserver.KeyServerProcess`) a test starts; each
+    must stop with exit status 0 (a graceful stop) at the end."""
+    started: list = []
+    yield started
+    codes = [s.stop() for s in started]
+    assert codes == [0] * len(codes), f"key server exit codes {codes}"
+
+
+@pytest.fixture
 def speech_wav(tmp_path: Path) -> Path:
     """0.5 s silence, 1.2 s of speech, 2.5 s silence; 48 kHz stereo (exercises resampling)."""
     return write_speech_wav(tmp_path / "speech.wav", [(0.5, 1.2)], total_s=4.2)

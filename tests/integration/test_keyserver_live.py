@@ -11,7 +11,6 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +30,6 @@ from appliance.rig.process import wait_until
 from appliance.rig.sim import Sim
 
 CLIENT_SECRETS = "/v1/realtime/client_secrets"
-
-
-@pytest.fixture
-def sim() -> Iterator[Sim]:
-    server = Sim("--api-key", SIM_API_KEY)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def servers() -> Iterator[list[KeyServerProcess]]:
-    started: list[KeyServerProcess] = []
-    yield started
-    codes = [s.stop() for s in started]
-    assert codes == [0] * len(codes), f"key server exit codes {codes}"
 
 
 def setup(tmp_path: Path, sim: Sim, servers: list, **sections: dict[str, Any]):

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from appliance.rig.keyserver import (
-    SIM_API_KEY,
     KeyServerProcess,
     burst,
     cli,
@@ -36,13 +35,6 @@ def postgres() -> Iterator[Any]:
         pytest.skip(f"no PostgreSQL server here: {exc}")
     yield server
     server.close()
-
-
-@pytest.fixture
-def sim() -> Iterator[Sim]:
-    server = Sim("--api-key", SIM_API_KEY)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
