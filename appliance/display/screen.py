@@ -221,6 +221,7 @@ class Screen:
         self.captions: tuple[Caption, ...] = ()
         """The conversation's last words (set by the loop from the hub, like ``pointer``)."""
         self._caption_layout: tuple[tuple[Caption, ...], tuple[tuple[Role, str], ...]] = ((), ())
+        self._caption_block: tuple[object, pygame.Surface] | None = None
         self.view = View()
         self.max_scale = max(1.0, float(config.realtime.avatar.max_scale))
 
@@ -907,23 +908,36 @@ class Screen:
         lines = self.caption_lines()
         if not lines:
             return
+        box = self.caption_rect
+        key = (lines, box.size)
+        if self._caption_block is None or self._caption_block[0] != key:
+            self._caption_block = (key, self._caption_surface(lines, box.width))
+        block = self._caption_block[1]
+        frame.blit(block, block.get_rect(midbottom=box.midbottom))
+
+    def _caption_surface(
+        self, lines: tuple[tuple[Role, str], ...], max_width: int
+    ) -> pygame.Surface:
+        """The captions' lines drawn once on their translucent backdrop: while the avatar
+        moves under them, each frame blits this one surface (drawing the backdrop and the
+        lines again every frame cost a few % of a core while the model spoke)."""
         t = self.theme
         font = self._font(self.config.display.caption_size)
         line_h, pad = font.get_linesize(), self.px(CAPTION_PADDING)
-        box = self.caption_rect
         surfaces = [
             self._text(text, font, t.state_colors["listening"] if role == "user" else t.text)
             for role, text in lines
         ]
         height = len(surfaces) * line_h + 2 * pad
         widest = max(s.get_width() for s in surfaces) + 4 * pad
-        backdrop = pygame.Rect(0, 0, min(box.width, widest), height)
-        backdrop.midbottom = box.midbottom
-        fill(frame, backdrop, (*t.background[:3], CAPTION_BACKDROP_ALPHA), radius=self.px(6))
-        y = backdrop.top + pad
+        block = pygame.Surface((min(max_width, widest), height), pygame.SRCALPHA, 32)
+        backdrop = (*t.background[:3], CAPTION_BACKDROP_ALPHA)
+        pygame.draw.rect(block, backdrop, block.get_rect(), border_radius=self.px(6))
+        y = pad
         for surface in surfaces:
-            frame.blit(surface, surface.get_rect(midtop=(box.centerx, y)))
+            block.blit(surface, surface.get_rect(midtop=(block.get_width() // 2, y)))
             y += line_h
+        return block
 
     def _spinner_rect(self, rect: pygame.Rect) -> pygame.Rect:
         """Where :meth:`_draw_spinner` draws around a button drawn at ``rect``."""
