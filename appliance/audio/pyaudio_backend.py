@@ -399,25 +399,7 @@ class PyAudioBackend:
         assert self._pa is not None
         self._abort = _abort_function()
         try:
-            self.output_device = choose(self._pa, self.config.output_device, "output")
-            out_ch = self._channels(self.output_device, "output")
-            self.output_rate = self.output_device.default_rate
-            self._render = render = PlaybackConverter(playback, self.output_rate, out_ch)
-            self.processor = processor = open_processor(self.config, self.processor)
-            if processor is not None:
-                processor.start(self.output_rate, out_ch)
-            self._blocks.clear()
-            self.block_frames = max(1, round(self.config.block_ms * self.output_rate / 1000))
-            period = max(16, round(self.output_latency_ms / 2 * self.output_rate / 1000))
-            self.output_period_frames = period
-            self._out = self._open_stream(
-                self.output_device,
-                "output",
-                rate=self.output_rate,
-                channels=out_ch,
-                frames_per_buffer=period,
-                stream_callback=self._output_callback(render, processor),
-            )
+            processor, out_ch = self._open_output(self._pa, playback)
             self._last_out = time.monotonic()
             self._out_fresh = True
             self._out.start_stream()
@@ -442,6 +424,32 @@ class PyAudioBackend:
             out_ch,
             self.output_latency_s * 1000,
         )
+
+    def _open_output(self, pa: Any, playback: Playback) -> tuple[Any, int]:
+        """Choose the output device and open its stream (not started) for ``playback``, with
+        the echo processing if configured; returns the processor (or None) and the channels.
+        :meth:`open` and the speaker added to a running microphone share it."""
+        self.output_device = choose(pa, self.config.output_device, "output")
+        out_ch = self._channels(self.output_device, "output")
+        self.output_rate = self.output_device.default_rate
+        self._render = render = PlaybackConverter(playback, self.output_rate, out_ch)
+        self.processor = processor = open_processor(self.config, self.processor)
+        if processor is not None:
+            processor.start(self.output_rate, out_ch)
+        self._blocks.clear()
+        self.block_frames = max(1, round(self.config.block_ms * self.output_rate / 1000))
+        # PortAudio (ALSA) keeps two periods in the device: half the latency per period
+        period = max(16, round(self.output_latency_ms / 2 * self.output_rate / 1000))
+        self.output_period_frames = period
+        self._out = self._open_stream(
+            self.output_device,
+            "output",
+            rate=self.output_rate,
+            channels=out_ch,
+            frames_per_buffer=period,
+            stream_callback=self._output_callback(render, processor),
+        )
+        return processor, out_ch
 
     def _output_started(self, playback: Playback) -> None:
         """The output stream runs for ``playback``: count its device figures from here, start
@@ -503,30 +511,11 @@ class PyAudioBackend:
         self._abort = _abort_function()
         try:
             self.input_device = choose(pa, self.config.input_device, "input")
-            self.output_device = choose(pa, self.config.output_device, "output")
             in_ch = self._channels(self.input_device, "input")
-            out_ch = self._channels(self.output_device, "output")
             self.input_rate = self.input_device.default_rate
-            self.output_rate = self.output_device.default_rate
             capture = CaptureConverter(self.input_rate, in_ch)
-            self._render = render = PlaybackConverter(playback, self.output_rate, out_ch)
-            self.processor = processor = open_processor(self.config, self.processor)
-            if processor is not None:
-                processor.start(self.output_rate, out_ch)
-            self._blocks.clear()
             in_block = max(1, round(self.config.block_ms * self.input_rate / 1000))
-            self.block_frames = max(1, round(self.config.block_ms * self.output_rate / 1000))
-            # PortAudio (ALSA) keeps two periods in the device: half the latency per period
-            period = max(16, round(self.output_latency_ms / 2 * self.output_rate / 1000))
-            self.output_period_frames = period
-            self._out = self._open_stream(
-                self.output_device,
-                "output",
-                rate=self.output_rate,
-                channels=out_ch,
-                frames_per_buffer=period,
-                stream_callback=self._output_callback(render, processor),
-            )
+            processor, out_ch = self._open_output(pa, playback)
             self._in = self._open_stream(
                 self.input_device,
                 "input",
