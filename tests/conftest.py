@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from appliance.rig.sound import SoundServer, Unavailable, sound_server
+from appliance.rig.sound import SoundServer, Unavailable, pactl, sound_server
 
 
 @pytest.fixture(scope="session", name="sound_server")
@@ -23,6 +23,23 @@ def sound_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         except Unavailable as exc:
             pytest.skip(f"no virtual sound server: {exc}")
         yield server
+
+
+@pytest.fixture
+def echo(sound_server: SoundServer) -> Iterator[None]:
+    """The speaker looped back into the microphone (20 ms), like a speaker next to a
+    microphone; unloaded after the test."""
+    result = pactl(
+        sound_server.address,
+        "load-module",
+        "module-loopback",
+        "source=appliance_out.monitor",
+        "sink=appliance_mic",
+        "latency_msec=20",
+        check=True,
+    )
+    yield
+    pactl(sound_server.address, "unload-module", result.stdout.strip())
 
 
 @pytest.fixture(autouse=True)

@@ -5,15 +5,13 @@ reaches the model as speech."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from rig import session_config
 
 from appliance.bench.soak import client_streams
 from appliance.rig.process import wait_until
-from appliance.rig.sound import SoundServer, dominant_frequency, loud_span, pactl
+from appliance.rig.sound import SoundServer, dominant_frequency, loud_span
 
 pytest.importorskip("pyaudio", reason="PyAudio is not installed")
 
@@ -100,22 +98,6 @@ def test_cues_off_are_silent(sim, start, sound_server: SoundServer, tmp_path) ->
         wait_until(lambda: len(recorder.samples()) > RATE, 10, "a second recorded")
         samples = recorder.stop()
     assert np.abs(samples).max() < SILENT, "a cue played though all are off"
-
-
-@pytest.fixture
-def echo(sound_server: SoundServer) -> Iterator[None]:
-    """The speaker looped back into the microphone, like a speaker next to a microphone."""
-    result = pactl(
-        sound_server.address,
-        "load-module",
-        "module-loopback",
-        "source=appliance_out.monitor",
-        "sink=appliance_mic",
-        "latency_msec=20",
-        check=True,
-    )
-    yield
-    pactl(sound_server.address, "unload-module", result.stdout.strip())
 
 
 def appended_ms(sim) -> float:

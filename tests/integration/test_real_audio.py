@@ -9,34 +9,16 @@ full-duplex does (and the echo interrupts the model, which is why half-duplex is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rig import session_config
 
 from appliance.rig.process import wait_until
-from appliance.rig.sound import SoundServer, loud_span, pactl
+from appliance.rig.sound import SoundServer, loud_span
 from appliance.rig.speech import write_speech_wav
 
 pytest.importorskip("pyaudio", reason="PyAudio is not installed")
-
-
-@pytest.fixture
-def echo(sound_server: SoundServer) -> Iterator[None]:
-    """Loop the speaker back into the microphone, like a speaker next to a microphone."""
-    result = pactl(
-        sound_server.address,
-        "load-module",
-        "module-loopback",
-        "source=appliance_out.monitor",
-        "sink=appliance_mic",
-        "latency_msec=20",
-        check=True,
-    )
-    module = result.stdout.strip()
-    yield
-    pactl(sound_server.address, "unload-module", module)
 
 
 def real_audio(sim, echo_policy: str, **realtime) -> dict:
