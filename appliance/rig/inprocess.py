@@ -3,6 +3,8 @@
 * :class:`MachineLoop`: a real :class:`~appliance.state.Machine` on a real asyncio loop, attached
   to a :class:`~appliance.hub.Hub`, without the session: front ends (GPIO, screen) can be
   driven and timed against it.
+* :func:`running_worker`: the whole :class:`~appliance.app.Appliance` on this asyncio loop,
+  with no audio device, for as long as an ``async with`` block runs.
 * :class:`InProcessAppliance`: the whole :class:`~appliance.app.Appliance` on a worker thread,
   with GPIO on a given pin factory, as ``appliance run`` runs it minus the signals and the
   screen.
@@ -13,14 +15,44 @@ For ``appliance run`` as a separate process, see :mod:`appliance.rig.process`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from appliance.hub import Hub
 from appliance.state import Effect, Input, Machine, View
+
+WORKER_DEADLINE_S = 5.0
+"""How long :func:`running_worker` waits for the worker to serve inputs (and twice that for it
+to stop)."""
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    settings: dict[str, Any], prepare: Callable[[Any], None] | None = None
+) -> AsyncIterator[Any]:
+    """The :class:`~appliance.app.Appliance` for ``settings`` (validated here) running on this
+    loop with no audio device (:class:`~appliance.audio.backend.NullBackend`), once it serves
+    inputs; stopped, and waited for, when the block ends however it ends. ``prepare(app)`` runs
+    before the worker starts (to listen to its hub or bus from the first moment)."""
+    from appliance.app import Appliance
+    from appliance.audio.backend import NullBackend
+    from appliance.config import validate
+    from appliance.rig.process import until
+
+    app = Appliance(validate(settings), Hub(), NullBackend())
+    if prepare is not None:
+        prepare(app)
+    worker = asyncio.get_running_loop().create_task(app.run())
+    try:
+        await until(app.running.is_set, WORKER_DEADLINE_S, "the worker to serve inputs")
+        yield app
+    finally:
+        app.request_stop()
+        await asyncio.wait_for(worker, 2 * WORKER_DEADLINE_S)
 
 
 class MachineLoop:

@@ -17,9 +17,7 @@ import pytest
 
 from appliance import state
 from appliance.app import Appliance
-from appliance.audio.backend import NullBackend
-from appliance.config import validate
-from appliance.hub import Hub
+from appliance.rig.inprocess import running_worker
 from appliance.rig.process import until
 from appliance.sim.server import Simulator
 
@@ -68,15 +66,9 @@ def run(
                 "recovery": {"backoff_initial_s": 0.01, "backoff_max_s": 0.01},
                 **config,
             }
-            app = Appliance(validate(settings), Hub(), NullBackend())
-            recorded = Recorded(app)
-            worker = asyncio.get_running_loop().create_task(app.run())
-            try:
-                await until(app.running.is_set, DEADLINE_S, "the worker to serve inputs")
-                await scenario(sim, recorded)
-            finally:
-                app.request_stop()
-                await asyncio.wait_for(worker, 2 * DEADLINE_S)
+            recorded: list[Recorded] = []
+            async with running_worker(settings, lambda app: recorded.append(Recorded(app))):
+                await scenario(sim, recorded[0])
 
     asyncio.run(main())
 

@@ -13,10 +13,9 @@ import pytest
 
 from appliance import state
 from appliance.app import Appliance
-from appliance.audio.backend import NullBackend
-from appliance.config import AppConfig, validate
-from appliance.hub import Hub
+from appliance.config import AppConfig
 from appliance.metrics import Readings
+from appliance.rig.inprocess import running_worker
 from appliance.rig.process import ROOT, child_env, until
 from appliance.sim.server import Simulator
 
@@ -48,14 +47,8 @@ def run(tmp_path: Path, scenario: Any, **config: Any) -> None:
                 "metrics": {"textfile": str(tmp_path / "appliance.prom")},
                 **config,
             }
-            app = Appliance(validate(settings), Hub(), NullBackend())
-            worker = asyncio.get_running_loop().create_task(app.run())
-            try:
-                await until(app.running.is_set, DEADLINE_S, "the worker to serve inputs")
+            async with running_worker(settings) as app:
                 await scenario(sim, app)
-            finally:
-                app.request_stop()
-                await asyncio.wait_for(worker, 2 * DEADLINE_S)
 
     asyncio.run(main())
 
